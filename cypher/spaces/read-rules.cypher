@@ -1,0 +1,7 @@
+// read-rules: the identity rules of a space, most trusted first.
+// params: $space
+// returns: type, priority, limit, window, blockedValues (JSON string), aliasMerges
+MATCH (s:Space {id: $space})-[:HAS_RULE]->(r:IdentifierRule)
+RETURN r.type AS type, r.priority AS priority, r.limit AS limit, r.window AS window,
+       r.blockedValues AS blockedValues, s.aliasMerges AS aliasMerges
+ORDER BY r.priority

@@ -1,0 +1,198 @@
+// The HTTP face of the service: GraphQL at /graphql, /healthz and /readyz, on Node's own http server
+// so that later routes (the Segment /v1 API) share the port without another framework.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ApolloServer, HeaderMap } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { GraphQLFormattedError } from 'graphql';
+import type { Context } from './context.ts';
+import type { Graph } from './graph/index.ts';
+import type { Logger } from './log.ts';
+import { resolvers } from './resolvers/index.ts';
+import type { Services } from './services.ts';
+
+export const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
+/** Large enough for a 500 KB Segment batch wrapped in a GraphQL request. */
+const MAX_BODY_BYTES = 1024 * 1024;
+/** Codes a client may see; anything else is masked (STYLE.md §8). */
+const PUBLIC_CODES = new Set([
+  'VALIDATION_FAILED',
+  'PAYLOAD_TOO_LARGE',
+  'NO_IDENTIFIERS',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'RATE_LIMITED',
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export function loadTypeDefs(dir: string = SCHEMA_DIR): string {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.graphql'))
+    .sort()
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
+}
+
+export interface AppDeps {
+  graph: Graph;
+  services: Services;
+  logger: Logger;
+  production: boolean;
+  /** The space requests act in, until spaces and keys arrive. */
+  space: string;
+}
+
+export interface App {
+  server: Server;
+  apollo: ApolloServer<Context>;
+  /** Marks the app ready once migrations are applied; /readyz answers 503 before. */
+  setReady(ready: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function createApp(deps: AppDeps): Promise<App> {
+  const { logger } = deps;
+  const apollo = new ApolloServer<Context>({
+    typeDefs: loadTypeDefs(),
+    resolvers: resolvers as never,
+    introspection: !deps.production,
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+    formatError: (formatted, error) => maskError(formatted, error, logger),
+  });
+  await apollo.start();
+  let ready = false;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      logger.error('request failed', { error, url: req.url });
+      if (!res.headersSent)
+        sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal error' } });
+      else res.end();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (url.pathname === '/readyz') return readiness(res);
+    if (url.pathname === '/graphql') return graphql(req, res, url);
+    sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${url.pathname}` } });
+  }
+
+  async function readiness(res: ServerResponse): Promise<void> {
+    if (!ready) return sendJson(res, 503, { status: 'starting', neo4j: 'unknown', migrations: 'pending' });
+    try {
+      await deps.graph.ping();
+      sendJson(res, 200, { status: 'ready', neo4j: 'reachable', migrations: 'applied' });
+    } catch (error) {
+      logger.warn('readiness check failed', { error });
+      sendJson(res, 503, { status: 'unavailable', neo4j: 'unreachable', migrations: 'applied' });
+    }
+  }
+
+  async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const headers = new HeaderMap();
+    for (const [key, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
+    }
+    let body: unknown;
+    if (req.method === 'POST') {
+      const text = await readBody(req, MAX_BODY_BYTES);
+      if (text === null) {
+        return sendJson(res, 413, {
+          errors: [
+            {
+              message: `Request body over ${MAX_BODY_BYTES} bytes`,
+              extensions: { code: 'PAYLOAD_TOO_LARGE' },
+            },
+          ],
+        });
+      }
+      try {
+        body = text === '' ? {} : JSON.parse(text);
+      } catch {
+        return sendJson(res, 400, {
+          errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+        });
+      }
+    }
+    const response = await apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
+      context: async () => ({ space: deps.space, services: deps.services }),
+    });
+    for (const [key, value] of response.headers) res.setHeader(key, value);
+    res.statusCode = response.status ?? 200;
+    if (response.body.kind === 'complete') {
+      res.end(response.body.string);
+      return;
+    }
+    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    res.end();
+  }
+
+  return {
+    server,
+    apollo,
+    setReady: (value) => {
+      ready = value;
+    },
+    close: async () => {
+      ready = false;
+      // Stop accepting connections, let in-flight requests finish, then stop Apollo.
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+/** Unexpected errors are logged in full and reach clients only as INTERNAL_SERVER_ERROR. */
+export function maskError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  logger: Logger,
+): GraphQLFormattedError {
+  const original = (error as { originalError?: unknown } | null)?.originalError;
+  const ownCode = (original as { code?: unknown } | undefined)?.code;
+  if (typeof ownCode === 'string' && PUBLIC_CODES.has(ownCode)) {
+    return { ...formatted, extensions: { ...formatted.extensions, code: ownCode } };
+  }
+  const code = formatted.extensions?.code;
+  if (typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;
+  logger.error('unexpected error', { error: original ?? error });
+  return {
+    message: 'Internal server error',
+    path: formatted.path,
+    extensions: { code: 'INTERNAL_SERVER_ERROR' },
+  };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+/** The body as text, or null when it exceeds `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    size += buf.length;
+    if (size > limit) return null;
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

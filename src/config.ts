@@ -1,0 +1,122 @@
+// The only reader of process.env (STYLE.md §11). Every variable is validated once; all problems are
+// reported together so that an operator fixes them in one go.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface LocalNeo4jConfig {
+  /** Folder holding the local instance's configuration, data and logs (git-ignored). */
+  home: string;
+  boltPort: number;
+  httpPort: number;
+  /** JVM heap, e.g. `512m`. */
+  heap: string;
+  /** Page cache, e.g. `256m`. */
+  pageCache: string;
+}
+
+export interface Neo4jConfig {
+  /** Bolt URI of an existing Neo4j; when undefined the service starts a local one. */
+  uri: string | undefined;
+  user: string;
+  password: string | undefined;
+  database: string;
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  logLevel: LogLevel;
+  neo4j: Neo4jConfig;
+  localNeo4j: LocalNeo4jConfig;
+}
+
+/** One documented variable: the README's configuration table is kept in step with this list. */
+interface VariableSpec {
+  name: string;
+  description: string;
+  default?: string;
+}
+
+export const VARIABLES: readonly VariableSpec[] = [
+  { name: 'NODE_ENV', description: 'development, production or test', default: 'development' },
+  { name: 'HOST', description: 'interface the HTTP server binds to', default: '127.0.0.1' },
+  { name: 'PORT', description: 'HTTP port for GraphQL, /healthz and /readyz', default: '4000' },
+  { name: 'LOG_LEVEL', description: 'debug, info, warn or error', default: 'info' },
+  { name: 'NEO4J_URI', description: 'Bolt URI of an existing Neo4j; unset starts a local one' },
+  { name: 'NEO4J_USER', description: 'Neo4j user name', default: 'neo4j' },
+  { name: 'NEO4J_PASSWORD', description: 'Neo4j password (required with NEO4J_URI when auth is on)' },
+  { name: 'NEO4J_DATABASE', description: 'Neo4j database name', default: 'neo4j' },
+  { name: 'NEO4J_LOCAL_HOME', description: 'folder of the local Neo4j instance', default: '.neo4j/instance' },
+  { name: 'NEO4J_LOCAL_BOLT_PORT', description: 'Bolt port of the local Neo4j', default: '7687' },
+  { name: 'NEO4J_LOCAL_HTTP_PORT', description: 'HTTP port of the local Neo4j (Browser)', default: '7474' },
+  { name: 'NEO4J_LOCAL_HEAP', description: 'JVM heap of the local Neo4j', default: '512m' },
+  { name: 'NEO4J_LOCAL_PAGECACHE', description: 'page cache of the local Neo4j', default: '256m' },
+];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MEMORY = /^\d+[kmgKMG]$/;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') return value.trim();
+    return VARIABLES.find((v) => v.name === name)?.default;
+  };
+  const port = (name: string): number => {
+    const raw = get(name) ?? '';
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      problems.push(`${name} must be a port number (0-65535), got "${raw}"`);
+      return 0;
+    }
+    return n;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T => {
+    const raw = get(name) ?? '';
+    if (!(allowed as readonly string[]).includes(raw)) {
+      problems.push(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+      return allowed[0] as T;
+    }
+    return raw as T;
+  };
+  const memory = (name: string): string => {
+    const raw = get(name) ?? '';
+    if (!MEMORY.test(raw)) problems.push(`${name} must look like 512m or 2g, got "${raw}"`);
+    return raw;
+  };
+
+  const uri = get('NEO4J_URI');
+  if (uri !== undefined && !/^(neo4j|bolt)(\+s|\+ssc)?:\/\/.+/.test(uri)) {
+    problems.push(`NEO4J_URI must be a neo4j:// or bolt:// URI, got "${uri}"`);
+  }
+
+  const config: Config = {
+    env: oneOf('NODE_ENV', ['development', 'production', 'test'] as const),
+    host: get('HOST') ?? '127.0.0.1',
+    port: port('PORT'),
+    logLevel: oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
+    neo4j: {
+      uri,
+      user: get('NEO4J_USER') ?? 'neo4j',
+      password: get('NEO4J_PASSWORD'),
+      database: get('NEO4J_DATABASE') ?? 'neo4j',
+    },
+    localNeo4j: {
+      home: get('NEO4J_LOCAL_HOME') ?? '.neo4j/instance',
+      boltPort: port('NEO4J_LOCAL_BOLT_PORT'),
+      httpPort: port('NEO4J_LOCAL_HTTP_PORT'),
+      heap: memory('NEO4J_LOCAL_HEAP'),
+      pageCache: memory('NEO4J_LOCAL_PAGECACHE'),
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

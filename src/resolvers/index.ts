@@ -1,0 +1,23 @@
+// The resolver map, assembled from one file per domain.
+import type { Resolvers } from '../generated/graphql.ts';
+import { eventMutations } from './events.ts';
+import { profileQueries } from './profiles.ts';
+import { rulesMutations, rulesQueries } from './rules.ts';
+import { DateTimeScalar, JSONObjectScalar, JSONScalar } from './scalars.ts';
+
+export const VERSION = '0.1.0';
+
+export const resolvers: Resolvers = {
+  JSON: JSONScalar,
+  JSONObject: JSONObjectScalar,
+  DateTime: DateTimeScalar,
+  Query: {
+    version: () => VERSION,
+    ...rulesQueries,
+    ...profileQueries,
+  },
+  Mutation: {
+    ...eventMutations,
+    ...rulesMutations,
+  },
+};

@@ -1,0 +1,78 @@
+// Composition root: config → Neo4j (the configured one, or a local one we start) → driver → migrations →
+// services → HTTP. src/server.ts runs it for `npm start`; tests start it the same way.
+import type { Config } from './config.ts';
+import { createApp, type App } from './app.ts';
+import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
+import { IDENTITY_QUERIES } from './identity/index.ts';
+import type { Logger } from './log.ts';
+import { PROFILE_QUERIES } from './profiles/index.ts';
+import { createServices } from './services.ts';
+import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
+
+export const DEFAULT_SPACE = 'default';
+export const REQUIRED_QUERIES = [...IDENTITY_QUERIES, ...PROFILE_QUERIES, 'graph/await-indexes'];
+
+export interface Service {
+  app: App;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startService(config: Config, logger: Logger): Promise<Service> {
+  const cleanups: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        logger.error('shutdown step failed', { error });
+      }
+    }
+  };
+  try {
+    let connection = {
+      uri: config.neo4j.uri ?? '',
+      user: config.neo4j.user,
+      password: config.neo4j.password,
+    };
+    if (config.neo4j.uri === undefined) {
+      logger.info('NEO4J_URI is not set: starting a local Neo4j', { home: config.localNeo4j.home });
+      const local: LocalNeo4j = await startLocalNeo4j({
+        ...config.localNeo4j,
+        log: (msg) => logger.info(msg, { component: 'neo4j' }),
+      });
+      cleanups.push(() => local.stop());
+      connection = { uri: local.uri, user: local.user, password: local.password };
+      logger.info('local Neo4j is up', { bolt: local.uri, browser: `${local.httpUrl}/browser/` });
+    }
+    const driver = createDriver(connection);
+    cleanups.push(() => driver.close());
+    const queries = await QueryRegistry.load(undefined, REQUIRED_QUERIES);
+    const graph = new Graph(driver, queries, { database: config.neo4j.database });
+    const services = createServices(graph);
+    const app = await createApp({
+      graph,
+      services,
+      logger,
+      production: config.env === 'production',
+      space: DEFAULT_SPACE,
+    });
+    cleanups.push(() => app.close());
+    await new Promise<void>((resolve, reject) => {
+      app.server.once('error', reject);
+      app.server.listen(config.port, config.host, () => resolve());
+    });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+
+    const applied = await migrate(graph);
+    await services.identity.ensureSpace(DEFAULT_SPACE);
+    app.setReady(true);
+    logger.info('stitchgraph is ready', { graphql: `${url}/graphql`, migrations: applied.length });
+    return { app, url, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,16 @@
+// The services a request can reach, built once by the composition root.
+import type { Graph } from './graph/index.ts';
+import { IdentityService } from './identity/index.ts';
+import { IngestService } from './ingest/index.ts';
+import { ProfilesService } from './profiles/index.ts';
+
+export interface Services {
+  identity: IdentityService;
+  ingest: IngestService;
+  profiles: ProfilesService;
+}
+
+export function createServices(graph: Graph): Services {
+  const identity = new IdentityService(graph);
+  return { identity, ingest: new IngestService(identity), profiles: new ProfilesService(graph) };
+}

@@ -1,0 +1,186 @@
+// The service as a user meets it: started by startService (as `npm start` does), spoken to over HTTP.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { startService, type Service } from '../../src/service.ts';
+
+let service: Service;
+const logs: string[] = [];
+const run = randomUUID().slice(0, 8);
+
+beforeAll(async () => {
+  const neo4j = inject('neo4j');
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    NEO4J_URI: neo4j.uri,
+    NEO4J_USER: neo4j.user,
+    NEO4J_PASSWORD: neo4j.password,
+    NEO4J_DATABASE: neo4j.database,
+  });
+  service = await startService(
+    config,
+    createLogger('info', (line) => logs.push(line)),
+  );
+});
+afterAll(() => service.stop());
+
+async function gql(query: string, variables: Record<string, unknown> = {}) {
+  const res = await fetch(`${service.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as { data?: Record<string, unknown>; errors?: unknown[] },
+  };
+}
+
+describe('HTTP endpoints', () => {
+  it('answers /healthz and /readyz', async () => {
+    const health = await fetch(`${service.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${service.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', neo4j: 'reachable', migrations: 'applied' });
+  });
+
+  it('answers unknown paths with a coded 404', async () => {
+    const res = await fetch(`${service.url}/nope`);
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: { code: 'NOT_FOUND', message: 'No route for /nope' } });
+  });
+
+  it('refuses a body that is not JSON with a coded 400', async () => {
+    const res = await fetch(`${service.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],
+    });
+  });
+});
+
+describe('GraphQL', () => {
+  it('answers a query', async () => {
+    expect(await gql('{ version }')).toEqual({ status: 200, body: { data: { version: '0.1.0' } } });
+  });
+
+  it('ingests events and serves the resulting profile', async () => {
+    const user = `api-${run}`;
+    const identify = await gql(
+      `mutation ($input: IdentifyInput!) {
+        identify(input: $input) { ok duplicate messageId profileId error { code } violations { code } }
+      }`,
+      { input: { userId: user, messageId: `${user}-1`, traits: { email: `${user}@X.com`, plan: 'pro' } } },
+    );
+    expect(identify.body.data?.identify).toEqual({
+      ok: true,
+      duplicate: false,
+      messageId: `${user}-1`,
+      profileId: expect.any(String),
+      error: null,
+      violations: [],
+    });
+    const group = await gql(`mutation ($input: GroupInput!) { group(input: $input) { ok } }`, {
+      input: { userId: user, groupId: `acct-${run}`, traits: { name: 'Acme' } },
+    });
+    expect(group.body.data?.group).toEqual({ ok: true });
+    const profile = await gql(
+      `query ($by: IdentifierInput!) {
+        profile(by: $by) { id identifiers { type value } traits accounts { groupId traits } }
+      }`,
+      { by: { type: 'email', value: `${user}@x.com` } },
+    );
+    expect(profile.body.data?.profile).toEqual({
+      id: (identify.body.data?.identify as { profileId: string }).profileId,
+      identifiers: [
+        { type: 'email', value: `${user}@x.com` },
+        { type: 'user_id', value: user },
+      ],
+      traits: { email: `${user}@X.com`, plan: 'pro' },
+      accounts: [{ groupId: `acct-${run}`, traits: { name: 'Acme' } }],
+    });
+  });
+
+  it('reports refusals as data with code and path', async () => {
+    const res = await gql(
+      `mutation ($input: TrackInput!) { track(input: $input) { ok error { code message path } } }`,
+      { input: { userId: `x-${run}`, event: 'E', timestamp: '2026-01-01T10:00:00' } },
+    );
+    expect(res.body.data?.track).toEqual({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/timezone/i), path: ['timestamp'] },
+    });
+  });
+
+  it('runs a batch with per-item results', async () => {
+    const res = await gql(
+      `mutation ($input: BatchInput!) {
+        batch(input: $input) { applied duplicates refused error { code } results { ok error { code path } } }
+      }`,
+      {
+        input: {
+          batch: [
+            { type: 'track', userId: `b-${run}`, event: 'E' },
+            { type: 'group', userId: `b-${run}`, groupId: '' },
+          ],
+        },
+      },
+    );
+    expect(res.body.data?.batch).toEqual({
+      applied: 1,
+      duplicates: 0,
+      refused: 1,
+      error: null,
+      results: [
+        { ok: true, error: null },
+        { ok: false, error: { code: 'VALIDATION_FAILED', path: ['batch', 1, 'groupId'] } },
+      ],
+    });
+  });
+
+  it('reads and validates identity rules', async () => {
+    const rules = await gql('{ identityRules { type priority limit window blockedValues { value match } } }');
+    const list = rules.body.data?.identityRules as { type: string; priority: number; limit: number }[];
+    expect(list.slice(0, 2)).toEqual([
+      expect.objectContaining({ type: 'user_id', priority: 1, limit: 1, window: 'EVER' }),
+      expect.objectContaining({ type: 'email', priority: 2, limit: 5, window: 'EVER' }),
+    ]);
+    const bad = await gql(
+      `mutation ($rules: [IdentifierRuleInput!]!) { setIdentityRules(rules: $rules) { ok errors { code path } } }`,
+      {
+        rules: [
+          { type: 'user_id', priority: 1, limit: 0 },
+          { type: 'email', priority: 1, limit: 5, blockedValues: [{ value: '(a+)+$', match: 'REGEX' }] },
+        ],
+      },
+    );
+    const result = bad.body.data?.setIdentityRules as {
+      ok: boolean;
+      errors: { code: string; path: unknown[] }[];
+    };
+    expect(result.ok).toBe(false);
+    expect(result.errors.map((e) => e.path)).toEqual(
+      expect.arrayContaining([
+        ['rules', 0, 'limit'],
+        ['rules', 1, 'blockedValues', 0, 'value'],
+      ]),
+    );
+    expect(result.errors.every((e) => e.code === 'VALIDATION_FAILED')).toBe(true);
+  });
+
+  it('reports unknown fields with a GraphQL validation code', async () => {
+    const unknown = await gql('{ nope }');
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'GRAPHQL_VALIDATION_FAILED' }) }),
+    ]);
+  });
+});

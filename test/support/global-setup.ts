@@ -1,0 +1,55 @@
+// Starts one local Neo4j for the whole run, unless NEO4J_URI points at one (then that one is used).
+// Tests never share data: each creates its own space (test/support/graph.ts).
+import { createServer } from 'node:net';
+import type { TestProject } from 'vitest/node';
+import { startLocalNeo4j, type LocalNeo4j } from '../../tools/neo4j/launcher.ts';
+
+export interface TestNeo4j {
+  uri: string;
+  user: string;
+  password: string | undefined;
+  database: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    neo4j: TestNeo4j;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const env = process.env;
+  if (env.NEO4J_URI) {
+    project.provide('neo4j', {
+      uri: env.NEO4J_URI,
+      user: env.NEO4J_USER ?? 'neo4j',
+      password: env.NEO4J_PASSWORD,
+      database: env.NEO4J_DATABASE ?? 'neo4j',
+    });
+    return async () => {};
+  }
+  const started = Date.now();
+  const local: LocalNeo4j = await startLocalNeo4j({
+    home: '.neo4j/test',
+    boltPort: await freePort(),
+    httpPort: await freePort(),
+    heap: env.NEO4J_TEST_HEAP ?? '1g',
+    pageCache: env.NEO4J_TEST_PAGECACHE ?? '256m',
+    log: (msg) => process.stderr.write(`[neo4j] ${msg}\n`),
+  });
+  process.stderr.write(`[neo4j] test instance up at ${local.uri} in ${Date.now() - started} ms\n`);
+  project.provide('neo4j', { uri: local.uri, user: local.user, password: local.password, database: 'neo4j' });
+  return () => local.stop();
+}

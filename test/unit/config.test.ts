@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('loadConfig', () => {
+  it('has defaults for a local run', () => {
+    const c = loadConfig({});
+    expect(c).toMatchObject({ env: 'development', host: '127.0.0.1', port: 4000, logLevel: 'info' });
+    expect(c.neo4j).toEqual({ uri: undefined, user: 'neo4j', password: undefined, database: 'neo4j' });
+    expect(c.localNeo4j).toMatchObject({ boltPort: 7687, httpPort: 7474, heap: '512m', pageCache: '256m' });
+  });
+
+  it('reports every problem at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', NEO4J_URI: 'http://x', NEO4J_LOCAL_HEAP: 'lots' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toHaveLength(4);
+    expect((error as ConfigError).message).toMatch(/PORT.*\n.*LOG_LEVEL/s);
+  });
+});
