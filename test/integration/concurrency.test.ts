@@ -86,7 +86,7 @@ async function partition(space: string): Promise<{ groups: string[]; traits: str
     `MATCH (p:Profile {space: $space}) WHERE coalesce(p.merged, false) = false
      MATCH (i:Identifier)-[:IDENTIFIES]->(p)
      WITH p, i ORDER BY i.key
-     RETURN p.traits AS traits, collect(i.key) AS keys`,
+     RETURN p.id AS id, p.traits AS traits, collect(i.key) AS keys`,
     { space },
   );
   const rows = records.map((r) => ({
@@ -110,43 +110,56 @@ async function orderFreeStack(): Promise<Stack> {
 }
 
 describe('concurrent writers', () => {
-  it(`${WRITERS} writers applying ${EVENTS} overlapping events match a sequential replay`, async () => {
-    const events = generate(20261128);
-    const expected = components(events);
+  it(
+    `${WRITERS} writers applying ${EVENTS} overlapping events match a sequential replay`,
+    { timeout: 300_000 },
+    async () => {
+      const events = generate(20261128);
+      const expected = components(events);
 
-    const concurrent = await orderFreeStack();
-    const queue = [...events];
-    const outcomes: { ok: boolean; duplicate: boolean }[] = [];
-    await Promise.all(
-      Array.from({ length: WRITERS }, async () => {
-        for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
-          outcomes.push(await concurrent.send(e.type, e.input));
-        }
-      }),
-    );
-    expect(outcomes).toHaveLength(EVENTS);
-    expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
+      const concurrent = await orderFreeStack();
+      const queue = [...events];
+      const began = performance.now();
+      const outcomes: { ok: boolean; duplicate: boolean }[] = [];
+      await Promise.all(
+        Array.from({ length: WRITERS }, async () => {
+          for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+            outcomes.push(await concurrent.send(e.type, e.input));
+          }
+        }),
+      );
+      console.log(
+        `${WRITERS} writers: ${Math.round((EVENTS * 1000) / (performance.now() - began))} events/s`,
+      );
+      expect(outcomes).toHaveLength(EVENTS);
+      expect(outcomes.every((o) => o.ok && !o.duplicate)).toBe(true);
 
-    // Re-sending everything concurrently changes nothing.
-    const before = await partition(concurrent.space);
-    const resent = await Promise.all(events.slice(0, 200).map((e) => concurrent.send(e.type, e.input)));
-    expect(resent.every((o) => o.duplicate)).toBe(true);
-    expect(await partition(concurrent.space)).toEqual(before);
+      // Re-sending everything concurrently changes nothing.
+      const before = await partition(concurrent.space);
+      const resent = await Promise.all(events.slice(0, 200).map((e) => concurrent.send(e.type, e.input)));
+      expect(resent.every((o) => o.duplicate)).toBe(true);
+      expect(await partition(concurrent.space)).toEqual(before);
 
-    const sequential = await orderFreeStack();
-    for (const e of events) await sequential.send(e.type, e.input);
+      const sequential = await orderFreeStack();
+      const started = performance.now();
+      for (const e of events) await sequential.send(e.type, e.input);
+      console.log(`sequential: ${Math.round((EVENTS * 1000) / (performance.now() - started))} events/s`);
 
-    const got = await partition(concurrent.space);
-    const want = await partition(sequential.space);
-    expect(got.groups).toEqual(expected);
-    expect(want.groups).toEqual(expected);
-    expect(got.traits).toEqual(want.traits);
-    for (const space of [concurrent.space, sequential.space]) {
-      expect((await checkInvariants(t.graph, space)).filter((r) => r.count > 0)).toEqual([]);
-    }
-    const { records } = await t.driver.executeQuery('MATCH (e:Event {space: $space}) RETURN count(e) AS n', {
-      space: concurrent.space,
-    });
-    expect(Number(records[0]?.get('n'))).toBe(EVENTS);
-  });
+      const got = await partition(concurrent.space);
+      const want = await partition(sequential.space);
+      expect(got.groups).toEqual(expected);
+      expect(want.groups).toEqual(expected);
+      expect(got.traits).toEqual(want.traits);
+      for (const space of [concurrent.space, sequential.space]) {
+        expect((await checkInvariants(t.graph, space)).filter((r) => r.count > 0)).toEqual([]);
+      }
+      const { records } = await t.driver.executeQuery(
+        'MATCH (e:Event {space: $space}) RETURN count(e) AS n',
+        {
+          space: concurrent.space,
+        },
+      );
+      expect(Number(records[0]?.get('n'))).toBe(EVENTS);
+    },
+  );
 });

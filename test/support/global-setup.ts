@@ -2,7 +2,11 @@
 // Tests never share data: each creates its own space (test/support/graph.ts).
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { startLocalNeo4j, type LocalNeo4j } from '../../tools/neo4j/launcher.ts';
+import { rm } from 'node:fs/promises';
+import { createDriver, Graph, migrate, QueryRegistry } from '../../src/graph/index.ts';
+import { neo4jStatus, startLocalNeo4j, type LocalNeo4j } from '../../tools/neo4j/launcher.ts';
+
+const TEST_HOME = '.neo4j/test';
 
 export interface TestNeo4j {
   uri: string;
@@ -29,20 +33,34 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Applies the schema once per run, as the service does at start-up. */
+async function migrateOnce(settings: TestNeo4j): Promise<void> {
+  const driver = createDriver(settings);
+  try {
+    await migrate(new Graph(driver, await QueryRegistry.load(), { database: settings.database }));
+  } finally {
+    await driver.close();
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const env = process.env;
   if (env.NEO4J_URI) {
-    project.provide('neo4j', {
+    const settings: TestNeo4j = {
       uri: env.NEO4J_URI,
       user: env.NEO4J_USER ?? 'neo4j',
       password: env.NEO4J_PASSWORD,
       database: env.NEO4J_DATABASE ?? 'neo4j',
-    });
+    };
+    await migrateOnce(settings);
+    project.provide('neo4j', settings);
     return async () => {};
   }
   const started = Date.now();
+  // A fresh database every run, unless a crashed run left its server running (then it is reused).
+  if (!(await neo4jStatus(TEST_HOME)).running) await rm(TEST_HOME, { recursive: true, force: true });
   const local: LocalNeo4j = await startLocalNeo4j({
-    home: '.neo4j/test',
+    home: TEST_HOME,
     boltPort: await freePort(),
     httpPort: await freePort(),
     heap: env.NEO4J_TEST_HEAP ?? '1g',
@@ -50,6 +68,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
     log: (msg) => process.stderr.write(`[neo4j] ${msg}\n`),
   });
   process.stderr.write(`[neo4j] test instance up at ${local.uri} in ${Date.now() - started} ms\n`);
-  project.provide('neo4j', { uri: local.uri, user: local.user, password: local.password, database: 'neo4j' });
-  return () => local.stop();
+  const settings: TestNeo4j = {
+    uri: local.uri,
+    user: local.user,
+    password: local.password,
+    database: 'neo4j',
+  };
+  await migrateOnce(settings);
+  project.provide('neo4j', settings);
+  return async () => {
+    await local.stop();
+    await rm(TEST_HOME, { recursive: true, force: true });
+  };
 }
