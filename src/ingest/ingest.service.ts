@@ -52,7 +52,9 @@ export class IngestService {
     }
     const results: EventOutcome[] = [];
     // In order, so that a batch from one device resolves as the device sent it.
-    for (const item of validated.items) results.push(await this.applyValidated(space, item));
+    for (const [i, item] of validated.items.entries()) {
+      results.push(await this.applyValidated(space, item, ['batch', i]));
+    }
     return {
       results,
       applied: results.filter((r) => r.ok && !r.duplicate).length,
@@ -62,7 +64,11 @@ export class IngestService {
     };
   }
 
-  private async applyValidated(space: string, validated: Validated): Promise<EventOutcome> {
+  private async applyValidated(
+    space: string,
+    validated: Validated,
+    path: AppError['path'] = [],
+  ): Promise<EventOutcome> {
     if (!validated.ok) {
       return {
         ok: false,
@@ -100,7 +106,7 @@ export class IngestService {
           messageId: event.messageId,
           duplicate: false,
           profileId: null,
-          error: { code: result.code, message: result.message, path: [] },
+          error: { code: result.code, message: result.message, path },
           violations: result.violations,
         };
     }

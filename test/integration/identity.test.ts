@@ -519,7 +519,7 @@ describe('batches (§1)', () => {
         { type: 'track', userId: 'u1' },
         { type: 'track', userId: 'u1', event: 'Ok', messageId: 'dup' },
         { type: 'track', userId: 'u1', event: 'Ok', messageId: 'dup' },
-        { type: 'page', userId: '0', name: 'Home' },
+        { type: 'page', userId: '0', name: 'Home', context: { traits: {} } },
       ],
     });
     expect(out).toMatchObject({ applied: 2, duplicates: 1, refused: 2, error: null });
@@ -531,6 +531,7 @@ describe('batches (§1)', () => {
       'NO_IDENTIFIERS',
     ]);
     expect(out.results[1]?.error?.path).toEqual(['batch', 1, 'event']);
+    expect(out.results[4]?.error?.path).toEqual(['batch', 4]);
     expect(await idsOf(s, 'user_id', 'u1')).toEqual(['email:team@x.com', 'user_id:u1']);
   });
 
