@@ -13,7 +13,9 @@ async function main(): Promise<void> {
   if (config.neo4j.uri === undefined) {
     const status = await neo4jStatus(config.localNeo4j.home);
     if (!status.running || status.uri === undefined) {
-      throw new Error('NEO4J_URI is not set and no local Neo4j is running (start one with `npm run neo4j:start`).');
+      throw new Error(
+        'NEO4J_URI is not set and no local Neo4j is running (start one with `npm run neo4j:start`).',
+      );
     }
     settings = { uri: status.uri, ...(await readLocalCredentials(config.localNeo4j.home)) };
   }
@@ -27,7 +29,9 @@ async function main(): Promise<void> {
     for (const r of results) {
       broken += r.count;
       const status = r.count === 0 ? 'ok  ' : 'FAIL';
-      console.log(`${status} ${r.check}: ${r.count}${r.examples.length ? ` (e.g. ${r.examples.join(', ')})` : ''}`);
+      console.log(
+        `${status} ${r.check}: ${r.count}${r.examples.length ? ` (e.g. ${r.examples.join(', ')})` : ''}`,
+      );
     }
     console.log(broken === 0 ? 'graph is sound' : `${broken} problem(s) found`);
     process.exitCode = broken === 0 ? 0 : 1;

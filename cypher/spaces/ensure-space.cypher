@@ -2,7 +2,7 @@
 // params: $space (string), $rules (list of {type, priority, limit, window, blockedValues: JSON string})
 // returns: created (boolean)
 MERGE (s:Space {id: $space})
-ON CREATE SET s.createdAt = datetime(), s.aliasMerges = false, s.rulesVersion = 0, s.created = true
+ON CREATE SET s.createdAt = datetime(), s.rulesVersion = 0, s.created = true
 WITH s, coalesce(s.created, false) AS created
 REMOVE s.created
 WITH s, created

@@ -10,7 +10,6 @@ import { parseTraitState, type TraitState } from './traits.ts';
 export interface SpaceRules {
   exists: boolean;
   rules: IdentifierRule[];
-  aliasMerges: boolean;
 }
 
 export interface LockedProfile extends ProfileSnapshot {
@@ -59,7 +58,6 @@ export class IdentityRepository {
     return {
       exists: rows.length > 0,
       rules: rows.map(rowToRule),
-      aliasMerges: rows[0]?.aliasMerges === true,
     };
   }
 

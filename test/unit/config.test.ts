@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, loadConfig, VARIABLES } from '../../src/config.ts';
 
 describe('loadConfig', () => {
   it('has defaults for a local run', () => {
@@ -19,5 +20,16 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).problems).toHaveLength(4);
     expect((error as ConfigError).message).toMatch(/PORT.*\n.*LOG_LEVEL/s);
+  });
+});
+
+describe('README', () => {
+  it('documents every configuration variable with its default', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const v of VARIABLES) {
+      const row = readme.split('\n').find((line) => line.startsWith(`| \`${v.name}\` |`));
+      expect(row, v.name).toBeDefined();
+      expect(row).toContain(v.default === undefined ? '| — |' : `| \`${v.default}\` |`);
+    }
   });
 });
