@@ -66,6 +66,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     resolvers: resolvers as never,
     introspection: !deps.production,
     plugins: [ApolloServerPluginLandingPageDisabled()],
+    // src/server.ts owns shutdown (drain HTTP, close the driver, stop Neo4j); Apollo must not race it.
+    stopOnTerminationSignals: false,
     formatError: (formatted, error) => maskError(formatted, error, logger),
   });
   await apollo.start();

@@ -19,13 +19,15 @@ export interface Service {
 }
 
 export async function startService(config: Config, logger: Logger): Promise<Service> {
-  const cleanups: (() => Promise<void>)[] = [];
+  const cleanups: { name: string; run: () => Promise<void> }[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {
       try {
-        await cleanup();
+        logger.debug('stopping', { component: cleanup.name });
+        await cleanup.run();
+        logger.info('stopped', { component: cleanup.name });
       } catch (error) {
-        logger.error('shutdown step failed', { error });
+        logger.error('shutdown step failed', { component: cleanup.name, error });
       }
     }
   };
@@ -41,12 +43,12 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         ...config.localNeo4j,
         log: (msg) => logger.info(msg, { component: 'neo4j' }),
       });
-      cleanups.push(() => local.stop());
+      cleanups.push({ name: 'neo4j', run: () => local.stop() });
       connection = { uri: local.uri, user: local.user, password: local.password };
       logger.info('local Neo4j is up', { bolt: local.uri, browser: `${local.httpUrl}/browser/` });
     }
     const driver = createDriver(connection);
-    cleanups.push(() => driver.close());
+    cleanups.push({ name: 'driver', run: () => driver.close() });
     const queries = await QueryRegistry.load(undefined, REQUIRED_QUERIES);
     const graph = new Graph(driver, queries, { database: config.neo4j.database });
     const services = createServices(graph);
@@ -57,7 +59,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       production: config.env === 'production',
       space: DEFAULT_SPACE,
     });
-    cleanups.push(() => app.close());
+    cleanups.push({ name: 'http', run: () => app.close() });
     await new Promise<void>((resolve, reject) => {
       app.server.once('error', reject);
       app.server.listen(config.port, config.host, () => resolve());

@@ -1,5 +1,5 @@
 // The graph layer against the real Neo4j: migrations are idempotent and every Cypher file compiles.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { migrate, MIGRATIONS_FOLDER } from '../../src/graph/index.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
 
@@ -64,3 +64,13 @@ async function describeSchema(t: TestGraph): Promise<{ constraints: string[]; in
     indexes: indexes.records.map((r) => String(r.get('name'))),
   };
 }
+
+describe('local Neo4j', () => {
+  const browserUrl = inject('neo4j').browserUrl;
+  // Only the instance the run starts itself is ours to check; an external NEO4J_URI has no known Browser.
+  it.runIf(browserUrl !== null)('serves Neo4j Browser', async () => {
+    const res = await fetch(String(browserUrl));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toMatch(/<title>Neo4j Browser<\/title>/);
+  });
+});

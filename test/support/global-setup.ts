@@ -13,6 +13,8 @@ export interface TestNeo4j {
   user: string;
   password: string | undefined;
   database: string;
+  /** Neo4j Browser of the run's local instance; null when NEO4J_URI names an external database. */
+  browserUrl: string | null;
 }
 
 declare module 'vitest' {
@@ -51,6 +53,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       user: env.NEO4J_USER ?? 'neo4j',
       password: env.NEO4J_PASSWORD,
       database: env.NEO4J_DATABASE ?? 'neo4j',
+      browserUrl: null,
     };
     await migrateOnce(settings);
     project.provide('neo4j', settings);
@@ -73,6 +76,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     user: local.user,
     password: local.password,
     database: 'neo4j',
+    browserUrl: `${local.httpUrl}/browser/`,
   };
   await migrateOnce(settings);
   project.provide('neo4j', settings);
