@@ -17,6 +17,16 @@ const config: CodegenConfig = {
         mappers: {
           Profile: '../profiles/index.ts#ProfileView',
           Account: '../profiles/index.ts#AccountView',
+          ProfileIdentifier: '../profiles/index.ts#ProfileIdentifierView',
+          Trait: '../profiles/index.ts#TraitView',
+          Event: '../profiles/index.ts#EventView',
+          EventConnection: '../profiles/index.ts#EventConnectionView',
+          EventEdge: '../profiles/index.ts#EventEdgeView',
+          ProfileConnection: '../profiles/index.ts#ProfileConnectionView',
+          ProfileEdge: '../profiles/index.ts#ProfileEdgeView',
+          Merge: '../profiles/index.ts#MergeView',
+          ProfileViolation: '../profiles/index.ts#ViolationView',
+          ProfileMetadata: '../profiles/index.ts#ProfileMetadataView',
         },
         scalars: {
           JSON: 'unknown',

@@ -5,10 +5,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { ApolloServer, HeaderMap } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLFormattedError } from 'graphql';
+import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import type { Graph } from './graph/index.ts';
+import { graphqlProtection } from './graphql/index.ts';
 import type { Logger } from './log.ts';
 import { resolvers } from './resolvers/index.ts';
 import type { Services } from './services.ts';
@@ -32,6 +33,8 @@ const PUBLIC_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COSTLY',
 ]);
 
 export function loadTypeDefs(dir: string = SCHEMA_DIR): string {
@@ -46,7 +49,8 @@ export interface AppDeps {
   graph: Graph;
   services: Services;
   logger: Logger;
-  production: boolean;
+  /** Introspection, the landing page and the operation limits (docs/adr/0006-graphql-protection.md). */
+  graphql: Config['graphql'];
   /** The space requests act in, until spaces and keys arrive. */
   space: string;
 }
@@ -64,10 +68,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const apollo = new ApolloServer<Context>({
     typeDefs: loadTypeDefs(),
     resolvers: resolvers as never,
-    introspection: !deps.production,
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    // Introspection, the landing page, depth and cost limits.
+    ...graphqlProtection(deps.graphql),
     // src/server.ts owns shutdown (drain HTTP, close the driver, stop Neo4j); Apollo must not race it.
     stopOnTerminationSignals: false,
+    // Stack traces go to the log (maskError), never to clients, whatever NODE_ENV says.
+    includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskError(formatted, error, logger),
   });
   await apollo.start();
@@ -129,7 +135,11 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => ({ space: deps.space, services: deps.services }),
+      context: async () => ({
+        space: deps.space,
+        services: deps.services,
+        loaders: deps.services.profiles.loaders(deps.space),
+      }),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -168,7 +178,12 @@ export function maskError(
   const original = (error as { originalError?: unknown } | null)?.originalError;
   const ownCode = (original as { code?: unknown } | undefined)?.code;
   if (typeof ownCode === 'string' && PUBLIC_CODES.has(ownCode)) {
-    return { ...formatted, extensions: { ...formatted.extensions, code: ownCode } };
+    // An InputError names the offending argument (SEMANTICS.md §7: the path of the offending field).
+    const field = (original as { field?: unknown }).field;
+    return {
+      ...formatted,
+      extensions: { ...formatted.extensions, code: ownCode, ...(Array.isArray(field) ? { field } : {}) },
+    };
   }
   const code = formatted.extensions?.code;
   if (typeof code === 'string' && PUBLIC_CODES.has(code)) return formatted;

@@ -22,6 +22,18 @@ export interface Neo4jConfig {
   database: string;
 }
 
+/** GraphQL protection (docs/adr/0006-graphql-protection.md). */
+export interface GraphQLConfig {
+  /** Whether `__schema` and `__type` are answered. */
+  introspection: boolean;
+  /** Whether a browser's GET /graphql gets the built-in query page. */
+  landingPage: boolean;
+  /** Deepest field nesting an operation may select. */
+  maxDepth: number;
+  /** Largest static cost an operation may have (src/graphql/limits.ts). */
+  maxCost: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -29,6 +41,7 @@ export interface Config {
   logLevel: LogLevel;
   neo4j: Neo4jConfig;
   localNeo4j: LocalNeo4jConfig;
+  graphql: GraphQLConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -52,6 +65,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'NEO4J_LOCAL_HTTP_PORT', description: 'HTTP port of the local Neo4j (Browser)', default: '7474' },
   { name: 'NEO4J_LOCAL_HEAP', description: 'JVM heap of the local Neo4j', default: '512m' },
   { name: 'NEO4J_LOCAL_PAGECACHE', description: 'page cache of the local Neo4j', default: '256m' },
+  // Unset means on, except with NODE_ENV=production: a default that depends on another variable.
+  { name: 'GRAPHQL_INTROSPECTION', description: 'true or false; unset: on, off in production' },
+  { name: 'GRAPHQL_LANDING_PAGE', description: 'true or false; unset: on, off in production' },
+  { name: 'GRAPHQL_MAX_DEPTH', description: 'deepest field nesting an operation may select', default: '12' },
+  { name: 'GRAPHQL_MAX_COST', description: 'largest static cost an operation may have', default: '20000' },
 ];
 
 export class ConfigError extends Error {
@@ -87,6 +105,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }
     return raw as T;
   };
+  const flag = (name: string, unset: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return unset;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return unset;
+  };
+  const positive = (name: string): number => {
+    const raw = get(name) ?? '';
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n) || n < 1) {
+      problems.push(`${name} must be a whole number of at least 1, got "${raw}"`);
+      return 1;
+    }
+    return n;
+  };
   const memory = (name: string): string => {
     const raw = get(name) ?? '';
     if (!MEMORY.test(raw)) problems.push(`${name} must look like 512m or 2g, got "${raw}"`);
@@ -98,8 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`NEO4J_URI must be a neo4j:// or bolt:// URI, got "${uri}"`);
   }
 
+  const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
   const config: Config = {
-    env: oneOf('NODE_ENV', ['development', 'production', 'test'] as const),
+    env: nodeEnv,
     host: get('HOST') ?? '127.0.0.1',
     port: port('PORT'),
     logLevel: oneOf('LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
@@ -115,6 +150,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpPort: port('NEO4J_LOCAL_HTTP_PORT'),
       heap: memory('NEO4J_LOCAL_HEAP'),
       pageCache: memory('NEO4J_LOCAL_PAGECACHE'),
+    },
+    graphql: {
+      introspection: flag('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
+      landingPage: flag('GRAPHQL_LANDING_PAGE', nodeEnv !== 'production'),
+      maxDepth: positive('GRAPHQL_MAX_DEPTH'),
+      maxCost: positive('GRAPHQL_MAX_COST'),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -22,3 +22,18 @@ export interface AppError {
 export function graphqlError(error: AppError): GraphQLError {
   return new GraphQLError(error.message, { extensions: { code: error.code, path: error.path } });
 }
+
+/**
+ * A refusal raised by a service for a read or an argument (a bad cursor, a page size over the cap). It
+ * reaches the client with its code and the path of the offending argument (`extensions.field`).
+ */
+export class InputError extends Error {
+  readonly code: ErrorCode = 'VALIDATION_FAILED';
+  constructor(
+    message: string,
+    readonly field: (string | number)[],
+  ) {
+    super(message);
+    this.name = 'InputError';
+  }
+}

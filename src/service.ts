@@ -56,7 +56,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       graph,
       services,
       logger,
-      production: config.env === 'production',
+      graphql: config.graphql,
       space: DEFAULT_SPACE,
     });
     cleanups.push({ name: 'http', run: () => app.close() });

@@ -35,5 +35,13 @@ CALL (m, s) {
 CREATE (m)-[:MERGED_INTO {at: datetime($now), by: $messageId, reason: $reason, identifiers: moved,
                           accounts: accounts}]->(s)
 SET m.merged = true, m.mergedAt = datetime($now),
-    s.mergeCount = s.mergeCount + coalesce(m.mergeCount, 0) + 1, s.updatedAt = datetime($now)
+    s.mergeCount = s.mergeCount + coalesce(m.mergeCount, 0) + 1, s.updatedAt = datetime($now),
+    s.firstEventAt = CASE WHEN s.firstEventAt IS NULL OR m.firstEventAt < s.firstEventAt THEN m.firstEventAt
+                     ELSE s.firstEventAt END,
+    s.lastEventAt = CASE WHEN s.lastEventAt IS NULL OR m.lastEventAt > s.lastEventAt THEN m.lastEventAt
+                    ELSE s.lastEventAt END,
+    s.firstSeenAt = CASE WHEN s.firstSeenAt IS NULL OR m.firstSeenAt < s.firstSeenAt THEN m.firstSeenAt
+                    ELSE s.firstSeenAt END,
+    s.lastSeenAt = CASE WHEN s.lastSeenAt IS NULL OR m.lastSeenAt > s.lastSeenAt THEN m.lastSeenAt
+                   ELSE s.lastSeenAt END
 RETURN m.id AS mergedId, moved, accounts

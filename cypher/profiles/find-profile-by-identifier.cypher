@@ -1,17 +1,9 @@
-// find-profile-by-identifier: the live profile holding an identifier, with its identifiers and accounts.
+// find-profile-by-identifier: the live profile holding an identifier.
 // params: $space, $key (normalised "type:value")
-// returns: id, createdAt, updatedAt (epoch ms), traits (JSON string), identifiers (list of {type, value}),
-//          accounts (list of {groupId, traits, createdAt})
+// returns: id, createdAt, updatedAt, firstEventAt, lastEventAt, firstSeenAt, lastSeenAt (epoch ms or null),
+//          traits, traitsMeta (JSON strings)
 MATCH (:Identifier {space: $space, key: $key})-[:IDENTIFIES]->(p:Profile)
-CALL (p) {
-  MATCH (i:Identifier)-[:IDENTIFIES]->(p)
-  WITH i ORDER BY i.type, i.value
-  RETURN collect({type: i.type, value: i.value}) AS identifiers
-}
-CALL (p) {
-  OPTIONAL MATCH (p)-[:MEMBER_OF]->(a:Account)
-  WITH a ORDER BY a.groupId
-  RETURN collect({groupId: a.groupId, traits: a.traits, createdAt: a.createdAt.epochMillis}) AS accounts
-}
 RETURN p.id AS id, p.createdAt.epochMillis AS createdAt, p.updatedAt.epochMillis AS updatedAt,
-       p.traits AS traits, identifiers, accounts
+       p.firstEventAt.epochMillis AS firstEventAt, p.lastEventAt.epochMillis AS lastEventAt,
+       p.firstSeenAt.epochMillis AS firstSeenAt, p.lastSeenAt.epochMillis AS lastSeenAt,
+       p.traits AS traits, p.traitsMeta AS traitsMeta

@@ -24,8 +24,11 @@ export interface AttachEvent {
   kept: string[];
   anchor: string;
   at: Date;
+  receivedAt: Date;
   now: Date;
   traits: TraitState | null;
+  /** `trait.<key>` property changes (traitProperties); empty when traits are unchanged. */
+  traitProps: Record<string, unknown>;
   violations: unknown[];
 }
 
@@ -157,7 +160,9 @@ export class IdentityRepository {
       kept: a.kept,
       anchor: a.anchor,
       at: a.at.toISOString(),
+      receivedAt: a.receivedAt.toISOString(),
       now: a.now.toISOString(),
+      traitProps: a.traitProps,
       traits: a.traits === null ? null : JSON.stringify(a.traits.values),
       traitsMeta: a.traits === null ? null : JSON.stringify(a.traits.meta),
       violations: JSON.stringify(a.violations),

@@ -15,7 +15,14 @@ import {
   type IdentifierRule,
   type RuleProblem,
 } from './rules.ts';
-import { applyTraits, emptyTraits, mergeTraitStates, type Stamp, type TraitState } from './traits.ts';
+import {
+  applyTraits,
+  emptyTraits,
+  mergeTraitStates,
+  traitProperties,
+  type Stamp,
+  type TraitState,
+} from './traits.ts';
 
 export type ApplyResult =
   | { status: 'applied'; profileId: string; violations: Violation[] }
@@ -130,6 +137,7 @@ export class IdentityService {
     const stamp: Stamp = { t: event.timestamp.getTime(), r: event.receivedAt.getTime(), m: event.messageId };
     let profileId: string;
     let traits: TraitState | null = null;
+    let traitsBefore: TraitState = emptyTraits();
     let add: Identifier[];
     let kept: Identifier[];
     if (decision.kind === 'create') {
@@ -139,6 +147,7 @@ export class IdentityService {
       if (event.type === 'identify' && event.traits) traits = applyTraits(emptyTraits(), event.traits, stamp);
     } else {
       profileId = decision.survivorId;
+      traitsBefore = profiles.find((p) => p.id === profileId)?.traits ?? emptyTraits();
       add = decision.addIdentifiers;
       kept = decision.kept;
       if (decision.mergedIds.length > 0) {
@@ -153,8 +162,7 @@ export class IdentityService {
         traits = mergeTraitStates(involved(profiles, profileId, decision.mergedIds).map((p) => p.traits));
       }
       if (event.type === 'identify' && event.traits) {
-        const base = traits ?? profiles.find((p) => p.id === profileId)?.traits ?? emptyTraits();
-        traits = applyTraits(base, event.traits, stamp);
+        traits = applyTraits(traits ?? traitsBefore, event.traits, stamp);
       }
     }
 
@@ -167,8 +175,10 @@ export class IdentityService {
       kept: keptKeys,
       anchor: keptKeys[0] ?? '',
       at: event.timestamp,
+      receivedAt: event.receivedAt,
       now,
       traits,
+      traitProps: traits === null ? {} : traitProperties(traitsBefore, traits),
       violations: decision.violations,
     });
     // Demoted values that no profile held were created by lockIdentifiers above: remove them again.

@@ -77,3 +77,27 @@ function parseObject(json: unknown): Record<string, unknown> {
     ? (parsed as Record<string, unknown>)
     : {};
 }
+
+/** Traits are mirrored as `trait.<key>` properties on the profile so that searches can filter on them. */
+export const TRAIT_PROPERTY_PREFIX = 'trait.';
+
+/**
+ * The property changes that take a profile's mirrored traits from `before` to `after`: scalars as they are,
+ * objects and arrays as JSON text, and null for keys that went away (Cypher's `SET p += map` removes them).
+ */
+export function traitProperties(before: TraitState, after: TraitState): Record<string, unknown> {
+  const props: Record<string, unknown> = {};
+  for (const key of Object.keys(before.values)) {
+    if (!Object.hasOwn(after.values, key)) props[TRAIT_PROPERTY_PREFIX + key] = null;
+  }
+  for (const [key, value] of Object.entries(after.values)) {
+    props[TRAIT_PROPERTY_PREFIX + key] = searchableValue(value);
+  }
+  return props;
+}
+
+export function searchableValue(value: unknown): unknown {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
+    ? value
+    : JSON.stringify(value);
+}

@@ -1,27 +1,107 @@
-// Profile and account reads, mapped to domain types at this boundary (STYLE.md §6).
+// Profile, account and history reads, mapped to domain types at this boundary (STYLE.md §6). Every
+// method that takes a list of ids answers for all of them in one round trip, for the DataLoaders.
+import neo4j from 'neo4j-driver';
 import type { Graph, Row } from '../graph/index.ts';
+import type { Identifier } from '../identity/index.ts';
+import { parseIdentifierKey } from '../identity/identifiers.ts';
+import type { TraitMeta } from '../identity/traits.ts';
+import type { Position } from './cursors.ts';
 
-export interface IdentifierView {
-  type: string;
-  value: string;
-}
-
-export interface AccountView {
-  groupId: string;
-  traits: Record<string, unknown>;
-  createdAt: Date;
+export interface ProfileMetadataView {
+  firstEventAt: Date | null;
+  lastEventAt: Date | null;
+  firstSeenAt: Date | null;
+  lastSeenAt: Date | null;
 }
 
 export interface ProfileView {
   id: string;
   createdAt: Date;
   updatedAt: Date;
-  identifiers: IdentifierView[];
   traits: Record<string, unknown>;
-  accounts: AccountView[];
+  traitsMeta: Record<string, TraitMeta>;
+  metadata: ProfileMetadataView;
 }
 
-export const PROFILE_QUERIES = ['profiles/find-profile-by-identifier', 'profiles/find-account'] as const;
+export interface ProfileIdentifierView extends Identifier {
+  firstSeen: Date;
+  addedAt: Date;
+  messageId: string | null;
+}
+
+export interface AccountView {
+  groupId: string;
+  traits: Record<string, unknown>;
+  createdAt: Date;
+  memberCount: number;
+}
+
+export interface MergeView {
+  profileId: string;
+  at: Date;
+  messageId: string;
+  reason: string;
+  identifiers: Identifier[];
+}
+
+export interface ViolationView {
+  code: string;
+  message: string;
+  identifier: Identifier;
+  messageId: string;
+  timestamp: Date;
+}
+
+export interface EventView {
+  messageId: string;
+  type: string;
+  event: string | null;
+  name: string | null;
+  category: string | null;
+  properties: Record<string, unknown> | null;
+  traits: Record<string, unknown> | null;
+  context: Record<string, unknown>;
+  userId: string | null;
+  anonymousId: string | null;
+  groupId: string | null;
+  previousId: string | null;
+  timestamp: Date;
+  receivedAt: Date;
+}
+
+export interface EventQuery {
+  /** Page size plus one, so that the caller learns whether another page follows. */
+  fetch: number;
+  newestFirst: boolean;
+  types: string[] | null;
+  names: string[] | null;
+  since: Date | null;
+  until: Date | null;
+  after: Position | null;
+}
+
+export interface ProfileFilter {
+  identifierType: string | null;
+  traitKey: string | null;
+  traitExists: boolean | null;
+  traitEquals: unknown;
+  traitPrefix: string | null;
+  seenAfter: Date | null;
+  seenBefore: Date | null;
+}
+
+export const PROFILE_QUERIES = [
+  'profiles/find-profile-by-identifier',
+  'profiles/load-profiles',
+  'profiles/load-identifiers',
+  'profiles/load-accounts',
+  'profiles/load-merges',
+  'profiles/load-violations',
+  'profiles/load-events',
+  'profiles/search-profiles',
+  'profiles/find-account',
+  'profiles/load-members',
+] as const;
 
 export class ProfilesRepository {
   constructor(private readonly graph: Graph) {}
@@ -31,37 +111,199 @@ export class ProfilesRepository {
     return row === undefined ? null : rowToProfile(row);
   }
 
+  /** Profiles by id, keyed by the id asked for; a merged-away id maps to its survivor. */
+  async loadProfiles(space: string, ids: readonly string[]): Promise<Map<string, ProfileView>> {
+    const rows = await this.graph.readOne('profiles/load-profiles', { space, ids });
+    return new Map(rows.map((r) => [String(r.requestedId), rowToProfile(r)]));
+  }
+
+  async loadIdentifiers(ids: readonly string[]): Promise<Map<string, ProfileIdentifierView[]>> {
+    return this.perProfile('profiles/load-identifiers', { ids }, 'identifiers', (i) => ({
+      type: String(i.type),
+      value: String(i.value),
+      firstSeen: new Date(Number(i.firstSeen)),
+      addedAt: new Date(Number(i.addedAt)),
+      messageId: typeof i.messageId === 'string' ? i.messageId : null,
+    }));
+  }
+
+  async loadAccounts(ids: readonly string[]): Promise<Map<string, AccountView[]>> {
+    return this.perProfile('profiles/load-accounts', { ids }, 'accounts', rowToAccount);
+  }
+
+  async loadMerges(ids: readonly string[]): Promise<Map<string, MergeView[]>> {
+    return this.perProfile('profiles/load-merges', { ids }, 'merges', (m) => ({
+      profileId: String(m.profileId),
+      at: new Date(Number(m.at)),
+      messageId: String(m.messageId),
+      reason: String(m.reason ?? ''),
+      identifiers: (Array.isArray(m.identifiers) ? m.identifiers : [])
+        .map((k) => parseIdentifierKey(String(k)))
+        .filter((k): k is Identifier => k !== null),
+    }));
+  }
+
+  async loadViolations(ids: readonly string[], first: number): Promise<Map<string, ViolationView[]>> {
+    const events = await this.perProfile(
+      'profiles/load-violations',
+      { ids, first: neo4j.int(first) },
+      'events',
+      (e) => e,
+    );
+    const out = new Map<string, ViolationView[]>();
+    for (const [profileId, rows] of events) {
+      out.set(
+        profileId,
+        rows.flatMap((e) => {
+          const list: unknown = typeof e.violations === 'string' ? JSON.parse(e.violations) : [];
+          return (Array.isArray(list) ? (list as Row[]) : []).map((v) => {
+            const identifier = (v.identifier ?? {}) as Row;
+            return {
+              code: String(v.code),
+              message: String(v.message),
+              identifier: { type: String(identifier.type), value: String(identifier.value) },
+              messageId: String(e.messageId),
+              timestamp: new Date(Number(e.timestamp)),
+            };
+          });
+        }),
+      );
+    }
+    return out;
+  }
+
+  async loadEvents(ids: readonly string[], q: EventQuery): Promise<Map<string, EventView[]>> {
+    return this.perProfile(
+      'profiles/load-events',
+      {
+        ids,
+        first: neo4j.int(q.fetch),
+        newestFirst: q.newestFirst,
+        types: q.types,
+        names: q.names,
+        since: q.since?.getTime() ?? null,
+        until: q.until?.getTime() ?? null,
+        afterTime: q.after?.time ?? null,
+        afterId: q.after?.id ?? null,
+      },
+      'events',
+      rowToEvent,
+    );
+  }
+
+  async searchProfiles(space: string, filter: ProfileFilter, fetch: number, after: Position | null) {
+    const rows = await this.graph.readOne('profiles/search-profiles', {
+      space,
+      first: neo4j.int(fetch),
+      identifierType: filter.identifierType,
+      traitProp: filter.traitKey === null ? null : `trait.${filter.traitKey}`,
+      traitExists: filter.traitExists,
+      traitEquals: filter.traitEquals ?? null,
+      traitPrefix: filter.traitPrefix,
+      seenAfter: filter.seenAfter?.getTime() ?? null,
+      seenBefore: filter.seenBefore?.getTime() ?? null,
+      afterCreated: after?.time ?? null,
+      afterId: after?.id ?? null,
+    });
+    return rows.map(rowToProfile);
+  }
+
   async findAccount(space: string, groupId: string): Promise<AccountView | null> {
     const [row] = await this.graph.readOne('profiles/find-account', { space, groupId });
     return row === undefined ? null : rowToAccount(row);
   }
+
+  async loadMembers(
+    space: string,
+    groupIds: readonly string[],
+    fetch: number,
+    after: Position | null,
+  ): Promise<Map<string, ProfileView[]>> {
+    const rows = await this.graph.readOne('profiles/load-members', {
+      space,
+      groupIds,
+      first: neo4j.int(fetch),
+      afterCreated: after?.time ?? null,
+      afterId: after?.id ?? null,
+    });
+    return new Map(
+      rows.map((r) => [
+        String(r.groupId),
+        (Array.isArray(r.members) ? (r.members as Row[]) : []).map(rowToProfile),
+      ]),
+    );
+  }
+
+  /** Runs a query shaped `profileId, <listField>` and maps each list's items. */
+  private async perProfile<T>(
+    query: string,
+    params: Record<string, unknown>,
+    listField: string,
+    map: (row: Row) => T,
+  ): Promise<Map<string, T[]>> {
+    const rows = await this.graph.readOne(query, params);
+    return new Map(
+      rows.map((r) => {
+        const list = r[listField];
+        return [String(r.profileId), (Array.isArray(list) ? (list as Row[]) : []).map(map)];
+      }),
+    );
+  }
+}
+
+function dateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : new Date(Number(value));
 }
 
 function rowToProfile(row: Row): ProfileView {
-  const identifiers = Array.isArray(row.identifiers) ? (row.identifiers as Row[]) : [];
-  const accounts = Array.isArray(row.accounts) ? (row.accounts as Row[]) : [];
   return {
     id: String(row.id),
     createdAt: new Date(Number(row.createdAt)),
     updatedAt: new Date(Number(row.updatedAt)),
-    identifiers: identifiers.map((i) => ({ type: String(i.type), value: String(i.value) })),
-    traits: parseJsonObject(row.traits),
-    accounts: accounts.map(rowToAccount),
+    traits: parseJsonObject(row.traits) ?? {},
+    traitsMeta: (parseJsonObject(row.traitsMeta) ?? {}) as Record<string, TraitMeta>,
+    metadata: {
+      firstEventAt: dateOrNull(row.firstEventAt),
+      lastEventAt: dateOrNull(row.lastEventAt),
+      firstSeenAt: dateOrNull(row.firstSeenAt),
+      lastSeenAt: dateOrNull(row.lastSeenAt),
+    },
   };
 }
 
 function rowToAccount(row: Row): AccountView {
   return {
     groupId: String(row.groupId),
-    traits: parseJsonObject(row.traits),
+    traits: parseJsonObject(row.traits) ?? {},
     createdAt: new Date(Number(row.createdAt)),
+    memberCount: Number(row.memberCount ?? 0),
   };
 }
 
-function parseJsonObject(json: unknown): Record<string, unknown> {
-  if (typeof json !== 'string') return {};
+function rowToEvent(row: Row): EventView {
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+  return {
+    messageId: String(row.messageId),
+    type: String(row.type),
+    event: text(row.event),
+    name: text(row.name),
+    category: text(row.category),
+    properties: parseJsonObject(row.properties),
+    traits: parseJsonObject(row.traits),
+    context: parseJsonObject(row.context) ?? {},
+    userId: text(row.userId),
+    anonymousId: text(row.anonymousId),
+    groupId: text(row.groupId),
+    previousId: text(row.previousId),
+    timestamp: new Date(Number(row.timestamp)),
+    receivedAt: new Date(Number(row.receivedAt)),
+  };
+}
+
+function parseJsonObject(json: unknown): Record<string, unknown> | null {
+  if (typeof json !== 'string') return null;
   const value: unknown = JSON.parse(json);
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
-    : {};
+    : null;
 }

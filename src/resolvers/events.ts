@@ -1,12 +1,27 @@
-// Thin resolvers for the Segment calls (STYLE.md §3): read arguments, call the ingest service.
+// Thin resolvers for the Segment calls (STYLE.md §3): read arguments, call the ingest service. Loaders
+// are cleared afterwards, since the event may have merged profiles this request already loaded.
+import type { Context } from '../context.ts';
 import type { MutationResolvers } from '../generated/graphql.ts';
+import type { EventType } from '../ingest/index.ts';
+
+const send =
+  (type: EventType) =>
+  async (_: unknown, { input }: { input: unknown }, { space, services, loaders }: Context) => {
+    const outcome = await services.ingest.send(space, type, input);
+    loaders.clearAll();
+    return outcome;
+  };
 
 export const eventMutations: MutationResolvers = {
-  identify: (_, { input }, { space, services }) => services.ingest.send(space, 'identify', input),
-  track: (_, { input }, { space, services }) => services.ingest.send(space, 'track', input),
-  page: (_, { input }, { space, services }) => services.ingest.send(space, 'page', input),
-  screen: (_, { input }, { space, services }) => services.ingest.send(space, 'screen', input),
-  group: (_, { input }, { space, services }) => services.ingest.send(space, 'group', input),
-  alias: (_, { input }, { space, services }) => services.ingest.send(space, 'alias', input),
-  batch: (_, { input }, { space, services }) => services.ingest.batch(space, input),
+  identify: send('identify'),
+  track: send('track'),
+  page: send('page'),
+  screen: send('screen'),
+  group: send('group'),
+  alias: send('alias'),
+  batch: async (_, { input }, { space, services, loaders }) => {
+    const outcome = await services.ingest.batch(space, input);
+    loaders.clearAll();
+    return outcome;
+  },
 };

@@ -1,7 +1,7 @@
 // The resolver map, assembled from one file per domain.
 import type { Resolvers } from '../generated/graphql.ts';
 import { eventMutations } from './events.ts';
-import { profileQueries } from './profiles.ts';
+import { Account, Profile, profileQueries } from './profiles.ts';
 import { rulesMutations, rulesQueries } from './rules.ts';
 import { DateTimeScalar, JSONObjectScalar, JSONScalar } from './scalars.ts';
 
@@ -16,6 +16,8 @@ export const resolvers: Resolvers = {
     ...rulesQueries,
     ...profileQueries,
   },
+  Profile,
+  Account,
   Mutation: {
     ...eventMutations,
     ...rulesMutations,

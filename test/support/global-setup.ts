@@ -2,11 +2,23 @@
 // Tests never share data: each creates its own space (test/support/graph.ts).
 import { createServer } from 'node:net';
 import type { TestProject } from 'vitest/node';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createDriver, Graph, migrate, QueryRegistry } from '../../src/graph/index.ts';
 import { neo4jStatus, startLocalNeo4j, type LocalNeo4j } from '../../tools/neo4j/launcher.ts';
 
-const TEST_HOME = '.neo4j/test';
+/** Each run gets its own instance, so two runs at once (two terminals, an editor) never share one. */
+const TEST_ROOT = '.neo4j/test';
+const TEST_HOME = join(TEST_ROOT, `run-${process.pid}`);
+
+/** Removes the homes of earlier runs that crashed before cleaning up (their server is gone). */
+async function removeStaleHomes(): Promise<void> {
+  const entries = await readdir(TEST_ROOT).catch(() => [] as string[]);
+  for (const entry of entries) {
+    const home = join(TEST_ROOT, entry);
+    if (!(await neo4jStatus(home)).running) await rm(home, { recursive: true, force: true });
+  }
+}
 
 export interface TestNeo4j {
   uri: string;
@@ -60,8 +72,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
   const started = Date.now();
-  // A fresh database every run, unless a crashed run left its server running (then it is reused).
-  if (!(await neo4jStatus(TEST_HOME)).running) await rm(TEST_HOME, { recursive: true, force: true });
+  await removeStaleHomes();
   const local: LocalNeo4j = await startLocalNeo4j({
     home: TEST_HOME,
     boltPort: await freePort(),
