@@ -184,3 +184,43 @@ describe('GraphQL', () => {
     ]);
   });
 });
+
+describe('protection', () => {
+  it('serves the offline landing page to browsers', async () => {
+    const res = await fetch(`${service.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const html = await res.text();
+    expect(html).toContain('<textarea');
+    expect(html).not.toMatch(/https?:\/\//);
+  });
+
+  it('refuses a query nested too deep, and one too costly, with codes', async () => {
+    let deep = 'groupId';
+    for (let i = 0; i < 6; i++) deep = `members(first: 1) { nodes { accounts { ${deep} } } }`;
+    const tooDeep = await gql(`{ account(groupId: "x") { ${deep} } }`);
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.body.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_DEEP' }) }),
+    ]);
+    const costly = await gql(
+      '{ profiles(first: 100) { nodes { events(first: 100) { nodes { type properties context } } } } }',
+    );
+    expect(costly.status).toBe(400);
+    expect(costly.body.errors).toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'QUERY_TOO_COSTLY' }) }),
+    ]);
+  });
+
+  it('never sends stack traces to clients', async () => {
+    const res = await gql('{ profiles(first: 101) { nodes { id } } }');
+    expect(res.body.errors).toEqual([
+      {
+        message: 'first must be between 0 and 100, got 101',
+        locations: expect.any(Array),
+        path: ['profiles'],
+        extensions: { code: 'VALIDATION_FAILED', field: ['first'] },
+      },
+    ]);
+  });
+});

@@ -224,6 +224,21 @@ describe('event histories', () => {
     expect(ids).toEqual(['h-join', ...Array.from({ length: EVENTS - 1 }, (_, i) => `h-${EVENTS - 2 - i}`)]);
   });
 
+  it('serves every field of an event', async () => {
+    const res = await gql(page, { id: profileId, first: 1, order: 'OLDEST_FIRST' });
+    const node = (res.data?.profileById as { events: { edges: { node: Record<string, unknown> }[] } }).events
+      .edges[0]?.node;
+    expect(node).toEqual({
+      messageId: 'h-0',
+      type: 'track',
+      event: 'Viewed',
+      properties: { i: 0 },
+      timestamp: at(100),
+      receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      context: {},
+    });
+  });
+
   it('pages oldest first and filters by type, name and time', async () => {
     const oldest = await readAll({ order: 'OLDEST_FIRST', types: ['track'] });
     expect(oldest.ids).toEqual(Array.from({ length: EVENTS - 1 }, (_, i) => `h-${i}`));
