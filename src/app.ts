@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import type { Graph } from './graph/index.ts';
 import { graphqlProtection } from './graphql/index.ts';
+import { presentedSecret, readBody, sendJson, type HttpRoute } from './http.ts';
 import type { Logger } from './log.ts';
 import { resolvers } from './resolvers/index.ts';
 import type { Services } from './services.ts';
@@ -51,8 +52,8 @@ export interface AppDeps {
   logger: Logger;
   /** Introspection, the landing page and the operation limits (docs/adr/0006-graphql-protection.md). */
   graphql: Config['graphql'];
-  /** The space requests act in, until spaces and keys arrive. */
-  space: string;
+  /** Further routes on the same port (the Segment tracking API, the Profile API). */
+  routes?: HttpRoute[];
 }
 
 export interface App {
@@ -93,6 +94,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (url.pathname === '/readyz') return readiness(res);
     if (url.pathname === '/graphql') return graphql(req, res, url);
+    const route = deps.routes?.find((r) => r.matches(url, req));
+    if (route !== undefined) return route.handle(req, res, url);
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${url.pathname}` } });
   }
 
@@ -108,6 +111,27 @@ export async function createApp(deps: AppDeps): Promise<App> {
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    // GraphQL needs an access token of a space (issue #5); only the landing page is served without one.
+    const principal = await deps.services.spaces.authenticate(presentedSecret(req));
+    const wantsPage = req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+    if (!wantsPage && (principal === null || principal.kind !== 'token')) {
+      return sendJson(
+        res,
+        401,
+        {
+          errors: [
+            {
+              message:
+                principal === null
+                  ? 'An access token is required: send it as "Authorization: Bearer <token>".'
+                  : 'Write keys only send events (/v1/*); GraphQL needs an access token.',
+              extensions: { code: 'UNAUTHENTICATED' },
+            },
+          ],
+        },
+        { 'www-authenticate': 'Bearer' },
+      );
+    }
     const headers = new HeaderMap();
     for (const [key, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers.set(key, Array.isArray(value) ? value.join(', ') : value);
@@ -135,11 +159,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
     }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: async () => ({
-        space: deps.space,
-        services: deps.services,
-        loaders: deps.services.profiles.loaders(deps.space),
-      }),
+      context: async () => {
+        // The landing page's own GET never reaches resolvers, so a principal exists whenever one runs.
+        const space = principal?.space ?? '';
+        return {
+          space,
+          scopes: principal?.scopes ?? [],
+          services: deps.services,
+          loaders: deps.services.profiles.loaders(space),
+        };
+      },
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;
@@ -193,23 +222,4 @@ export function maskError(
     path: formatted.path,
     extensions: { code: 'INTERNAL_SERVER_ERROR' },
   };
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.statusCode = status;
-  res.setHeader('content-type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify(body));
-}
-
-/** The body as text, or null when it exceeds `limit` bytes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    size += buf.length;
-    if (size > limit) return null;
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -6,14 +6,20 @@ import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
 import { IDENTITY_QUERIES } from './identity/index.ts';
 import type { Logger } from './log.ts';
 import { PROFILE_QUERIES } from './profiles/index.ts';
-import { createServices } from './services.ts';
+import { createServices, type Services } from './services.ts';
+import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 
-export const DEFAULT_SPACE = 'default';
-export const REQUIRED_QUERIES = [...IDENTITY_QUERIES, ...PROFILE_QUERIES, 'graph/await-indexes'];
+export const REQUIRED_QUERIES = [
+  ...IDENTITY_QUERIES,
+  ...PROFILE_QUERIES,
+  ...SPACE_QUERIES,
+  'graph/await-indexes',
+];
 
 export interface Service {
   app: App;
+  services: Services;
   url: string;
   stop(): Promise<void>;
 }
@@ -57,7 +63,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       services,
       logger,
       graphql: config.graphql,
-      space: DEFAULT_SPACE,
+      routes: [],
     });
     cleanups.push({ name: 'http', run: () => app.close() });
     await new Promise<void>((resolve, reject) => {
@@ -69,10 +75,18 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
 
     const applied = await migrate(graph);
-    await services.identity.ensureSpace(DEFAULT_SPACE);
+    const bootstrap = await services.spaces.bootstrap();
+    if (bootstrap !== null) {
+      // Shown once: only their hashes are stored (issue #5). Never an open server.
+      logger.warn('created the default space and its first keys; store them now, they are not shown again', {
+        space: bootstrap.space,
+        writeKey: bootstrap.writeKey,
+        accessToken: bootstrap.token,
+      });
+    }
     app.setReady(true);
     logger.info('stitchgraph is ready', { graphql: `${url}/graphql`, migrations: applied.length });
-    return { app, url, stop };
+    return { app, services, url, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -3,14 +3,21 @@ import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
 import { IngestService } from './ingest/index.ts';
 import { ProfilesService } from './profiles/index.ts';
+import { SpacesService } from './spaces/index.ts';
 
 export interface Services {
   identity: IdentityService;
   ingest: IngestService;
   profiles: ProfilesService;
+  spaces: SpacesService;
 }
 
 export function createServices(graph: Graph): Services {
   const identity = new IdentityService(graph);
-  return { identity, ingest: new IngestService(identity), profiles: new ProfilesService(graph) };
+  return {
+    identity,
+    ingest: new IngestService(identity),
+    profiles: new ProfilesService(graph),
+    spaces: new SpacesService(graph, identity),
+  };
 }

@@ -60,7 +60,10 @@ const SCRIPT = `
   async function post(body) {
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+      headers: Object.assign(
+        { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json' },
+        byId('token').value.trim() ? { authorization: 'Bearer ' + byId('token').value.trim() } : {},
+      ),
       body: JSON.stringify(body),
     });
     return { status: response.status, text: await response.text() };
@@ -182,6 +185,7 @@ const SCRIPT = `
   byId('query').addEventListener('keydown', onKey);
   byId('variables').addEventListener('keydown', onKey);
   byId('schema-filter').addEventListener('input', renderSchema);
+  byId('token').addEventListener('change', loadSchema);
   loadSchema();
 })();
 `;
@@ -216,6 +220,8 @@ export function landingPageHtml(): string {
 <header><h1>stitchgraph</h1><span>GraphQL: POST JSON to this URL</span></header>
 <main>
 <section>
+<label for="token">Access token (every request needs one of this space's tokens)</label>
+<input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="sgt_...">
 <label for="query">Query</label>
 <textarea id="query" spellcheck="false">${DEFAULT_QUERY}</textarea>
 <label for="variables">Variables (JSON)</label>

@@ -3,10 +3,13 @@
 import type { Context } from '../context.ts';
 import type { MutationResolvers } from '../generated/graphql.ts';
 import type { EventType } from '../ingest/index.ts';
+import { requireScope } from './auth.ts';
 
 const send =
   (type: EventType) =>
-  async (_: unknown, { input }: { input: unknown }, { space, services, loaders }: Context) => {
+  async (_: unknown, { input }: { input: unknown }, ctx: Context) => {
+    requireScope(ctx, 'write');
+    const { space, services, loaders } = ctx;
     const outcome = await services.ingest.send(space, type, input);
     loaders.clearAll();
     return outcome;
@@ -19,7 +22,9 @@ export const eventMutations: MutationResolvers = {
   screen: send('screen'),
   group: send('group'),
   alias: send('alias'),
-  batch: async (_, { input }, { space, services, loaders }) => {
+  batch: async (_, { input }, ctx) => {
+    requireScope(ctx, 'write');
+    const { space, services, loaders } = ctx;
     const outcome = await services.ingest.batch(space, input);
     loaders.clearAll();
     return outcome;

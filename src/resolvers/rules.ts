@@ -1,12 +1,15 @@
 // Thin resolvers for the identity rules (SEMANTICS.md §3).
 import type { MutationResolvers, QueryResolvers } from '../generated/graphql.ts';
+import { requireScope } from './auth.ts';
 
 export const rulesQueries: QueryResolvers = {
   identityRules: (_, __, { space, services }) => services.identity.rules(space),
 };
 
 export const rulesMutations: MutationResolvers = {
-  setIdentityRules: async (_, { rules }, { space, services }) => {
+  setIdentityRules: async (_, { rules }, ctx) => {
+    requireScope(ctx, 'admin');
+    const { space, services } = ctx;
     const result = await services.identity.setRules(
       space,
       rules.map((r) => ({

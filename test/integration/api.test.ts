@@ -8,6 +8,8 @@ import { startService, type Service } from '../../src/service.ts';
 let service: Service;
 const logs: string[] = [];
 const run = randomUUID().slice(0, 8);
+const space = `api-${run}`;
+let token = '';
 
 beforeAll(async () => {
   const neo4j = inject('neo4j');
@@ -23,13 +25,18 @@ beforeAll(async () => {
     config,
     createLogger('info', (line) => logs.push(line)),
   );
+  await service.services.spaces.createSpace(space);
+  token = (await service.services.spaces.createKey(space, 'token', { scopes: ['write', 'admin'] })).secret;
 });
 afterAll(() => service.stop());
 
-async function gql(query: string, variables: Record<string, unknown> = {}) {
+async function gql(query: string, variables: Record<string, unknown> = {}, secret: string | null = token) {
   const res = await fetch(`${service.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(secret === null ? {} : { authorization: `Bearer ${secret}` }),
+    },
     body: JSON.stringify({ query, variables }),
   });
   return {
@@ -57,7 +64,7 @@ describe('HTTP endpoints', () => {
   it('refuses a body that is not JSON with a coded 400', async () => {
     const res = await fetch(`${service.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: '{not json',
     });
     expect(res.status).toBe(400);
@@ -222,5 +229,55 @@ describe('protection', () => {
         extensions: { code: 'VALIDATION_FAILED', field: ['first'] },
       },
     ]);
+  });
+});
+
+describe('spaces and keys', () => {
+  it('refuses GraphQL without a token, with an unknown one, and with a write key', async () => {
+    const writeKey = (await service.services.spaces.createKey(space, 'write')).secret;
+    for (const secret of [null, 'sgt_not-a-real-token', writeKey]) {
+      const res = await gql('{ version }', {}, secret);
+      expect(res.status).toBe(401);
+      expect(res.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })]);
+    }
+  });
+
+  it('lets a read token read but not write, and only an admin token change rules', async () => {
+    const reader = (await service.services.spaces.createKey(space, 'token')).secret;
+    const writer = (await service.services.spaces.createKey(space, 'token', { scopes: ['write'] })).secret;
+    expect((await gql('{ version }', {}, reader)).body).toEqual({ data: { version: '0.1.0' } });
+    const write = await gql('mutation { track(input: { userId: "r", event: "E" }) { ok } }', {}, reader);
+    expect(write.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'FORBIDDEN' } })]);
+    const rules = `mutation { setIdentityRules(rules: [{ type: "user_id", priority: 1, limit: 1 }]) { ok } }`;
+    const denied = await gql(rules, {}, writer);
+    expect(denied.body.errors).toEqual([expect.objectContaining({ extensions: { code: 'FORBIDDEN' } })]);
+  });
+
+  it('keeps spaces apart: a token of one space neither reads nor writes another', async () => {
+    const other = `other-${run}`;
+    await service.services.spaces.createSpace(other);
+    const otherToken = (await service.services.spaces.createKey(other, 'token', { scopes: ['write'] }))
+      .secret;
+    await gql('mutation { identify(input: { userId: "iso-1", traits: { side: "mine" } }) { ok } }');
+    await gql(
+      'mutation { identify(input: { userId: "iso-1", traits: { side: "theirs" } }) { ok } }',
+      {},
+      otherToken,
+    );
+    const mine = await gql('{ profile(by: { type: "user_id", value: "iso-1" }) { traits } }');
+    const theirs = await gql(
+      '{ profile(by: { type: "user_id", value: "iso-1" }) { traits } }',
+      {},
+      otherToken,
+    );
+    expect(mine.body.data).toEqual({ profile: { traits: { side: 'mine' } } });
+    expect(theirs.body.data).toEqual({ profile: { traits: { side: 'theirs' } } });
+  });
+
+  it('stops accepting a revoked token', async () => {
+    const created = await service.services.spaces.createKey(space, 'token');
+    expect((await gql('{ version }', {}, created.secret)).status).toBe(200);
+    expect(await service.services.spaces.revokeKey(created.key.id)).toBe(true);
+    expect((await gql('{ version }', {}, created.secret)).status).toBe(401);
   });
 });

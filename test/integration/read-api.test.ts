@@ -9,19 +9,20 @@ import { openTestGraph, uniqueSpace, type TestGraph } from '../support/graph.ts'
 let t: TestGraph;
 let app: App;
 let url: string;
+let token: string;
 const space = uniqueSpace('read');
 
 beforeAll(async () => {
   t = await openTestGraph();
   const services = createServices(t.graph);
-  await services.identity.ensureSpace(space);
+  await services.spaces.createSpace(space);
   app = await createApp({
     graph: t.graph,
     services,
     logger: createLogger('error'),
     graphql: loadConfig({}).graphql,
-    space,
   });
+  token = (await services.spaces.createKey(space, 'token', { scopes: ['write'] })).secret;
   await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
   const address = app.server.address();
   url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}/graphql`;
@@ -40,7 +41,7 @@ interface Response {
 async function gql(query: string, variables: Record<string, unknown> = {}): Promise<Response> {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
   return (await res.json()) as Response;

@@ -1,0 +1,127 @@
+// `npm run stitchgraph -- <command>`: manage spaces and keys (issue #5). Connects like the service does:
+// NEO4J_URI when set, otherwise the local Neo4j (started for the command and stopped after, unless it was
+// already running). Secrets are printed once; only their hashes are stored.
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig } from './config.ts';
+import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
+import { createServices } from './services.ts';
+import { REQUIRED_QUERIES } from './service.ts';
+import type { KeyInfo, Scope } from './spaces/index.ts';
+import { SpaceError } from './spaces/index.ts';
+import { startLocalNeo4j } from '../tools/neo4j/launcher.ts';
+
+const USAGE = `Usage: npm run stitchgraph -- <command>
+
+  spaces create <id>                                   create a space with the default identity rules
+  spaces list                                          list spaces
+  keys create --space <id> --kind write|token [--scopes write,admin] [--name <text>]
+                                                       create a write key, or an access token (always
+                                                       read; --scopes adds write and/or admin)
+  keys list --space <id>                               list a space's keys (never their secrets)
+  keys revoke <keyId>                                  revoke a key
+`;
+
+export class UsageError extends Error {}
+
+/** Runs one command and returns what to print. Exported for tests. */
+export async function runCommand(
+  argv: string[],
+  services: ReturnType<typeof createServices>,
+): Promise<string> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      space: { type: 'string' },
+      kind: { type: 'string' },
+      scopes: { type: 'string' },
+      name: { type: 'string' },
+    },
+  });
+  const [noun, verb, arg] = positionals;
+  const command = `${noun ?? ''} ${verb ?? ''}`;
+  switch (command) {
+    case 'spaces create': {
+      if (!arg) throw new UsageError('spaces create needs a space id');
+      const created = await services.spaces.createSpace(arg);
+      return created ? `Created space ${arg}.` : `Space ${arg} already exists.`;
+    }
+    case 'spaces list': {
+      const spaces = await services.spaces.listSpaces();
+      return spaces.map((s) => `${s.id}\tcreated ${s.createdAt.toISOString()}`).join('\n') || '(no spaces)';
+    }
+    case 'keys create': {
+      const space = required(values.space, '--space');
+      const kind = required(values.kind, '--kind');
+      if (kind !== 'write' && kind !== 'token') throw new UsageError('--kind must be write or token');
+      const scopes = (values.scopes ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '') as Scope[];
+      if (kind === 'write' && scopes.length > 0) throw new UsageError('--scopes applies to tokens only');
+      const created = await services.spaces.createKey(space, kind, { scopes, name: values.name ?? '' });
+      return [
+        `Created ${kind === 'write' ? 'write key' : 'access token'} ${created.key.id} in space ${space} ` +
+          `(scopes: ${created.key.scopes.join(', ')}).`,
+        `Secret (shown once, store it now): ${created.secret}`,
+      ].join('\n');
+    }
+    case 'keys list': {
+      const keys = await services.spaces.listKeys(required(values.space, '--space'));
+      return keys.map(describeKey).join('\n') || '(no keys)';
+    }
+    case 'keys revoke': {
+      if (!arg) throw new UsageError('keys revoke needs a key id');
+      return (await services.spaces.revokeKey(arg)) ? `Revoked ${arg}.` : `No active key ${arg}.`;
+    }
+    default:
+      throw new UsageError(noun === undefined ? 'no command given' : `unknown command "${command.trim()}"`);
+  }
+}
+
+function required(value: string | undefined, flag: string): string {
+  if (!value) throw new UsageError(`${flag} is required`);
+  return value;
+}
+
+function describeKey(k: KeyInfo): string {
+  const state = k.revokedAt === null ? 'active' : `revoked ${k.revokedAt.toISOString()}`;
+  return `${k.id}\t${k.kind}\t${k.scopes.join(',')}\t${k.prefix}…\t${k.name || '-'}\t${state}`;
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  let settings = { uri: config.neo4j.uri ?? '', user: config.neo4j.user, password: config.neo4j.password };
+  let stopLocal: (() => Promise<void>) | undefined;
+  if (config.neo4j.uri === undefined) {
+    const local = await startLocalNeo4j({ ...config.localNeo4j });
+    settings = { uri: local.uri, user: local.user, password: local.password };
+    stopLocal = () => local.stop();
+  }
+  const driver = createDriver(settings);
+  try {
+    const graph = new Graph(driver, await QueryRegistry.load(undefined, REQUIRED_QUERIES), {
+      database: config.neo4j.database,
+    });
+    await migrate(graph);
+    process.stdout.write(`${await runCommand(process.argv.slice(2), createServices(graph))}\n`);
+  } finally {
+    await driver.close();
+    await stopLocal?.();
+  }
+}
+
+if (process.argv[1]?.endsWith('cli.ts')) {
+  main().catch((error: unknown) => {
+    if (error instanceof UsageError || error instanceof SpaceError || error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n\n${error instanceof UsageError ? USAGE : ''}`);
+      process.exit(2);
+    }
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
+    process.stderr.write(`stitchgraph: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
