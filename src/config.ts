@@ -34,6 +34,19 @@ export interface GraphQLConfig {
   maxCost: number;
 }
 
+/** The Segment-compatible tracking API (docs/adr/0007-tracking-api.md). */
+export interface TrackingConfig {
+  /** Events per second per write key, kept in this process's memory (a token bucket). */
+  rateLimit: number;
+  /** Events one write key may send at once after a quiet spell (the bucket's size). */
+  rateBurst: number;
+  /**
+   * Base URL browsers post events to, named in the settings that analytics.js fetches
+   * (`/v1/projects/<writeKey>/settings`); undefined: the host that settings request came to.
+   */
+  publicUrl: string | undefined;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -42,6 +55,7 @@ export interface Config {
   neo4j: Neo4jConfig;
   localNeo4j: LocalNeo4jConfig;
   graphql: GraphQLConfig;
+  tracking: TrackingConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -70,6 +84,13 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'GRAPHQL_LANDING_PAGE', description: 'true or false; unset: on, off in production' },
   { name: 'GRAPHQL_MAX_DEPTH', description: 'deepest field nesting an operation may select', default: '12' },
   { name: 'GRAPHQL_MAX_COST', description: 'largest static cost an operation may have', default: '20000' },
+  {
+    name: 'TRACKING_RATE_LIMIT',
+    description: 'events per second per write key, per process',
+    default: '1000',
+  },
+  { name: 'TRACKING_RATE_BURST', description: 'events one write key may send at once', default: '5000' },
+  { name: 'TRACKING_PUBLIC_URL', description: 'base URL browsers send events to; unset: the request host' },
 ];
 
 export class ConfigError extends Error {
@@ -127,6 +148,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw;
   };
 
+  const publicUrl = get('TRACKING_PUBLIC_URL');
+  if (publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(publicUrl)) {
+    problems.push(
+      `TRACKING_PUBLIC_URL must be an http(s) URL such as https://track.example.com, got "${publicUrl}"`,
+    );
+  }
+
   const uri = get('NEO4J_URI');
   if (uri !== undefined && !/^(neo4j|bolt)(\+s|\+ssc)?:\/\/.+/.test(uri)) {
     problems.push(`NEO4J_URI must be a neo4j:// or bolt:// URI, got "${uri}"`);
@@ -156,6 +184,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       landingPage: flag('GRAPHQL_LANDING_PAGE', nodeEnv !== 'production'),
       maxDepth: positive('GRAPHQL_MAX_DEPTH'),
       maxCost: positive('GRAPHQL_MAX_COST'),
+    },
+    tracking: {
+      rateLimit: positive('TRACKING_RATE_LIMIT'),
+      rateBurst: positive('TRACKING_RATE_BURST'),
+      publicUrl: publicUrl?.replace(/\/+$/, ''),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -4,8 +4,9 @@ import type { Config } from './config.ts';
 import { createApp, type App } from './app.ts';
 import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
 import { IDENTITY_QUERIES } from './identity/index.ts';
+import { trackingApi } from './ingest/index.ts';
 import type { Logger } from './log.ts';
-import { PROFILE_QUERIES } from './profiles/index.ts';
+import { PROFILE_QUERIES, profileApi } from './profiles/index.ts';
 import { createServices, type Services } from './services.ts';
 import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
@@ -63,7 +64,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       services,
       logger,
       graphql: config.graphql,
-      routes: [],
+      routes: [trackingApi({ services, logger, config: config.tracking }), profileApi(services, logger)],
     });
     cleanups.push({ name: 'http', run: () => app.close() });
     await new Promise<void>((resolve, reject) => {

@@ -2,10 +2,17 @@ export {
   ProfilesService,
   type Connection,
   type EventArgs,
+  type EventBounds,
+  type IdentifierPageArgs,
+  type LinkedUser,
   type PageArgs,
   type ProfileSearch,
+  type TraitEntry,
+  type TraitPageArgs,
   type TraitView,
+  MAX_TRAIT_PAGE_SIZE,
 } from './profiles.service.ts';
+export { profileApi, PROFILE_API_LIMITS } from './profile-api.ts';
 export { ProfileLoaders } from './loaders.ts';
 import type { Connection } from './profiles.service.ts';
 import type { EventView, ProfileView } from './profiles.repository.ts';
@@ -18,6 +25,7 @@ export {
   PROFILE_QUERIES,
   type ProfileView,
   type AccountView,
+  type AccountStateView,
   type EventView,
   type MergeView,
   type ViolationView,

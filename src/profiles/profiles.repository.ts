@@ -69,6 +69,12 @@ export interface EventView {
   receivedAt: Date;
 }
 
+/** An account with what the Profile API shows of it (traits' provenance, last write). */
+export interface AccountStateView extends AccountView {
+  traitsMeta: Record<string, TraitMeta>;
+  updatedAt: Date;
+}
+
 export interface EventQuery {
   /** Page size plus one, so that the caller learns whether another page follows. */
   fetch: number;
@@ -101,6 +107,9 @@ export const PROFILE_QUERIES = [
   'profiles/search-profiles',
   'profiles/find-account',
   'profiles/load-members',
+  'profiles/find-account-state',
+  'profiles/load-account-events',
+  'profiles/load-event-identifiers',
 ] as const;
 
 export class ProfilesRepository {
@@ -230,6 +239,50 @@ export class ProfilesRepository {
       rows.map((r) => [
         String(r.groupId),
         (Array.isArray(r.members) ? (r.members as Row[]) : []).map(rowToProfile),
+      ]),
+    );
+  }
+
+  async findAccountState(space: string, groupId: string): Promise<AccountStateView | null> {
+    const [row] = await this.graph.readOne('profiles/find-account-state', { space, groupId });
+    return row === undefined
+      ? null
+      : {
+          ...rowToAccount(row),
+          traitsMeta: (parseJsonObject(row.traitsMeta) ?? {}) as Record<string, TraitMeta>,
+          updatedAt: new Date(Number(row.updatedAt ?? row.createdAt)),
+        };
+  }
+
+  /** One page of an account's group calls; `q.types` is ignored (they are all `group`). */
+  async loadAccountEvents(space: string, groupId: string, q: EventQuery): Promise<EventView[]> {
+    const rows = await this.graph.readOne('profiles/load-account-events', {
+      space,
+      groupId,
+      first: neo4j.int(q.fetch),
+      newestFirst: q.newestFirst,
+      names: q.names,
+      since: q.since?.getTime() ?? null,
+      until: q.until?.getTime() ?? null,
+      afterTime: q.after?.time ?? null,
+      afterId: q.after?.id ?? null,
+    });
+    return rows.map(rowToEvent);
+  }
+
+  /** The identifiers each event carried and resolved with, keyed by messageId. */
+  async loadEventIdentifiers(
+    space: string,
+    messageIds: readonly string[],
+  ): Promise<Map<string, Identifier[]>> {
+    const rows = await this.graph.readOne('profiles/load-event-identifiers', { space, messageIds });
+    return new Map(
+      rows.map((r) => [
+        String(r.messageId),
+        (Array.isArray(r.identifiers) ? (r.identifiers as Row[]) : []).map((i) => ({
+          type: String(i.type),
+          value: String(i.value),
+        })),
       ]),
     );
   }

@@ -599,7 +599,8 @@ async function ensurePassword(p: Paths, lib: string, log: Log): Promise<string> 
         `${p.data} to start with an empty database and a new password.`,
     );
   }
-  const password = stored ?? randomBytes(18).toString('base64url');
+  // base64url may start with '-', which the admin tool would read as an option: start with a letter.
+  const password = stored ?? `p${randomBytes(18).toString('base64url')}`;
   if (stored === undefined) {
     const tmp = `${p.passwordFile}.tmp-${process.pid}`;
     await writeFile(tmp, `${password}\n`, { mode: 0o600 });
