@@ -198,11 +198,19 @@ function findBreaches(
     return sole.length > 0 ? sole : links.flat();
   };
 
-  // Limits, per type present in the candidate.
-  const types = new Set([
-    ...involved.flatMap((p) => p.identifiers.map((id) => id.type)),
-    ...fresh.map((id) => id.type),
-  ]);
+  // Limits, per type present in the candidate, most trusted type first: when a demotion breaks several
+  // rules, its violation names the most trusted one, whatever order the profiles were read in.
+  const byTrust = (a: string, b: string): number => {
+    const pa = ruleFor(a).priority;
+    const pb = ruleFor(b).priority;
+    return pa !== pb ? (pa < pb ? -1 : 1) : a < b ? -1 : a > b ? 1 : 0;
+  };
+  const types = [
+    ...new Set([
+      ...involved.flatMap((p) => p.identifiers.map((id) => id.type)),
+      ...fresh.map((id) => id.type),
+    ]),
+  ].sort(byTrust);
   for (const type of types) {
     const rule = ruleFor(type);
     const limit = Math.max(1, rule.limit);

@@ -3,7 +3,6 @@
 import type { Tx, Row } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
 import type { ProfileSnapshot } from './decide.ts';
-import { identifierKey, type Identifier } from './identifiers.ts';
 import type { BlockedValue, IdentifierRule, Window } from './rules.ts';
 import { parseTraitState, type TraitState } from './traits.ts';
 
@@ -14,22 +13,47 @@ export interface SpaceRules {
 
 export interface LockedProfile extends ProfileSnapshot {
   traits: TraitState;
+  /** Epoch ms, or null before the first event. */
+  firstEventAt: number | null;
+  lastEventAt: number | null;
+  firstSeenAt: number | null;
+  lastSeenAt: number | null;
 }
 
-export interface AttachEvent {
-  space: string;
-  profileId: string;
-  messageId: string;
-  add: string[];
-  kept: string[];
-  anchor: string;
-  at: Date;
-  receivedAt: Date;
-  now: Date;
-  traits: TraitState | null;
-  /** `trait.<key>` property changes (traitProperties); empty when traits are unchanged. */
-  traitProps: Record<string, unknown>;
+/** An event to store, with what its resolution decided. */
+export interface EventWrite {
+  event: ValidEvent;
+  keys: string[];
   violations: unknown[];
+  resolvedTo: string;
+}
+
+export interface ProfileUpdate {
+  id: string;
+  traits: TraitState;
+  traitProps: Record<string, unknown>;
+  mergeCount: number;
+  firstEventAt: number | null;
+  lastEventAt: number | null;
+  firstSeenAt: number | null;
+  lastSeenAt: number | null;
+}
+
+export interface MergeWrite {
+  survivorId: string;
+  mergedId: string;
+  messageId: string;
+  reason: string;
+  identifiers: string[];
+}
+
+export interface EvidencePair {
+  from: string;
+  to: string;
+  messageId: string;
+  firstAt: Date;
+  lastAt: Date;
+  count: number;
 }
 
 export const IDENTITY_QUERIES = [
@@ -38,16 +62,18 @@ export const IDENTITY_QUERIES = [
   'spaces/lock-space',
   'spaces/add-rules',
   'spaces/replace-rules',
-  'identity/create-event',
-  'identity/find-event',
+  'identity/find-events',
+  'identity/create-events',
   'identity/lock-identifiers',
   'identity/lock-profiles',
-  'identity/create-profile',
+  'identity/create-profiles',
   'identity/merge-profiles',
-  'identity/attach-event',
+  'identity/update-profiles',
+  'identity/attach-identifiers',
+  'identity/record-evidence',
   'identity/delete-orphan-identifiers',
-  'identity/lock-account',
-  'identity/link-account',
+  'identity/lock-accounts',
+  'identity/link-accounts',
 ] as const;
 
 export class IdentityRepository {
@@ -76,11 +102,18 @@ export class IdentityRepository {
     await tx.run('spaces/replace-rules', { space, rules: rules.map(ruleToParams) });
   }
 
-  /** False when the space already holds an event with this messageId. */
-  async createEvent(tx: Tx, space: string, event: ValidEvent): Promise<boolean> {
-    const rows = await tx.run('identity/create-event', {
+  /** The messageIds of `messageIds` the space already stores. */
+  async findEvents(tx: Tx, space: string, messageIds: string[]): Promise<Set<string>> {
+    if (messageIds.length === 0) return new Set();
+    const rows = await tx.run('identity/find-events', { space, messageIds });
+    return new Set(rows.map((r) => String(r.messageId)));
+  }
+
+  async createEvents(tx: Tx, space: string, events: EventWrite[]): Promise<void> {
+    if (events.length === 0) return;
+    await tx.run('identity/create-events', {
       space,
-      event: {
+      events: events.map(({ event, keys, violations, resolvedTo }) => ({
         messageId: event.messageId,
         type: event.type,
         event: event.event ?? null,
@@ -98,74 +131,81 @@ export class IdentityRepository {
         receivedAt: event.receivedAt.toISOString(),
         sentAt: event.sentAt?.toISOString() ?? null,
         originalTimestamp: event.originalTimestamp?.toISOString() ?? null,
-      },
+        violations: JSON.stringify(violations),
+        resolvedTo,
+        keys,
+      })),
     });
-    return rows[0]?.created === true;
-  }
-
-  async eventExists(tx: Tx, space: string, messageId: string): Promise<boolean> {
-    return (await tx.run('identity/find-event', { space, messageId })).length > 0;
   }
 
   /** Locks (creating where missing) the identifiers; returns each key's current live profile. */
   async lockIdentifiers(
     tx: Tx,
     space: string,
-    identifiers: Identifier[],
-    at: Date,
+    identifiers: { key: string; type: string; value: string; first: Date; last: Date }[],
   ): Promise<Map<string, string | null>> {
-    const params = identifiers
-      .map((id) => ({ key: identifierKey(id), type: id.type, value: id.value }))
-      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const rows = await tx.run('identity/lock-identifiers', {
-      space,
-      identifiers: params,
-      at: at.toISOString(),
-    });
+    if (identifiers.length === 0) return new Map();
+    const params = [...identifiers]
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map((id) => ({ ...id, first: id.first.toISOString(), last: id.last.toISOString() }));
+    const rows = await tx.run('identity/lock-identifiers', { space, identifiers: params });
     return new Map(rows.map((r) => [String(r.key), typeof r.profileId === 'string' ? r.profileId : null]));
   }
 
   async lockProfiles(tx: Tx, ids: string[]): Promise<LockedProfile[]> {
+    if (ids.length === 0) return [];
     const rows = await tx.run('identity/lock-profiles', { ids: [...ids].sort() });
     return rows.map(rowToLockedProfile);
   }
 
-  async createProfile(tx: Tx, space: string, id: string, now: Date): Promise<void> {
-    await tx.run('identity/create-profile', { space, id, now: now.toISOString() });
-  }
-
-  async mergeProfiles(
-    tx: Tx,
-    survivorId: string,
-    mergedIds: string[],
-    messageId: string,
-    now: Date,
-    reason: string,
-  ): Promise<void> {
-    await tx.run('identity/merge-profiles', {
-      survivorId,
-      mergedIds,
-      messageId,
-      now: now.toISOString(),
-      reason,
+  async createProfiles(tx: Tx, space: string, profiles: { id: string; createdAt: Date }[]): Promise<void> {
+    if (profiles.length === 0) return;
+    await tx.run('identity/create-profiles', {
+      space,
+      profiles: profiles.map((p) => ({ id: p.id, createdAt: p.createdAt.toISOString() })),
     });
   }
 
-  async attachEvent(tx: Tx, a: AttachEvent): Promise<void> {
-    await tx.run('identity/attach-event', {
-      space: a.space,
-      profileId: a.profileId,
-      messageId: a.messageId,
-      add: a.add,
-      kept: a.kept,
-      anchor: a.anchor,
-      at: a.at.toISOString(),
-      receivedAt: a.receivedAt.toISOString(),
-      now: a.now.toISOString(),
-      traitProps: a.traitProps,
-      traits: a.traits === null ? null : JSON.stringify(a.traits.values),
-      traitsMeta: a.traits === null ? null : JSON.stringify(a.traits.meta),
-      violations: JSON.stringify(a.violations),
+  async mergeProfile(tx: Tx, merge: MergeWrite, now: Date): Promise<void> {
+    await tx.run('identity/merge-profiles', { ...merge, now: now.toISOString() });
+  }
+
+  async updateProfiles(tx: Tx, profiles: ProfileUpdate[], now: Date): Promise<void> {
+    if (profiles.length === 0) return;
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    await tx.run('identity/update-profiles', {
+      now: now.toISOString(),
+      profiles: profiles.map((p) => ({
+        id: p.id,
+        traits: JSON.stringify(p.traits.values),
+        traitsMeta: JSON.stringify(p.traits.meta),
+        traitProps: p.traitProps,
+        mergeCount: p.mergeCount,
+        firstEventAt: iso(p.firstEventAt),
+        lastEventAt: iso(p.lastEventAt),
+        firstSeenAt: iso(p.firstSeenAt),
+        lastSeenAt: iso(p.lastSeenAt),
+      })),
+    });
+  }
+
+  async attachIdentifiers(
+    tx: Tx,
+    space: string,
+    links: { key: string; profileId: string; since: Date; by: string }[],
+  ): Promise<void> {
+    if (links.length === 0) return;
+    await tx.run('identity/attach-identifiers', {
+      space,
+      links: links.map((l) => ({ ...l, since: l.since.toISOString() })),
+    });
+  }
+
+  async recordEvidence(tx: Tx, space: string, pairs: EvidencePair[]): Promise<void> {
+    if (pairs.length === 0) return;
+    await tx.run('identity/record-evidence', {
+      space,
+      pairs: pairs.map((p) => ({ ...p, firstAt: p.firstAt.toISOString(), lastAt: p.lastAt.toISOString() })),
     });
   }
 
@@ -173,26 +213,31 @@ export class IdentityRepository {
     if (keys.length > 0) await tx.run('identity/delete-orphan-identifiers', { space, keys });
   }
 
-  async lockAccount(tx: Tx, space: string, groupId: string, now: Date): Promise<TraitState> {
-    const rows = await tx.run('identity/lock-account', { space, groupId, now: now.toISOString() });
-    return parseTraitState(rows[0]?.traits, rows[0]?.traitsMeta);
+  async lockAccounts(tx: Tx, space: string, groupIds: string[], now: Date): Promise<Map<string, TraitState>> {
+    if (groupIds.length === 0) return new Map();
+    const rows = await tx.run('identity/lock-accounts', {
+      space,
+      groupIds: [...groupIds].sort(),
+      now: now.toISOString(),
+    });
+    return new Map(rows.map((r) => [String(r.groupId), parseTraitState(r.traits, r.traitsMeta)]));
   }
 
-  async linkAccount(
+  async linkAccounts(
     tx: Tx,
     space: string,
-    groupId: string,
-    profileId: string,
-    traits: TraitState,
-    at: Date,
+    accounts: Map<string, TraitState>,
+    members: { groupId: string; profileId: string; since: Date }[],
   ): Promise<void> {
-    await tx.run('identity/link-account', {
+    if (accounts.size === 0 && members.length === 0) return;
+    await tx.run('identity/link-accounts', {
       space,
-      groupId,
-      profileId,
-      traits: JSON.stringify(traits.values),
-      traitsMeta: JSON.stringify(traits.meta),
-      at: at.toISOString(),
+      accounts: [...accounts].map(([groupId, t]) => ({
+        groupId,
+        traits: JSON.stringify(t.values),
+        traitsMeta: JSON.stringify(t.meta),
+      })),
+      members: members.map((m) => ({ ...m, since: m.since.toISOString() })),
     });
   }
 }
@@ -222,10 +267,18 @@ function rowToRule(row: Row): IdentifierRule {
   };
 }
 
+function msOrNull(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
 function rowToLockedProfile(row: Row): LockedProfile {
   const identifiers = Array.isArray(row.identifiers) ? (row.identifiers as Row[]) : [];
   return {
     id: String(row.id),
+    firstEventAt: msOrNull(row.firstEventAt),
+    lastEventAt: msOrNull(row.lastEventAt),
+    firstSeenAt: msOrNull(row.firstSeenAt),
+    lastSeenAt: msOrNull(row.lastSeenAt),
     createdAt: new Date(Number(row.createdAt)),
     mergeCount: Number(row.mergeCount ?? 0),
     identifiers: identifiers.map((i) => ({

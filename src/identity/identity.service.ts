@@ -1,12 +1,15 @@
-// Applies one validated event to the identity graph in one managed transaction (SEMANTICS.md §4, §5).
-// The transaction locks what it reads before deciding, so the pure decision in decide.ts sees a graph no
-// other writer can change under it; the driver retries the whole body on deadlocks, so it is idempotent.
+// Applies validated events to the identity graph (SEMANTICS.md §4, §5): a batch of events in one managed
+// transaction. The transaction locks every identifier and profile the batch touches before deciding, so
+// the in-memory resolution (batch.ts, decide.ts) sees a graph no other writer can change under it; the
+// driver retries the whole body on deadlocks, so it is idempotent. Writes are set-based: a fixed number
+// of statements per batch, whatever its size (ADR 0004).
 import { randomUUID } from 'node:crypto';
 import { CONSTRAINT_VIOLATION, errorCode, type Graph, type Tx } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
-import { decide, type Decision, type Violation } from './decide.ts';
+import { planBatch, type BatchEvent } from './batch.ts';
+import type { Violation } from './decide.ts';
 import { extractIdentifiers, identifierKey, type Identifier } from './identifiers.ts';
-import { IdentityRepository, type LockedProfile } from './identity.repository.ts';
+import { IdentityRepository } from './identity.repository.ts';
 import {
   defaultRules,
   isBlocked,
@@ -15,14 +18,7 @@ import {
   type IdentifierRule,
   type RuleProblem,
 } from './rules.ts';
-import {
-  applyTraits,
-  emptyTraits,
-  mergeTraitStates,
-  traitProperties,
-  type Stamp,
-  type TraitState,
-} from './traits.ts';
+import { applyTraits } from './traits.ts';
 
 export type ApplyResult =
   | { status: 'applied'; profileId: string; violations: Violation[] }
@@ -32,17 +28,13 @@ export type ApplyResult =
 export type SetRulesResult =
   { ok: true; rules: IdentifierRule[] } | { ok: false; rules: IdentifierRule[]; problems: RuleProblem[] };
 
+/** How often a batch is re-run after a concurrent writer stored one of its messageIds first. */
+const MAX_DUPLICATE_RETRIES = 5;
+
 export class UnknownSpaceError extends Error {
   readonly code = 'NOT_FOUND';
   constructor(readonly space: string) {
     super(`Space "${space}" does not exist.`);
-  }
-}
-
-/** Thrown inside the transaction so that a refused event rolls back the event node it created. */
-class Refusal extends Error {
-  constructor(readonly decision: Extract<Decision, { kind: 'refuse' }>) {
-    super('refused');
   }
 }
 
@@ -89,111 +81,121 @@ export class IdentityService {
   }
 
   async apply(space: string, event: ValidEvent): Promise<ApplyResult> {
-    const identifiers = extractIdentifiers(event);
-    try {
-      return await this.graph.write((tx) => this.applyInTx(tx, space, event, identifiers));
-    } catch (error) {
-      if (error instanceof Refusal) {
-        return {
-          status: 'refused',
-          code: 'NO_IDENTIFIERS',
-          message: 'The event carries no usable identifier (every value was missing or blocked).',
-          violations: error.decision.violations,
-        };
+    const [result] = await this.applyBatch(space, [event]);
+    return result as ApplyResult;
+  }
+
+  /**
+   * Applies events in order, as if one after another, in one transaction; one result per event. A
+   * messageId the space already stores (or that came earlier in the batch) is a duplicate.
+   */
+  async applyBatch(space: string, events: ValidEvent[]): Promise<ApplyResult[]> {
+    const prepared = events.map((event) => ({ event, identifiers: extractIdentifiers(event) }));
+    // A concurrent writer may store one of these messageIds first: the constraint then fails this
+    // transaction, and the next attempt sees those events as duplicates.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.graph.write((tx) => this.applyInTx(tx, space, prepared));
+      } catch (error) {
+        if (errorCode(error) !== CONSTRAINT_VIOLATION || attempt >= MAX_DUPLICATE_RETRIES) throw error;
       }
-      // Two writers raced on one messageId: the loser sees the winner's event through the constraint.
-      if (errorCode(error) === CONSTRAINT_VIOLATION && (await this.eventExists(space, event.messageId))) {
-        return { status: 'duplicate' };
-      }
-      throw error;
     }
   }
 
-  private eventExists(space: string, messageId: string): Promise<boolean> {
-    return this.graph.read((tx) => this.repo.eventExists(tx, space, messageId));
-  }
-
-  private async applyInTx(
-    tx: Tx,
-    space: string,
-    event: ValidEvent,
-    identifiers: Identifier[],
-  ): Promise<ApplyResult> {
+  private async applyInTx(tx: Tx, space: string, prepared: BatchEvent[]): Promise<ApplyResult[]> {
     const now = this.clock();
-    const rules = await this.rulesWithTypes(tx, space, identifiers);
-    if (!(await this.repo.createEvent(tx, space, event))) return { status: 'duplicate' };
+    const rules = await this.rulesWithTypes(
+      tx,
+      space,
+      prepared.flatMap((p) => p.identifiers),
+    );
+    const stored = await this.repo.findEvents(
+      tx,
+      space,
+      prepared.map((p) => p.event.messageId),
+    );
+    const results: (ApplyResult | undefined)[] = [];
+    const fresh: BatchEvent[] = [];
+    const seen = new Set<string>();
+    for (const p of prepared) {
+      const duplicate = stored.has(p.event.messageId) || seen.has(p.event.messageId);
+      seen.add(p.event.messageId);
+      results.push(duplicate ? { status: 'duplicate' } : undefined);
+      if (!duplicate) fresh.push(p);
+    }
 
+    // Lock every usable identifier of the batch, then every profile holding one of them.
     const ruleOf = new Map(rules.map((r) => [r.type, r]));
-    const usable = identifiers.filter((id) => !isBlocked(ruleOf.get(id.type), id.value));
-    const owners =
-      usable.length > 0 ? await this.repo.lockIdentifiers(tx, space, usable, event.timestamp) : new Map();
+    const spans = new Map<string, { key: string; type: string; value: string; first: Date; last: Date }>();
+    for (const { event, identifiers } of fresh) {
+      for (const id of identifiers) {
+        if (isBlocked(ruleOf.get(id.type), id.value)) continue;
+        const key = identifierKey(id);
+        const span = spans.get(key);
+        if (span === undefined) spans.set(key, { key, ...id, first: event.timestamp, last: event.timestamp });
+        else {
+          if (event.timestamp < span.first) span.first = event.timestamp;
+          if (event.timestamp > span.last) span.last = event.timestamp;
+        }
+      }
+    }
+    const owners = await this.repo.lockIdentifiers(tx, space, [...spans.values()]);
     const ownerOf = new Map<string, string>();
     for (const [key, owner] of owners) if (owner !== null) ownerOf.set(key, owner);
-    const profiles = ownerOf.size > 0 ? await this.repo.lockProfiles(tx, [...new Set(ownerOf.values())]) : [];
+    const profiles = await this.repo.lockProfiles(tx, [...new Set(ownerOf.values())]);
 
-    const decision = decide({ identifiers, profiles, ownerOf, rules, eventTime: event.timestamp });
-    if (decision.kind === 'refuse') throw new Refusal(decision);
+    const plan = planBatch({ events: fresh, rules, profiles, ownerOf, now, newProfileId: this.newProfileId });
 
-    const stamp: Stamp = { t: event.timestamp.getTime(), r: event.receivedAt.getTime(), m: event.messageId };
-    let profileId: string;
-    let traits: TraitState | null = null;
-    let traitsBefore: TraitState = emptyTraits();
-    let add: Identifier[];
-    let kept: Identifier[];
-    if (decision.kind === 'create') {
-      profileId = this.newProfileId();
-      await this.repo.createProfile(tx, space, profileId, now);
-      add = kept = decision.identifiers;
-      if (event.type === 'identify' && event.traits) traits = applyTraits(emptyTraits(), event.traits, stamp);
-    } else {
-      profileId = decision.survivorId;
-      traitsBefore = profiles.find((p) => p.id === profileId)?.traits ?? emptyTraits();
-      add = decision.addIdentifiers;
-      kept = decision.kept;
-      if (decision.mergedIds.length > 0) {
-        await this.repo.mergeProfiles(
-          tx,
-          profileId,
-          decision.mergedIds,
-          event.messageId,
-          now,
-          mergeReason(kept),
-        );
-        traits = mergeTraitStates(involved(profiles, profileId, decision.mergedIds).map((p) => p.traits));
-      }
-      if (event.type === 'identify' && event.traits) {
-        traits = applyTraits(traits ?? traitsBefore, event.traits, stamp);
-      }
-    }
-
-    const keptKeys = kept.map(identifierKey);
-    await this.repo.attachEvent(tx, {
-      space,
-      profileId,
-      messageId: event.messageId,
-      add: add.map(identifierKey),
-      kept: keptKeys,
-      anchor: keptKeys[0] ?? '',
-      at: event.timestamp,
-      receivedAt: event.receivedAt,
-      now,
-      traits,
-      traitProps: traits === null ? {} : traitProperties(traitsBefore, traits),
-      violations: decision.violations,
-    });
+    await this.repo.createProfiles(tx, space, plan.newProfiles);
+    for (const merge of plan.merges) await this.repo.mergeProfile(tx, merge, now);
+    await this.repo.attachIdentifiers(tx, space, plan.links);
+    await this.repo.updateProfiles(tx, plan.updates, now);
+    await this.repo.createEvents(tx, space, plan.events);
+    await this.repo.recordEvidence(tx, space, plan.evidence);
     // Demoted values that no profile held were created by lockIdentifiers above: remove them again.
-    const attached = new Set(keptKeys);
-    const orphans = [...owners]
-      .filter(([key, owner]) => owner === null && !attached.has(key))
-      .map(([k]) => k);
-    await this.repo.deleteOrphanIdentifiers(tx, space, orphans);
+    await this.repo.deleteOrphanIdentifiers(
+      tx,
+      space,
+      plan.unowned.filter((key) => owners.has(key)),
+    );
+    await this.writeAccounts(tx, space, plan.groups, now);
 
-    if (event.type === 'group' && event.groupId !== undefined) {
-      const current = await this.repo.lockAccount(tx, space, event.groupId, now);
-      const next = event.traits ? applyTraits(current, event.traits, stamp) : current;
-      await this.repo.linkAccount(tx, space, event.groupId, profileId, next, event.timestamp);
+    let next = 0;
+    return results.map((r) => {
+      if (r !== undefined) return r;
+      const resolved = plan.results[next++];
+      if (resolved === undefined) throw new Error('batch plan lost an event');
+      return resolved.status === 'applied'
+        ? resolved
+        : {
+            status: 'refused',
+            code: 'NO_IDENTIFIERS',
+            message: 'The event carries no usable identifier (every value was missing or blocked).',
+            violations: resolved.violations,
+          };
+    });
+  }
+
+  /** Group calls: account traits by last write wins, and memberships of the profiles (§5). */
+  private async writeAccounts(
+    tx: Tx,
+    space: string,
+    groups: ReturnType<typeof planBatch>['groups'],
+    now: Date,
+  ) {
+    if (groups.length === 0) return;
+    const accounts = await this.repo.lockAccounts(tx, space, [...new Set(groups.map((g) => g.groupId))], now);
+    for (const g of groups) {
+      const current = accounts.get(g.groupId);
+      if (current !== undefined && g.traits) accounts.set(g.groupId, applyTraits(current, g.traits, g.stamp));
     }
-    return { status: 'applied', profileId, violations: decision.violations };
+    const members = new Map(groups.map((g) => [`${g.groupId}\u0000${g.profileId}`, g]));
+    await this.repo.linkAccounts(
+      tx,
+      space,
+      accounts,
+      [...members.values()].map((g) => ({ groupId: g.groupId, profileId: g.profileId, since: g.at })),
+    );
   }
 
   /** The space's rules, registering identifier types seen for the first time (§2). */
@@ -209,13 +211,4 @@ export class IdentityService {
     if (added.length > 0) await this.repo.addRules(tx, space, added);
     return rules;
   }
-}
-
-function involved(profiles: LockedProfile[], survivorId: string, mergedIds: string[]): LockedProfile[] {
-  const ids = new Set([survivorId, ...mergedIds]);
-  return profiles.filter((p) => ids.has(p.id));
-}
-
-function mergeReason(kept: Identifier[]): string {
-  return `event carried ${kept.map(identifierKey).join(', ')}`;
 }

@@ -2,8 +2,11 @@
 // code (STYLE.md §9); a refused event is written nowhere (SEMANTICS.md §1, §7).
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import type { IdentityService, Violation } from '../identity/index.ts';
-import { validateBatch, validateEvent, type EventType, type Validated } from './event.ts';
+import type { ApplyResult, IdentityService, Violation } from '../identity/index.ts';
+import { validateBatch, validateEvent, type EventType, type Validated, type ValidEvent } from './event.ts';
+
+/** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
+export const BATCH_CHUNK = 100;
 
 export interface EventOutcome {
   ok: boolean;
@@ -40,8 +43,13 @@ export class IngestService {
   }
 
   /** One call of the given type; `input` is the call's JSON as a client sent it. */
-  send(space: string, type: EventType, input: unknown): Promise<EventOutcome> {
-    return this.applyValidated(space, validateEvent(type, input, this.clock(), this.newMessageId));
+  async send(space: string, type: EventType, input: unknown): Promise<EventOutcome> {
+    const [outcome] = await this.applyAll(
+      space,
+      [validateEvent(type, input, this.clock(), this.newMessageId)],
+      false,
+    );
+    return outcome as EventOutcome;
   }
 
   /** A batch: the batch as a whole may be refused; otherwise every item is reported, in order. */
@@ -50,11 +58,7 @@ export class IngestService {
     if (!validated.ok) {
       return { results: [], applied: 0, duplicates: 0, refused: 0, error: validated.error };
     }
-    const results: EventOutcome[] = [];
-    // In order, so that a batch from one device resolves as the device sent it.
-    for (const [i, item] of validated.items.entries()) {
-      results.push(await this.applyValidated(space, item, ['batch', i]));
-    }
+    const results = await this.applyAll(space, validated.items, true);
     return {
       results,
       applied: results.filter((r) => r.ok && !r.duplicate).length,
@@ -64,51 +68,65 @@ export class IngestService {
     };
   }
 
-  private async applyValidated(
-    space: string,
-    validated: Validated,
-    path: AppError['path'] = [],
-  ): Promise<EventOutcome> {
-    if (!validated.ok) {
-      return {
-        ok: false,
-        messageId: null,
-        duplicate: false,
-        profileId: null,
-        error: validated.error,
-        violations: [],
-      };
+  /**
+   * Applies the valid items in order, in transactions of up to BATCH_CHUNK events (so a batch from one
+   * device resolves as the device sent it), and reports every item. Batch items' errors name their index.
+   */
+  private async applyAll(space: string, items: Validated[], inBatch: boolean): Promise<EventOutcome[]> {
+    const valid = items.flatMap((item, index) => (item.ok ? [{ index, event: item.event }] : []));
+    const applied = new Map<number, ApplyResult>();
+    for (let start = 0; start < valid.length; start += BATCH_CHUNK) {
+      const chunk = valid.slice(start, start + BATCH_CHUNK);
+      const results = await this.identity.applyBatch(
+        space,
+        chunk.map((c) => c.event),
+      );
+      chunk.forEach((c, i) => applied.set(c.index, results[i] as ApplyResult));
     }
-    const { event } = validated;
-    const result = await this.identity.apply(space, event);
-    switch (result.status) {
-      case 'applied':
-        return {
-          ok: true,
-          messageId: event.messageId,
-          duplicate: false,
-          profileId: result.profileId,
-          error: null,
-          violations: result.violations,
-        };
-      case 'duplicate':
-        return {
-          ok: true,
-          messageId: event.messageId,
-          duplicate: true,
-          profileId: null,
-          error: null,
-          violations: [],
-        };
-      case 'refused':
+    return items.map((item, index) => {
+      if (!item.ok) {
         return {
           ok: false,
-          messageId: event.messageId,
+          messageId: null,
           duplicate: false,
           profileId: null,
-          error: { code: result.code, message: result.message, path },
-          violations: result.violations,
+          error: item.error,
+          violations: [],
         };
-    }
+      }
+      return outcomeOf(item.event, applied.get(index) as ApplyResult, inBatch ? ['batch', index] : []);
+    });
+  }
+}
+
+function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path']): EventOutcome {
+  switch (result.status) {
+    case 'applied':
+      return {
+        ok: true,
+        messageId: event.messageId,
+        duplicate: false,
+        profileId: result.profileId,
+        error: null,
+        violations: result.violations,
+      };
+    case 'duplicate':
+      return {
+        ok: true,
+        messageId: event.messageId,
+        duplicate: true,
+        profileId: null,
+        error: null,
+        violations: [],
+      };
+    case 'refused':
+      return {
+        ok: false,
+        messageId: event.messageId,
+        duplicate: false,
+        profileId: null,
+        error: { code: result.code, message: result.message, path },
+        violations: result.violations,
+      };
   }
 }
