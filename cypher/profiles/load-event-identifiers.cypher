@@ -2,12 +2,12 @@
 // edges), the `external_ids` of an event in the Profile API.
 // params: $space, $messageIds (list)
 // returns: messageId, identifiers (list of {type, value}, by type then value)
-UNWIND $messageIds AS messageId
-MATCH (e:Event {space: $space, messageId: messageId})
+UNWIND $messageIds AS wanted
+MATCH (e:Event {space: $space, messageId: wanted})
 CALL (e) {
   OPTIONAL MATCH (e)-[:FROM]->(i:Identifier)
   WITH i ORDER BY i.type, i.value
   WHERE i IS NOT NULL
   RETURN collect({type: i.type, value: i.value}) AS identifiers
 }
-RETURN messageId, identifiers
+RETURN wanted AS messageId, identifiers

@@ -2,8 +2,8 @@
 // params: $space, $groupIds (list), $first (page size + 1), $afterCreated (epoch ms or null), $afterId
 // returns: groupId, members (list of {id, createdAt, updatedAt, firstEventAt, lastEventAt, firstSeenAt,
 //          lastSeenAt (epoch ms or null), traits, traitsMeta})
-UNWIND $groupIds AS groupId
-MATCH (a:Account {space: $space, groupId: groupId})
+UNWIND $groupIds AS wanted
+MATCH (a:Account {space: $space, groupId: wanted})
 CALL (a) {
   MATCH (p:Profile)-[:MEMBER_OF]->(a)
   WITH p, p.createdAt.epochMillis AS c
@@ -15,4 +15,4 @@ CALL (a) {
                   firstSeenAt: p.firstSeenAt.epochMillis, lastSeenAt: p.lastSeenAt.epochMillis,
                   traits: p.traits, traitsMeta: p.traitsMeta}) AS members
 }
-RETURN groupId, members
+RETURN wanted AS groupId, members

@@ -47,6 +47,15 @@ export interface MergeWrite {
   identifiers: string[];
 }
 
+/** What write-batch stores (see batch.ts's BatchPlan). */
+export interface BatchWrite {
+  newProfiles: { id: string; createdAt: Date }[];
+  links: { key: string; profileId: string; since: Date; by: string }[];
+  updates: ProfileUpdate[];
+  events: EventWrite[];
+  evidence: EvidencePair[];
+}
+
 export interface EvidencePair {
   from: string;
   to: string;
@@ -62,15 +71,11 @@ export const IDENTITY_QUERIES = [
   'spaces/lock-space',
   'spaces/add-rules',
   'spaces/replace-rules',
-  'identity/find-events',
-  'identity/create-events',
+  'identity/check-batch',
   'identity/lock-identifiers',
   'identity/lock-profiles',
-  'identity/create-profiles',
+  'identity/write-batch',
   'identity/merge-profiles',
-  'identity/update-profiles',
-  'identity/attach-identifiers',
-  'identity/record-evidence',
   'identity/delete-orphan-identifiers',
   'identity/lock-accounts',
   'identity/link-accounts',
@@ -102,18 +107,40 @@ export class IdentityRepository {
     await tx.run('spaces/replace-rules', { space, rules: rules.map(ruleToParams) });
   }
 
-  /** The messageIds of `messageIds` the space already stores. */
-  async findEvents(tx: Tx, space: string, messageIds: string[]): Promise<Set<string>> {
-    if (messageIds.length === 0) return new Set();
-    const rows = await tx.run('identity/find-events', { space, messageIds });
-    return new Set(rows.map((r) => String(r.messageId)));
+  /** The space's rules version (null: no such space) and which of `messageIds` it already stores. */
+  async checkBatch(
+    tx: Tx,
+    space: string,
+    messageIds: string[],
+  ): Promise<{ rulesVersion: number | null; stored: Set<string> }> {
+    const [row] = await tx.run('identity/check-batch', { space, messageIds });
+    return {
+      rulesVersion:
+        row?.rulesVersion === null || row?.rulesVersion === undefined ? null : Number(row.rulesVersion),
+      stored: new Set(Array.isArray(row?.stored) ? row.stored.map(String) : []),
+    };
   }
 
-  async createEvents(tx: Tx, space: string, events: EventWrite[]): Promise<void> {
-    if (events.length === 0) return;
-    await tx.run('identity/create-events', {
+  /** Writes a batch plan's profiles, identifiers, profile state, events and evidence in one statement. */
+  async writeBatch(tx: Tx, space: string, w: BatchWrite, now: Date): Promise<void> {
+    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+    await tx.run('identity/write-batch', {
       space,
-      events: events.map(({ event, keys, violations, resolvedTo }) => ({
+      now: now.toISOString(),
+      profiles: w.newProfiles.map((p) => ({ id: p.id, createdAt: p.createdAt.toISOString() })),
+      links: w.links.map((l) => ({ ...l, since: l.since.toISOString() })),
+      updates: w.updates.map((p) => ({
+        id: p.id,
+        traits: JSON.stringify(p.traits.values),
+        traitsMeta: JSON.stringify(p.traits.meta),
+        traitProps: p.traitProps,
+        mergeCount: p.mergeCount,
+        firstEventAt: iso(p.firstEventAt),
+        lastEventAt: iso(p.lastEventAt),
+        firstSeenAt: iso(p.firstSeenAt),
+        lastSeenAt: iso(p.lastSeenAt),
+      })),
+      events: w.events.map(({ event, keys, violations, resolvedTo }) => ({
         messageId: event.messageId,
         type: event.type,
         event: event.event ?? null,
@@ -134,6 +161,11 @@ export class IdentityRepository {
         violations: JSON.stringify(violations),
         resolvedTo,
         keys,
+      })),
+      pairs: w.evidence.map((p) => ({
+        ...p,
+        firstAt: p.firstAt.toISOString(),
+        lastAt: p.lastAt.toISOString(),
       })),
     });
   }
@@ -158,55 +190,8 @@ export class IdentityRepository {
     return rows.map(rowToLockedProfile);
   }
 
-  async createProfiles(tx: Tx, space: string, profiles: { id: string; createdAt: Date }[]): Promise<void> {
-    if (profiles.length === 0) return;
-    await tx.run('identity/create-profiles', {
-      space,
-      profiles: profiles.map((p) => ({ id: p.id, createdAt: p.createdAt.toISOString() })),
-    });
-  }
-
   async mergeProfile(tx: Tx, merge: MergeWrite, now: Date): Promise<void> {
     await tx.run('identity/merge-profiles', { ...merge, now: now.toISOString() });
-  }
-
-  async updateProfiles(tx: Tx, profiles: ProfileUpdate[], now: Date): Promise<void> {
-    if (profiles.length === 0) return;
-    const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    await tx.run('identity/update-profiles', {
-      now: now.toISOString(),
-      profiles: profiles.map((p) => ({
-        id: p.id,
-        traits: JSON.stringify(p.traits.values),
-        traitsMeta: JSON.stringify(p.traits.meta),
-        traitProps: p.traitProps,
-        mergeCount: p.mergeCount,
-        firstEventAt: iso(p.firstEventAt),
-        lastEventAt: iso(p.lastEventAt),
-        firstSeenAt: iso(p.firstSeenAt),
-        lastSeenAt: iso(p.lastSeenAt),
-      })),
-    });
-  }
-
-  async attachIdentifiers(
-    tx: Tx,
-    space: string,
-    links: { key: string; profileId: string; since: Date; by: string }[],
-  ): Promise<void> {
-    if (links.length === 0) return;
-    await tx.run('identity/attach-identifiers', {
-      space,
-      links: links.map((l) => ({ ...l, since: l.since.toISOString() })),
-    });
-  }
-
-  async recordEvidence(tx: Tx, space: string, pairs: EvidencePair[]): Promise<void> {
-    if (pairs.length === 0) return;
-    await tx.run('identity/record-evidence', {
-      space,
-      pairs: pairs.map((p) => ({ ...p, firstAt: p.firstAt.toISOString(), lastAt: p.lastAt.toISOString() })),
-    });
   }
 
   async deleteOrphanIdentifiers(tx: Tx, space: string, keys: string[]): Promise<void> {

@@ -45,6 +45,8 @@ export interface IdentityServiceOptions {
 
 export class IdentityService {
   private readonly repo = new IdentityRepository();
+  /** Rules by space and rulesVersion: shared configuration, not request data; a new version misses. */
+  private readonly rulesCache = new Map<string, IdentifierRule[]>();
   private readonly clock: () => Date;
   private readonly newProfileId: () => string;
 
@@ -104,15 +106,17 @@ export class IdentityService {
 
   private async applyInTx(tx: Tx, space: string, prepared: BatchEvent[]): Promise<ApplyResult[]> {
     const now = this.clock();
-    const rules = await this.rulesWithTypes(
-      tx,
-      space,
-      prepared.flatMap((p) => p.identifiers),
-    );
-    const stored = await this.repo.findEvents(
+    const { rulesVersion, stored } = await this.repo.checkBatch(
       tx,
       space,
       prepared.map((p) => p.event.messageId),
+    );
+    if (rulesVersion === null) throw new UnknownSpaceError(space);
+    const rules = await this.rulesWithTypes(
+      tx,
+      space,
+      rulesVersion,
+      prepared.flatMap((p) => p.identifiers),
     );
     const results: (ApplyResult | undefined)[] = [];
     const fresh: BatchEvent[] = [];
@@ -146,12 +150,10 @@ export class IdentityService {
 
     const plan = planBatch({ events: fresh, rules, profiles, ownerOf, now, newProfileId: this.newProfileId });
 
-    await this.repo.createProfiles(tx, space, plan.newProfiles);
+    await this.repo.writeBatch(tx, space, plan, now);
+    // Merges move what the merged profiles held before this batch (what the batch added went straight to
+    // the final owner above), in the order they happened, so tombstones end one hop from a live profile.
     for (const merge of plan.merges) await this.repo.mergeProfile(tx, merge, now);
-    await this.repo.attachIdentifiers(tx, space, plan.links);
-    await this.repo.updateProfiles(tx, plan.updates, now);
-    await this.repo.createEvents(tx, space, plan.events);
-    await this.repo.recordEvidence(tx, space, plan.evidence);
     // Demoted values that no profile held were created by lockIdentifiers above: remove them again.
     await this.repo.deleteOrphanIdentifiers(
       tx,
@@ -199,16 +201,29 @@ export class IdentityService {
   }
 
   /** The space's rules, registering identifier types seen for the first time (§2). */
-  private async rulesWithTypes(tx: Tx, space: string, identifiers: Identifier[]): Promise<IdentifierRule[]> {
-    const current = await this.repo.readRules(tx, space);
-    if (!current.exists) throw new UnknownSpaceError(space);
+  private async rulesWithTypes(
+    tx: Tx,
+    space: string,
+    version: number,
+    identifiers: Identifier[],
+  ): Promise<IdentifierRule[]> {
+    // Rules change rarely and every change bumps the space's rulesVersion: reuse what was read at it.
+    const cacheKey = `${space}\u0000${version}`;
+    let rules = this.rulesCache.get(cacheKey);
+    if (rules === undefined) {
+      const current = await this.repo.readRules(tx, space);
+      if (!current.exists) throw new UnknownSpaceError(space);
+      rules = current.rules;
+      if (this.rulesCache.size > 1000) this.rulesCache.clear();
+      this.rulesCache.set(cacheKey, rules);
+    }
     const types = identifiers.map((id) => id.type);
-    if (withNewTypes(current.rules, types).added.length === 0) return current.rules;
+    if (withNewTypes(rules, types).added.length === 0) return rules;
     // Registration takes the space lock so that concurrent registrations get distinct priorities.
     await this.repo.lockSpace(tx, space);
     const locked = await this.repo.readRules(tx, space);
-    const { rules, added } = withNewTypes(locked.rules, types);
-    if (added.length > 0) await this.repo.addRules(tx, space, added);
-    return rules;
+    const registered = withNewTypes(locked.rules, types);
+    if (registered.added.length > 0) await this.repo.addRules(tx, space, registered.added);
+    return registered.rules;
   }
 }
