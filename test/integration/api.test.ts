@@ -1,9 +1,8 @@
 // The service as a user meets it: started by startService (as `npm start` does), spoken to over HTTP.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startService, type Service } from '../../src/service.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
 
 let service: Service;
 const logs: string[] = [];
@@ -12,19 +11,7 @@ const space = `api-${run}`;
 let token = '';
 
 beforeAll(async () => {
-  const neo4j = inject('neo4j');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    NEO4J_URI: neo4j.uri,
-    NEO4J_USER: neo4j.user,
-    NEO4J_PASSWORD: neo4j.password,
-    NEO4J_DATABASE: neo4j.database,
-  });
-  service = await startService(
-    config,
-    createLogger('info', (line) => logs.push(line)),
-  );
+  service = await startTestService({}, (line) => logs.push(line));
   await service.services.spaces.createSpace(space);
   token = (await service.services.spaces.createKey(space, 'token', { scopes: ['write', 'admin'] })).secret;
 });

@@ -2,6 +2,7 @@
 // under the default rules, where order matters: demotions, merges, traits and accounts all agree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../src/identity/index.ts';
+import { prng } from '../support/prng.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 
@@ -10,16 +11,6 @@ beforeAll(async () => {
   t = await openTestGraph();
 });
 afterAll(() => t.close());
-
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Events whose identifiers collide on purpose: shared anonymous ids and emails across users. */
 function generate(count: number): Record<string, unknown>[] {

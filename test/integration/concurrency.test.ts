@@ -3,6 +3,7 @@
 // invariant checker. Rules are set so that order cannot matter (limits no event can reach).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../src/identity/index.ts';
+import { prng } from '../support/prng.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { newStack, patchRule, type Stack } from '../support/stack.ts';
 
@@ -15,17 +16,6 @@ beforeAll(async () => {
   t = await openTestGraph();
 });
 afterAll(() => t.close());
-
-/** Deterministic PRNG (mulberry32), so a failure can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Generated {
   type: 'identify' | 'track';

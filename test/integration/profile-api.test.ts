@@ -1,11 +1,10 @@
 // The Segment-compatible Profile API (issue #5, docs/adr/0008-profile-api.md) through the real service:
 // every endpoint for users and accounts, whole responses, paging, and every refusal with its code.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventType } from '../../src/ingest/index.ts';
-import { createLogger } from '../../src/log.ts';
-import { startService, type Service } from '../../src/service.ts';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
 
 let service: Service;
 const run = randomUUID().slice(0, 8);
@@ -36,16 +35,7 @@ async function get(path: string, secret: string | null = token, method = 'GET') 
 }
 
 beforeAll(async () => {
-  const neo4j = inject('neo4j');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    NEO4J_URI: neo4j.uri,
-    NEO4J_USER: neo4j.user,
-    NEO4J_PASSWORD: neo4j.password,
-    NEO4J_DATABASE: neo4j.database,
-  });
-  service = await startService(config, createLogger('error'));
+  service = await startTestService();
   const { spaces } = service.services;
   await spaces.createSpace(space);
   await spaces.createSpace(otherSpace);

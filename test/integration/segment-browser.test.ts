@@ -8,10 +8,9 @@ import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startService, type Service } from '../../src/service.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const LIBRARY_DIR = join(
@@ -53,20 +52,8 @@ async function startSite(): Promise<Server> {
 }
 
 beforeAll(async () => {
-  const neo4j = inject('neo4j');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    NEO4J_URI: neo4j.uri,
-    NEO4J_USER: neo4j.user,
-    NEO4J_PASSWORD: neo4j.password,
-    NEO4J_DATABASE: neo4j.database,
-  });
   [service, site, browser] = await Promise.all([
-    startService(
-      config,
-      createLogger('warn', () => {}),
-    ),
+    startTestService(),
     startSite(),
     // Debian's Chromium (.ci/run installs it); Playwright never downloads a browser here.
     chromium.launch({

@@ -2,10 +2,9 @@
 // every call: the profile it builds is read back over GraphQL (docs/adr/0007-tracking-api.md).
 import { randomUUID } from 'node:crypto';
 import { Analytics } from '@segment/analytics-node';
-import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startService, type Service } from '../../src/service.ts';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
 
 const run = randomUUID().slice(0, 8);
 const space = `seg-node-${run}`;
@@ -14,19 +13,7 @@ let writeKey = '';
 let token = '';
 
 beforeAll(async () => {
-  const neo4j = inject('neo4j');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    NEO4J_URI: neo4j.uri,
-    NEO4J_USER: neo4j.user,
-    NEO4J_PASSWORD: neo4j.password,
-    NEO4J_DATABASE: neo4j.database,
-  });
-  service = await startService(
-    config,
-    createLogger('warn', () => {}),
-  );
+  service = await startTestService();
   await service.services.spaces.createSpace(space);
   writeKey = (await service.services.spaces.createKey(space, 'write')).secret;
   token = (await service.services.spaces.createKey(space, 'token')).secret;

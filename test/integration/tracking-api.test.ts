@@ -2,10 +2,9 @@
 // status code it answers with, and the events read back over GraphQL (docs/adr/0007-tracking-api.md).
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { startService, type Service } from '../../src/service.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
 
 const run = randomUUID().slice(0, 8);
 const spaceA = `trk-a-${run}`;
@@ -15,21 +14,8 @@ let service: Service;
 let limited: Service;
 const keys = { writeA: '', writeB: '', tokenA: '', tokenB: '', writeTokenA: '', limitedWrite: '' };
 
-async function start(env: Record<string, string> = {}): Promise<Service> {
-  const neo4j = inject('neo4j');
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    NEO4J_URI: neo4j.uri,
-    NEO4J_USER: neo4j.user,
-    NEO4J_PASSWORD: neo4j.password,
-    NEO4J_DATABASE: neo4j.database,
-    ...env,
-  });
-  return startService(
-    config,
-    createLogger('warn', () => {}),
-  );
+function start(env: Record<string, string> = {}): Promise<Service> {
+  return startTestService(env);
 }
 
 beforeAll(async () => {
