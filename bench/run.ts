@@ -1,0 +1,276 @@
+// `npm run bench [-- --quick] [-- --only W1,W3]`: starts its own Neo4j and the API, seeds the graph,
+// runs the workloads of issue #6 with their raw baselines, prints a table and writes bench/results/.
+// Decisions: docs/adr/0011-benchmarks.md.
+import { join } from 'node:path';
+import { ApiClient } from './client.ts';
+import { Population } from './events.ts';
+import { round } from './measure.ts';
+import { gitState, machine, markdown, table, writeResults, type Results, type Workloads } from './report.ts';
+import { Seeder } from './seed.ts';
+import { MODES, PROBE_USERS, SEED, type Mode, type RunContext } from './settings.ts';
+import {
+  folderMiB,
+  neo4jFacts,
+  neo4jHeapUsedMiB,
+  processCpuMs,
+  processPeakRssMiB,
+  startStack,
+  type Stack,
+} from './stack.ts';
+import { runW4 } from './workloads/merges.ts';
+import { calibrateW1, runW1, runW2, runW3 } from './workloads/ingest.ts';
+import { runW5, runW6 } from './workloads/lookups.ts';
+
+const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
+type Workload = (typeof ALL)[number];
+/** A run that goes on past this is stopped (its Neo4j and API too). */
+const DEADLINE_MS: Record<Mode, number> = { quick: 8 * 60_000, full: 90 * 60_000 };
+const HISTORY_START = new Date(Date.UTC(2025, 5, 1));
+const HISTORY_SPAN_MS = 180 * 24 * 60 * 60 * 1000;
+
+/** A mistake on the command line: reported without a stack trace. */
+class UsageError extends Error {}
+
+function parseArgs(argv: string[]): { mode: Mode; only: Workload[] | null; markdown: boolean } {
+  let mode: Mode = 'full';
+  let only: Workload[] | null = null;
+  let md = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--quick') mode = 'quick';
+    else if (arg === '--full') mode = 'full';
+    else if (arg === '--markdown') md = true;
+    else if (arg === '--only' || arg.startsWith('--only=')) {
+      const value = arg === '--only' ? (argv[++i] ?? '') : arg.slice('--only='.length);
+      const names = value.split(',').map((s) => s.trim().toUpperCase());
+      const unknown = names.filter((n) => !(ALL as readonly string[]).includes(n));
+      if (unknown.length > 0 || names.length === 0)
+        throw new UsageError(`--only takes ${ALL.join(',')}; got "${value}"`);
+      only = [...new Set([...(only ?? []), ...(names as Workload[])])];
+    } else {
+      throw new UsageError(`unknown argument "${arg}" (use --quick, --only W1[,W2...], --markdown)`);
+    }
+  }
+  return { mode, only, markdown: md };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const settings = MODES[args.mode];
+  const selected = new Set<Workload>(args.only ?? ALL);
+  const started = performance.now();
+  const git = gitState();
+  const log = (msg: string) =>
+    process.stderr.write(
+      `[bench ${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${msg}\n`,
+    );
+  log(`mode ${args.mode}; workloads ${[...selected].join(', ')}`);
+
+  // Set once the stack is up; a signal before that leaves cleanup to the launcher's exit hook.
+  const running: { stack?: Stack } = {};
+  let stopping: Promise<unknown> | undefined;
+  const stop = () => (stopping ??= running.stack?.stop() ?? Promise.resolve());
+  const abort = (why: string, code: number) => {
+    log(`${why}: stopping the API and Neo4j`);
+    void stop().finally(() => process.exit(code));
+  };
+  process.once('SIGINT', () => abort('interrupted', 130));
+  process.once('SIGTERM', () => abort('terminated', 143));
+  const deadline = setTimeout(
+    () => abort(`over ${DEADLINE_MS[args.mode] / 60_000} minutes`, 1),
+    DEADLINE_MS[args.mode],
+  );
+  deadline.unref();
+
+  const notes: string[] = [
+    'The API runs in its own Node process (bench/api-process.ts, startService); the load generator and the raw baselines run in the parent process; all three share the machine with Neo4j.',
+    'History is seeded with raw UNWIND writes that reproduce the graph ingestion leaves (bench/cypher/seed/), not through the API.',
+  ];
+  const stack = await startStack({ heap: settings.heap, pageCache: settings.pageCache, log });
+  running.stack = stack;
+  let heapPeak = 0;
+  const sampler = setInterval(() => {
+    void neo4jHeapUsedMiB(stack.driver).then((mib) => {
+      if (mib !== null) heapPeak = Math.max(heapPeak, mib);
+    });
+  }, 1_000);
+  let failure: unknown;
+  let workloads: Workloads = {};
+  let seed: Record<string, unknown> = {};
+  let facts = { version: 'unknown', pageCache: null as string | null };
+  let neo4jPeakRss: number | null = null;
+  let storeMiB: number | null = null;
+  try {
+    facts = await neo4jFacts(stack.driver);
+    const keys = await stack.api.createSpace('bench');
+    const users = new Population('c', settings.profiles);
+    log(`seeding ${settings.profiles} profiles and ${settings.events} events of history (raw writes)`);
+    const seeder = new Seeder(stack.driver, stack.bench);
+    const seeded = await seeder.seed({
+      space: keys.space,
+      pop: users,
+      kind: 'user',
+      from: 0,
+      count: settings.profiles,
+      events: { total: settings.events },
+      start: HISTORY_START,
+      spanMs: HISTORY_SPAN_MS,
+      seed: SEED,
+    });
+    await seeder.finish(keys.space);
+    seed = {
+      ...seeded,
+      seconds: round(seeded.ms / 1000),
+      eventsPerSec: round((seeded.events * 1000) / seeded.ms),
+      seed: SEED,
+    };
+    delete seed.ms;
+    log(`seeded ${seeded.profiles} profiles, ${seeded.events} events in ${(seeded.ms / 1000).toFixed(1)} s`);
+
+    const client = new ApiClient(stack.api.url, keys, 4 * settings.clients + 256);
+    const ctx: RunContext = {
+      mode: args.mode,
+      settings,
+      stack,
+      main: keys,
+      client,
+      users,
+      loadUsers: settings.profiles - PROBE_USERS,
+      log,
+    };
+    workloads = await runWorkloads(ctx, selected);
+    if (args.mode === 'quick' && workloads.W4 !== undefined) {
+      notes.push(
+        `Quick mode: W4's historyRatio compares ${settings.bigHistory}-event histories (not 100k) with 10-event ones.`,
+      );
+    }
+    client.close();
+    neo4jPeakRss = processPeakRssMiB(stack.neo4j.pid);
+    storeMiB = await folderMiB(join(stack.home, 'data', 'databases', 'neo4j'));
+  } catch (error) {
+    failure = error;
+  } finally {
+    clearInterval(sampler);
+  }
+  const { apiPeakRssMiB, apiPeakRssSource } = (await stop()) as Awaited<ReturnType<Stack['stop']>>;
+  clearTimeout(deadline);
+  if (failure !== undefined) throw failure;
+
+  const results: Results = {
+    date: new Date().toISOString(),
+    machine: machine(),
+    neo4j: facts.version,
+    node: process.versions.node,
+    mode: args.mode,
+    git,
+    ...(args.only === null ? {} : { only: args.only }),
+    seed,
+    workloads,
+    process: {
+      apiPeakRssMiB: round(apiPeakRssMiB),
+      apiPeakRssSource,
+      ...(heapPeak > 0 ? { neo4jHeapUsedMiB: round(heapPeak) } : {}),
+      ...(facts.pageCache !== null ? { pageCacheMiB: mebibytes(facts.pageCache) } : {}),
+      neo4jHeapMaxMiB: mebibytes(settings.heap),
+      ...(neo4jPeakRss === null ? {} : { neo4jPeakRssMiB: round(neo4jPeakRss) }),
+      ...(storeMiB === null ? {} : { neo4jStoreMiB: round(storeMiB) }),
+    },
+    wallSeconds: round((performance.now() - started) / 1000),
+    notes,
+  };
+  const files = await writeResults(results);
+  process.stdout.write(`\n${table(results)}\n\n`);
+  if (args.markdown) process.stdout.write(`${markdown(results)}\n\n`);
+  process.stdout.write(`wall time ${results.wallSeconds} s; wrote ${files.join(', ')}\n`);
+}
+
+async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<Workloads> {
+  let w1Rate: { eventsPerSec: number; basis: string } | undefined;
+  const w1Basis = async () => {
+    if (w1Rate === undefined) {
+      ctx.log('calibrating the W1 rate (W1 is not selected)');
+      w1Rate = { eventsPerSec: await calibrateW1(ctx), basis: 'a 5 s W1 calibration' };
+    }
+    return w1Rate;
+  };
+  const out: Workloads = {};
+  for (const name of ALL) {
+    if (!selected.has(name)) continue;
+    const t0 = performance.now();
+    const cpu0 = await cpuTimes(ctx);
+    let result: Record<string, unknown>;
+    switch (name) {
+      case 'W1':
+        result = await runW1(ctx);
+        w1Rate = { eventsPerSec: Number(result.eventsPerSec), basis: "W1's measured rate" };
+        break;
+      case 'W2':
+        result = await runW2(ctx);
+        break;
+      case 'W3': {
+        const basis = await w1Basis();
+        result = await runW3(ctx, basis.eventsPerSec, basis.basis);
+        break;
+      }
+      case 'W4':
+        result = await runW4(ctx);
+        break;
+      case 'W5':
+        result = await runW5(ctx);
+        break;
+      case 'W6': {
+        const basis = await w1Basis();
+        result = await runW6(ctx, basis.eventsPerSec, basis.basis);
+        break;
+      }
+    }
+    // The API's peak RSS while this workload ran, sampled in the API process.
+    const cpu1 = await cpuTimes(ctx);
+    const wallMs = performance.now() - t0;
+    // CPU use of each process over the workload (setup and baselines included), in % of one core.
+    const pct = (a: number | null, b: number | null) =>
+      a === null || b === null ? null : round(((b - a) / wallMs) * 100);
+    out[name] = {
+      ...result,
+      seconds: round(wallMs / 1000),
+      apiPeakRssMiB: round(cpu1.windowPeakRssMiB),
+      cpuPercentOfOneCore: {
+        api: pct(cpu0.api, cpu1.api),
+        neo4j: pct(cpu0.neo4j, cpu1.neo4j),
+        loadGenerator: pct(cpu0.self, cpu1.self),
+      },
+    };
+    ctx.log(`${name} done: ${JSON.stringify(out[name])}`);
+  }
+  return out;
+}
+
+async function cpuTimes(ctx: RunContext) {
+  const memory = await ctx.stack.api.memory();
+  const self = process.cpuUsage();
+  return {
+    windowPeakRssMiB: memory.windowPeakRssMiB,
+    api: memory.cpuMs,
+    neo4j: processCpuMs(ctx.stack.neo4j.pid),
+    self: (self.user + self.system) / 1000,
+  };
+}
+
+function mebibytes(setting: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kKmMgG])?i?[bB]?$/.exec(setting.trim());
+  if (!m) return Number.NaN;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? '').toLowerCase();
+  return unit === 'g' ? n * 1024 : unit === 'm' ? n : unit === 'k' ? n / 1024 : n / (1024 * 1024);
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof UsageError) {
+    process.stderr.write(`bench: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(
+    `bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,297 @@
+// Seeds histories with raw driver writes (UNWIND, thousands of rows per transaction) instead of through
+// the API, because a million events through the resolution path would take most of the run. The graph
+// is the one ingestion leaves for the same calls: the statements under bench/cypher/seed/ mirror
+// cypher/identity/*.cypher node by node and property by property (docs/adr/0011-benchmarks.md).
+import type { Driver } from 'neo4j-driver';
+import { EventFactory, eventRow, type PlannedEvent, type Population } from './events.ts';
+import { Random } from './random.ts';
+import type { BenchQueries } from './stack.ts';
+
+export interface SeedSpec {
+  space: string;
+  pop: Population;
+  /** Users have a user id, an anonymous id and an email (from an identify); visitors only an anonymous id. */
+  kind: 'user' | 'visitor';
+  /** Index of the first profile of `pop` to seed. */
+  from: number;
+  count: number;
+  /** Events over all these profiles (at least one each), spread unevenly; or `each` per profile. */
+  events: { total: number } | { each: number };
+  /** Event times lie in [start, start + spanMs). */
+  start: Date;
+  spanMs: number;
+  seed: number;
+}
+
+export interface SeedResult {
+  profiles: number;
+  events: number;
+  ms: number;
+}
+
+/** Rows per transaction. */
+const EVENTS_PER_TX = 5_000;
+const PROFILES_PER_TX = 1_000;
+/** Concurrent seeding transactions; they touch disjoint profiles, so they never wait on each other. */
+const WRITERS = 2;
+
+interface AccountState {
+  createdAt: number;
+  updatedAt: number;
+  traits: Record<string, unknown>;
+  stamp: { t: number; r: number; m: string };
+}
+
+export class Seeder {
+  private readonly accounts = new Map<string, AccountState>();
+  private members: { profileId: string; groupId: string; since: string }[] = [];
+  private readonly memberKeys = new Set<string>();
+
+  constructor(
+    private readonly driver: Driver,
+    private readonly queries: BenchQueries,
+  ) {}
+
+  async seed(spec: SeedSpec): Promise<SeedResult> {
+    const started = performance.now();
+    const rng = new Random(spec.seed);
+    const factory = new EventFactory(rng, `seed${spec.seed.toString(36)}`);
+    const counts = eventCounts(rng, spec);
+    let profileRows: Record<string, unknown>[] = [];
+    let pairs: Record<string, unknown>[] = [];
+    let events: Record<string, unknown>[] = [];
+    let written = 0;
+
+    const flush = async (): Promise<void> => {
+      if (profileRows.length === 0) return;
+      await this.write('seed/create-profiles', { space: spec.space, profiles: profileRows });
+      if (pairs.length > 0) await this.write('seed/create-evidence', { space: spec.space, pairs });
+      const chunks: Record<string, unknown>[][] = [];
+      for (let i = 0; i < events.length; i += EVENTS_PER_TX) chunks.push(events.slice(i, i + EVENTS_PER_TX));
+      await parallel(chunks, WRITERS, (chunk) =>
+        this.write('seed/create-events', { space: spec.space, events: chunk }),
+      );
+      written += events.length;
+      profileRows = [];
+      pairs = [];
+      events = [];
+    };
+
+    for (let k = 0; k < spec.count; k++) {
+      const i = spec.from + k;
+      const n = counts[k] as number;
+      const history = this.history(factory, rng, spec, i, n);
+      profileRows.push(profileRow(spec, i, history));
+      pairs.push(...evidence(history));
+      for (const h of history) events.push(eventRow(h.planned, h.receivedAt));
+      if (profileRows.length >= PROFILES_PER_TX || events.length >= EVENTS_PER_TX * WRITERS * 2)
+        await flush();
+    }
+    await flush();
+    return { profiles: spec.count, events: written, ms: performance.now() - started };
+  }
+
+  /** Writes the accounts and memberships gathered by every `seed` call so far. */
+  async finish(space: string): Promise<void> {
+    const accounts = [...this.accounts].map(([groupId, a]) => ({
+      groupId,
+      createdAt: new Date(a.createdAt).toISOString(),
+      updatedAt: new Date(a.updatedAt).toISOString(),
+      traits: JSON.stringify(a.traits),
+      traitsMeta: JSON.stringify(Object.fromEntries(Object.keys(a.traits).map((key) => [key, a.stamp]))),
+    }));
+    for (let i = 0; i < accounts.length; i += PROFILES_PER_TX) {
+      await this.write('seed/create-accounts', { space, accounts: accounts.slice(i, i + PROFILES_PER_TX) });
+    }
+    for (let i = 0; i < this.members.length; i += EVENTS_PER_TX) {
+      await this.write('seed/link-members', { space, members: this.members.slice(i, i + EVENTS_PER_TX) });
+    }
+    this.accounts.clear();
+    this.memberKeys.clear();
+    this.members = [];
+  }
+
+  private history(factory: EventFactory, rng: Random, spec: SeedSpec, i: number, n: number): History[] {
+    const times = Array.from(
+      { length: n },
+      () => spec.start.getTime() + Math.floor(rng.next() * spec.spanMs),
+    );
+    times.sort((a, b) => a - b);
+    return times.map((t, k) => {
+      const at = new Date(t);
+      const planned =
+        spec.kind === 'visitor'
+          ? factory.visitorCall(spec.pop, i, at)
+          : factory.userCall(spec.pop, i, at, k === 0 ? 'identify' : undefined);
+      const receivedAt = new Date(t + 20 + rng.int(400));
+      if (planned.event.type === 'group' && planned.event.groupId !== undefined) {
+        this.noteGroup(planned, receivedAt);
+      }
+      return { planned, receivedAt };
+    });
+  }
+
+  private noteGroup(p: PlannedEvent, receivedAt: Date): void {
+    const groupId = p.event.groupId as string;
+    const stamp = { t: p.event.timestamp.getTime(), r: receivedAt.getTime(), m: p.event.messageId };
+    const r = receivedAt.getTime();
+    const current = this.accounts.get(groupId);
+    if (current === undefined) {
+      this.accounts.set(groupId, { createdAt: r, updatedAt: r, traits: p.event.traits ?? {}, stamp });
+    } else {
+      current.createdAt = Math.min(current.createdAt, r);
+      current.updatedAt = Math.max(current.updatedAt, r);
+      if (stamp.t > current.stamp.t) {
+        current.stamp = stamp;
+        current.traits = p.event.traits ?? {};
+      }
+    }
+    // Histories are generated oldest first, so the first group call of a profile sets `since`.
+    const member = `${p.profileId}\u0000${groupId}`;
+    if (!this.memberKeys.has(member)) {
+      this.memberKeys.add(member);
+      this.members.push({ profileId: p.profileId, groupId, since: p.event.timestamp.toISOString() });
+    }
+  }
+
+  private async write(query: string, params: Record<string, unknown>): Promise<void> {
+    const session = this.driver.session();
+    try {
+      await session.executeWrite((tx) => tx.run(this.queries.get(query), params));
+    } finally {
+      await session.close();
+    }
+  }
+}
+
+interface History {
+  planned: PlannedEvent;
+  receivedAt: Date;
+}
+
+function eventCounts(rng: Random, spec: SeedSpec): number[] {
+  if ('each' in spec.events)
+    return Array.from({ length: spec.count }, () => (spec.events as { each: number }).each);
+  const total = Math.max(spec.events.total, spec.count);
+  const avg = total / spec.count;
+  const counts = Array.from({ length: spec.count }, () => 1 + rng.int(Math.max(1, Math.round(2 * avg - 1))));
+  let sum = counts.reduce((a, b) => a + b, 0);
+  for (let guard = 0; sum !== total && guard < 10 * total; guard++) {
+    const j = rng.int(spec.count);
+    if (sum < total) {
+      counts[j] = (counts[j] as number) + 1;
+      sum += 1;
+    } else if ((counts[j] as number) > 1) {
+      counts[j] = (counts[j] as number) - 1;
+      sum -= 1;
+    }
+  }
+  return counts;
+}
+
+/** The profile as update-profiles leaves it after this history: traits by last write wins, activity times. */
+function profileRow(spec: SeedSpec, i: number, history: History[]): Record<string, unknown> {
+  const first = history[0] as History;
+  const last = history[history.length - 1] as History;
+  const iso = (d: Date) => d.toISOString();
+  let traits: Record<string, unknown> = {};
+  let traitsMeta: Record<string, unknown> = {};
+  for (const h of history) {
+    if (h.planned.event.type !== 'identify' || h.planned.event.traits === undefined) continue;
+    const stamp = {
+      t: h.planned.event.timestamp.getTime(),
+      r: h.receivedAt.getTime(),
+      m: h.planned.event.messageId,
+    };
+    traits = { ...traits, ...h.planned.event.traits };
+    traitsMeta = {
+      ...traitsMeta,
+      ...Object.fromEntries(Object.keys(h.planned.event.traits).map((k) => [k, stamp])),
+    };
+  }
+  const traitProps = Object.fromEntries(
+    Object.entries(traits).map(([k, v]) => [`trait.${k}`, typeof v === 'object' ? JSON.stringify(v) : v]),
+  );
+  // Each identifier: first and last event carrying it; it joined the profile with the first.
+  const spans = new Map<string, { type: string; value: string; first: History; last: History }>();
+  for (const h of history) {
+    for (const id of h.planned.identifiers) {
+      const span = spans.get(id.key);
+      if (span === undefined) spans.set(id.key, { type: id.type, value: id.value, first: h, last: h });
+      else span.last = h;
+    }
+  }
+  const identifiers = [...spans].map(([key, s]) => ({
+    key,
+    type: s.type,
+    value: s.value,
+    firstSeen: iso(s.first.planned.event.timestamp),
+    lastSeen: iso(s.last.planned.event.timestamp),
+    since: iso(s.first.planned.event.timestamp),
+    by: s.first.planned.event.messageId,
+  }));
+  return {
+    id: spec.pop.profileId(i),
+    createdAt: iso(first.receivedAt),
+    updatedAt: iso(last.receivedAt),
+    firstEventAt: iso(first.planned.event.timestamp),
+    lastEventAt: iso(last.planned.event.timestamp),
+    firstSeenAt: iso(first.receivedAt),
+    lastSeenAt: iso(last.receivedAt),
+    traits: JSON.stringify(traits),
+    traitsMeta: JSON.stringify(traitsMeta),
+    traitProps,
+    identifiers,
+  };
+}
+
+/** SEEN_WITH: a star from each event's first (most trusted) identifier to its others, aggregated. */
+function evidence(history: History[]): Record<string, unknown>[] {
+  const pairs = new Map<
+    string,
+    { from: string; to: string; messageId: string; firstAt: Date; lastAt: Date; count: number }
+  >();
+  for (const h of history) {
+    const [anchor, ...others] = h.planned.identifiers;
+    if (anchor === undefined) continue;
+    for (const other of others) {
+      const id = `${anchor.key}\u0000${other.key}`;
+      const at = h.planned.event.timestamp;
+      const pair = pairs.get(id);
+      if (pair === undefined) {
+        pairs.set(id, {
+          from: anchor.key,
+          to: other.key,
+          messageId: h.planned.event.messageId,
+          firstAt: at,
+          lastAt: at,
+          count: 1,
+        });
+      } else {
+        pair.count += 1;
+        pair.lastAt = at;
+      }
+    }
+  }
+  return [...pairs.values()].map((p) => ({
+    ...p,
+    firstAt: p.firstAt.toISOString(),
+    lastAt: p.lastAt.toISOString(),
+  }));
+}
+
+/** Runs `work` over `items` with at most `width` at a time. */
+export async function parallel<T>(
+  items: T[],
+  width: number,
+  work: (item: T) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(width, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(lanes);
+}
