@@ -191,7 +191,12 @@ export class IdentityService {
       const current = accounts.get(g.groupId);
       if (current !== undefined && g.traits) accounts.set(g.groupId, applyTraits(current, g.traits, g.stamp));
     }
-    const members = new Map(groups.map((g) => [`${g.groupId}\u0000${g.profileId}`, g]));
+    // One membership per account and profile, dated by the batch's first group call that made it.
+    const members = new Map<string, (typeof groups)[number]>();
+    for (const g of groups) {
+      const key = `${g.groupId}\u0000${g.profileId}`;
+      if (!members.has(key)) members.set(key, g);
+    }
     await this.repo.linkAccounts(
       tx,
       space,
