@@ -14,6 +14,12 @@ import type {
 } from './profiles.repository.ts';
 import type { Position } from './cursors.ts';
 
+/**
+ * Dispatch a batch only once the current round of promise jobs has settled (the next macrotask), so keys
+ * requested by resolvers that resolve a tick apart still share one Cypher call.
+ */
+const BATCH_OPTIONS = { batchScheduleFn: (dispatch: () => void) => setImmediate(dispatch) };
+
 export interface MembersQuery {
   fetch: number;
   after: Position | null;
@@ -35,7 +41,7 @@ export class ProfileLoaders {
     this.profileById = new DataLoader(async (ids) => {
       const found = await repo.loadProfiles(space, ids);
       return ids.map((id) => found.get(id) ?? null);
-    });
+    }, BATCH_OPTIONS);
     this.identifiers = listLoader((ids) => repo.loadIdentifiers(ids));
     this.accounts = listLoader((ids) => repo.loadAccounts(ids));
     this.merges = listLoader((ids) => repo.loadMerges(ids));
@@ -80,7 +86,7 @@ function listLoader<T>(load: (ids: readonly string[]) => Promise<Map<string, T[]
   return new DataLoader(async (ids) => {
     const found = await load(ids);
     return ids.map((id) => found.get(id) ?? []);
-  });
+  }, BATCH_OPTIONS);
 }
 
 /**
@@ -107,6 +113,6 @@ function groupedLoader<K, Q, T>(
       );
       return keys.map((key) => results.get(JSON.stringify(queryOf(key)))?.get(idOf(key)) ?? []);
     },
-    { cacheKeyFn: (key) => `${idOf(key)}|${JSON.stringify(queryOf(key))}` },
+    { ...BATCH_OPTIONS, cacheKeyFn: (key) => `${idOf(key)}|${JSON.stringify(queryOf(key))}` },
   );
 }
