@@ -132,18 +132,7 @@ export class ProfilesService {
 
   async events(loaders: ProfileLoaders, profileId: string, args: EventArgs): Promise<Connection<EventView>> {
     const size = pageSize(args.first);
-    const rows = await loaders.events.load({
-      profileId,
-      query: {
-        fetch: size + 1,
-        newestFirst: (args.order ?? 'NEWEST_FIRST') === 'NEWEST_FIRST',
-        types: args.types && args.types.length > 0 ? [...args.types] : null,
-        names: args.names && args.names.length > 0 ? [...args.names] : null,
-        since: args.since ?? null,
-        until: args.until ?? null,
-        after: args.after ? decodeCursor(EVENT_CURSOR, args.after) : null,
-      },
-    });
+    const rows = await loaders.events.load({ profileId, query: eventQuery(args, size) });
     return connection(rows, size, EVENT_CURSOR, (e) => ({ time: e.timestamp.getTime(), id: e.messageId }));
   }
 
