@@ -1,4 +1,12 @@
-export { Graph, errorCode, CONSTRAINT_VIOLATION, type Tx, type Row, type Params } from './graph.ts';
+export {
+  Graph,
+  errorCode,
+  deadlockDelayMs,
+  CONSTRAINT_VIOLATION,
+  type Tx,
+  type Row,
+  type Params,
+} from './graph.ts';
 export { QueryRegistry, CYPHER_DIR } from './registry.ts';
 export { createDriver, type DriverSettings } from './driver.ts';
 export { migrate, MIGRATIONS_FOLDER } from './migrations.ts';

@@ -4,9 +4,12 @@ import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
 import type { ApplyResult, IdentityService, Violation } from '../identity/index.ts';
 import { validateBatch, validateEvent, type EventType, type Validated, type ValidEvent } from './event.ts';
+import { WriteQueue } from './write-queue.ts';
 
 /** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
 export const BATCH_CHUNK = 100;
+/** Transactions in flight per space in one process (group commit, docs/adr/0012-group-commit.md). */
+export const WRITERS_PER_SPACE = 2;
 
 export interface EventOutcome {
   ok: boolean;
@@ -28,18 +31,22 @@ export interface BatchOutcome {
 export interface IngestServiceOptions {
   clock?: () => Date;
   newMessageId?: () => string;
+  /** Transactions in flight per space; WRITERS_PER_SPACE unless set. */
+  writers?: number;
 }
 
 export class IngestService {
   private readonly clock: () => Date;
   private readonly newMessageId: () => string;
+  private readonly queue: WriteQueue;
 
-  constructor(
-    private readonly identity: IdentityService,
-    options: IngestServiceOptions = {},
-  ) {
+  constructor(identity: IdentityService, options: IngestServiceOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
     this.newMessageId = options.newMessageId ?? (() => `sg-${randomUUID()}`);
+    this.queue = new WriteQueue((space, events) => identity.applyBatch(space, events), {
+      maxEvents: BATCH_CHUNK,
+      writers: options.writers ?? WRITERS_PER_SPACE,
+    });
   }
 
   /** One call of the given type; `input` is the call's JSON as a client sent it. */
@@ -69,15 +76,16 @@ export class IngestService {
   }
 
   /**
-   * Applies the valid items in order, in transactions of up to BATCH_CHUNK events (so a batch from one
-   * device resolves as the device sent it), and reports every item. Batch items' errors name their index.
+   * Applies the valid items in order, in chunks of up to BATCH_CHUNK events (so a batch from one device
+   * resolves as the device sent it), and reports every item. Batch items' errors name their index. A
+   * chunk may share its transaction with other requests of the space that wait at the same time.
    */
   private async applyAll(space: string, items: Validated[], inBatch: boolean): Promise<EventOutcome[]> {
     const valid = items.flatMap((item, index) => (item.ok ? [{ index, event: item.event }] : []));
     const applied = new Map<number, ApplyResult>();
     for (let start = 0; start < valid.length; start += BATCH_CHUNK) {
       const chunk = valid.slice(start, start + BATCH_CHUNK);
-      const results = await this.identity.applyBatch(
+      const results = await this.queue.submit(
         space,
         chunk.map((c) => c.event),
       );

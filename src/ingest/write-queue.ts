@@ -1,0 +1,110 @@
+// Group commit for ingestion (docs/adr/0012-group-commit.md). Requests of one space that arrive while
+// its transactions are busy wait in a queue; the next transaction takes as many of them as fit in
+// `maxEvents`, in arrival order, and every request is answered when that transaction has committed. A
+// space has at most `writers` transactions in flight in this process, so concurrent clients no longer
+// mean as many concurrent transactions contending for the same locks; each transaction pays its fixed
+// cost (round trips, commit) for more events.
+import type { ApplyResult } from '../identity/index.ts';
+import type { ValidEvent } from './event.ts';
+
+export type ApplyBatch = (space: string, events: ValidEvent[]) => Promise<ApplyResult[]>;
+
+export interface WriteQueueOptions {
+  /** Events per transaction; a request is never split, so a larger one runs alone. */
+  maxEvents: number;
+  /** Transactions in flight per space. */
+  writers: number;
+}
+
+interface Job {
+  events: ValidEvent[];
+  resolve: (results: ApplyResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
+interface SpaceQueue {
+  jobs: Job[];
+  running: number;
+}
+
+export class WriteQueue {
+  private readonly spaces = new Map<string, SpaceQueue>();
+
+  constructor(
+    private readonly apply: ApplyBatch,
+    private readonly options: WriteQueueOptions,
+  ) {}
+
+  /** Applies the events as one unit, in order, sharing a transaction with other waiting requests. */
+  submit(space: string, events: ValidEvent[]): Promise<ApplyResult[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    let queue = this.spaces.get(space);
+    if (queue === undefined) {
+      queue = { jobs: [], running: 0 };
+      this.spaces.set(space, queue);
+    }
+    const done = new Promise<ApplyResult[]>((resolve, reject) => {
+      queue.jobs.push({ events, resolve, reject });
+    });
+    if (queue.running < this.options.writers) {
+      queue.running += 1;
+      void this.drain(space, queue);
+    }
+    return done;
+  }
+
+  /** One writer: takes what fits into a transaction until the queue is empty. */
+  private async drain(space: string, queue: SpaceQueue): Promise<void> {
+    try {
+      for (;;) {
+        const jobs = this.take(queue);
+        if (jobs.length === 0) return;
+        await this.run(space, jobs);
+      }
+    } finally {
+      queue.running -= 1;
+      if (queue.running === 0 && queue.jobs.length === 0) this.spaces.delete(space);
+    }
+  }
+
+  private take(queue: SpaceQueue): Job[] {
+    const taken: Job[] = [];
+    let events = 0;
+    while (queue.jobs.length > 0) {
+      const next = queue.jobs[0] as Job;
+      if (taken.length > 0 && events + next.events.length > this.options.maxEvents) break;
+      taken.push(next);
+      events += next.events.length;
+      queue.jobs.shift();
+    }
+    return taken;
+  }
+
+  private async run(space: string, jobs: Job[]): Promise<void> {
+    try {
+      const results = await this.apply(
+        space,
+        jobs.flatMap((j) => j.events),
+      );
+      let at = 0;
+      for (const job of jobs) {
+        job.resolve(results.slice(at, at + job.events.length));
+        at += job.events.length;
+      }
+    } catch (error) {
+      if (jobs.length === 1) {
+        (jobs[0] as Job).reject(error);
+        return;
+      }
+      // The shared transaction rolled back: nothing of it was written. Each request is tried on its own,
+      // so that one request's failure is not every request's.
+      for (const job of jobs) {
+        try {
+          job.resolve(await this.apply(space, job.events));
+        } catch (alone) {
+          job.reject(alone);
+        }
+      }
+    }
+  }
+}
