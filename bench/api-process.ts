@@ -77,6 +77,7 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         windowPeakRssMiB: window / MiB,
         peakRssMiB: peakRss / MiB,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        deadlocks: service?.deadlocks() ?? 0,
       };
     }
     case 'stop': {

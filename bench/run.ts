@@ -7,7 +7,7 @@ import { Population } from './events.ts';
 import { round } from './measure.ts';
 import { gitState, machine, markdown, table, writeResults, type Results, type Workloads } from './report.ts';
 import { Seeder } from './seed.ts';
-import { MODES, PROBE_USERS, SEED, type Mode, type RunContext } from './settings.ts';
+import { BATCH_EVENTS, MODES, PROBE_USERS, SEED, type Mode, type RunContext } from './settings.ts';
 import {
   folderMiB,
   neo4jFacts,
@@ -19,7 +19,12 @@ import {
 } from './stack.ts';
 import { runW4 } from './workloads/merges.ts';
 import { calibrateW1, runW1, runW2, runW3 } from './workloads/ingest.ts';
-import { runW5, runW6 } from './workloads/lookups.ts';
+import { lookupOp, runW5, runW6 } from './workloads/lookups.ts';
+import { IngestStream } from './workloads/ingest.ts';
+import { closedLoop } from './measure.ts';
+import { Random } from './random.ts';
+import { toSegment } from './events.ts';
+import { IngestBaseline } from './baseline.ts';
 
 const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
 type Workload = (typeof ALL)[number];
@@ -138,6 +143,8 @@ async function main(): Promise<void> {
       loadUsers: settings.profiles - PROBE_USERS,
       log,
     };
+    const warm = await warmUp(ctx);
+    seed.warmup = warm;
     workloads = await runWorkloads(ctx, selected);
     if (args.mode === 'quick' && workloads.W4 !== undefined) {
       notes.push(
@@ -234,6 +241,8 @@ async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<W
       ...result,
       seconds: round(wallMs / 1000),
       apiPeakRssMiB: round(cpu1.windowPeakRssMiB),
+      // Write transactions the API ran again after losing a deadlock (retried within milliseconds).
+      deadlockRetries: cpu1.deadlocks - cpu0.deadlocks,
       cpuPercentOfOneCore: {
         api: pct(cpu0.api, cpu1.api),
         neo4j: pct(cpu0.neo4j, cpu1.neo4j),
@@ -245,11 +254,62 @@ async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<W
   return out;
 }
 
+/**
+ * Ingest batches and profile pages through the API, unmeasured, before any workload: a JVM that has just
+ * started and a Cypher plan cache that is empty are not the steady state the workloads report.
+ */
+async function warmUp(ctx: RunContext) {
+  const { warmupMs, clients } = ctx.settings;
+  ctx.log(
+    `warm-up: ${warmupMs / 1000} s of ingestion and profile pages through the API, and raw baseline writes (not measured)`,
+  );
+  const stream = new IngestStream(ctx, 'warm', SEED + 7);
+  const rng = new Random(SEED + 8);
+  const half = Math.max(1, Math.floor(clients / 2));
+  const baseline = new IngestBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
+  const raw = new IngestStream(ctx, 'warmb', SEED + 9);
+  const [ingest, lookups, rawWrites] = await Promise.all([
+    closedLoop({
+      clients: half,
+      warmupMs: 0,
+      durationMs: warmupMs,
+      maxOps: 10_000_000,
+      op: async () => {
+        await ctx.client.batch(stream.batch(BATCH_EVENTS).map((p) => toSegment(p.event)));
+        return BATCH_EVENTS;
+      },
+    }),
+    closedLoop({
+      clients: half,
+      warmupMs: 0,
+      durationMs: warmupMs,
+      maxOps: 10_000_000,
+      op: lookupOp(ctx, rng),
+    }),
+    // The raw baselines' own statements (the lookup baseline runs the API's, warmed above).
+    closedLoop({
+      clients: 1,
+      warmupMs: 0,
+      durationMs: warmupMs,
+      maxOps: 10_000_000,
+      op: () => baseline.write(raw.batch(BATCH_EVENTS)),
+    }),
+  ]);
+  return {
+    seconds: warmupMs / 1000,
+    events: ingest.units,
+    lookups: lookups.ops,
+    baselineEvents: rawWrites.units,
+    errors: ingest.errors + lookups.errors + rawWrites.errors,
+  };
+}
+
 async function cpuTimes(ctx: RunContext) {
   const memory = await ctx.stack.api.memory();
   const self = process.cpuUsage();
   return {
     windowPeakRssMiB: memory.windowPeakRssMiB,
+    deadlocks: memory.deadlocks,
     api: memory.cpuMs,
     neo4j: processCpuMs(ctx.stack.neo4j.pid),
     self: (self.user + self.system) / 1000,

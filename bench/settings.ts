@@ -29,6 +29,8 @@ export interface ModeSettings {
   bigHistory: number;
   lookups: Phase;
   mixed: Phase;
+  /** Unmeasured load before the first workload, so that Neo4j's JIT has compiled the hot paths. */
+  warmupMs: number;
   /** Heap and page cache of the benchmark's Neo4j. */
   heap: string;
   pageCache: string;
@@ -49,6 +51,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     bigHistory: 10_000,
     lookups: { warmupMs: 2_000, durationMs: 8_000 },
     mixed: { warmupMs: 2_000, durationMs: 10_000 },
+    warmupMs: 20_000,
     heap: '4g',
     pageCache: '2g',
   },
@@ -65,6 +68,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     bigHistory: 100_000,
     lookups: { warmupMs: 5_000, durationMs: 60_000 },
     mixed: { warmupMs: 5_000, durationMs: 60_000 },
+    warmupMs: 60_000,
     heap: '4g',
     pageCache: '2g',
   },

@@ -20,7 +20,14 @@ export type ApiRequest =
 export type ApiReply =
   | { type: 'ready'; seq: number; url: string; pid: number }
   | { type: 'space'; seq: number; writeKey: string; token: string }
-  | { type: 'memory'; seq: number; windowPeakRssMiB: number; peakRssMiB: number; cpuMs: number }
+  | {
+      type: 'memory';
+      seq: number;
+      windowPeakRssMiB: number;
+      peakRssMiB: number;
+      cpuMs: number;
+      deadlocks: number;
+    }
   | { type: 'stopped'; seq: number; peakRssMiB: number; vmHwmMiB: number | null }
   | { type: 'error'; seq: number; message: string };
 
@@ -83,9 +90,14 @@ export class ApiProcess {
 
   /**
    * Peak RSS since the previous call and over the whole run (sampled every 100 ms in the API process),
-   * and the CPU time it has used so far.
+   * the CPU time it has used so far, and its write transactions retried after a deadlock so far.
    */
-  async memory(): Promise<{ windowPeakRssMiB: number; peakRssMiB: number; cpuMs: number }> {
+  async memory(): Promise<{
+    windowPeakRssMiB: number;
+    peakRssMiB: number;
+    cpuMs: number;
+    deadlocks: number;
+  }> {
     const answer = await this.ask({ type: 'memory' });
     if (answer.type !== 'memory') throw new Error('unexpected answer from the API process');
     return answer;

@@ -21,6 +21,8 @@ export const REQUIRED_QUERIES = [
 export interface Service {
   app: App;
   services: Services;
+  /** Write transactions retried after a deadlock since start (benchmarks report it). */
+  deadlocks(): number;
   url: string;
   stop(): Promise<void>;
 }
@@ -87,7 +89,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     }
     app.setReady(true);
     logger.info('stitchgraph is ready', { graphql: `${url}/graphql`, migrations: applied.length });
-    return { app, services, url, stop };
+    return { app, services, deadlocks: () => graph.deadlocks, url, stop };
   } catch (error) {
     await stop();
     throw error;

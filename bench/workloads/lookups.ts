@@ -24,7 +24,7 @@ interface PageAnswer {
   profile: { id: string } | null;
 }
 
-function lookupOp(ctx: RunContext, rng: Random) {
+export function lookupOp(ctx: RunContext, rng: Random) {
   return async (): Promise<number> => {
     const value = ctx.users.userId(rng.int(ctx.loadUsers));
     const data = await ctx.client.graphql<PageAnswer>(PROFILE_PAGE, { type: 'user_id', value });
