@@ -265,6 +265,7 @@ async function warmUp(ctx: RunContext) {
   );
   const stream = new IngestStream(ctx, 'warm', SEED + 7);
   const rng = new Random(SEED + 8);
+  if (warmupMs === 0) return { seconds: 0 };
   const half = Math.max(1, Math.floor(clients / 2));
   const baseline = new IngestBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
   const raw = new IngestStream(ctx, 'warmb', SEED + 9);

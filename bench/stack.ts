@@ -67,7 +67,13 @@ export class ApiProcess {
     const api = new ApiProcess(
       fork(join(BENCH_DIR, 'api-process.ts'), [], {
         cwd: REPO_ROOT,
-        execArgv: ['--import', 'tsx'],
+        execArgv: [
+          '--import',
+          'tsx',
+          ...(process.env.BENCH_API_CPU_PROF
+            ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_API_CPU_PROF}`]
+            : []),
+        ],
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       }),
     );
