@@ -45,6 +45,8 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         // The per-key rate limit would cap every workload at its default of 1,000 events/s.
         TRACKING_RATE_LIMIT: '100000000',
         TRACKING_RATE_BURST: '100000000',
+        // Group commit's writers per space; the default unless the benchmark is asked for another.
+        ...(process.env.INGEST_WRITERS === undefined ? {} : { INGEST_WRITERS: process.env.INGEST_WRITERS }),
       });
       service = await startService(config, createLogger(config.logLevel));
       return { type: 'ready', seq: request.seq, url: service.url, pid: process.pid };

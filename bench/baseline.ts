@@ -6,6 +6,12 @@ import neo4j, { type Driver } from 'neo4j-driver';
 import { eventRow, type PlannedEvent } from './events.ts';
 import type { BenchQueries } from './stack.ts';
 
+/**
+ * The database the API uses (NEO4J_DATABASE's default). Sessions name it, as the API's do: a session
+ * without one first asks the server for the user's home database, a round trip the API never makes.
+ */
+export const BENCH_DATABASE = 'neo4j';
+
 export class IngestBaseline {
   constructor(
     private readonly driver: Driver,
@@ -17,7 +23,7 @@ export class IngestBaseline {
   async write(batch: PlannedEvent[]): Promise<number> {
     const now = new Date();
     const params = this.params(batch, now);
-    const session = this.driver.session();
+    const session = this.driver.session({ database: BENCH_DATABASE });
     try {
       await session.executeWrite(async (tx) => {
         const run = (query: string, extra: Record<string, unknown>) =>
@@ -104,7 +110,7 @@ export class LookupBaseline {
     const id = found?.id;
     if (typeof id !== 'string') throw new Error(`baseline lookup: no profile for ${key}`);
     const ids = [id];
-    // The API's loaders fire these three together, each in its own read transaction (graph.readOne).
+    // The API's loaders fire these three together, each as its own auto-commit query (graph.readOne).
     await Promise.all([
       this.read('profiles/load-identifiers', { ids }),
       this.read('profiles/load-events', {
@@ -124,9 +130,9 @@ export class LookupBaseline {
   }
 
   private async read(query: string, params: Record<string, unknown>): Promise<Record<string, unknown>[]> {
-    const session = this.driver.session();
+    const session = this.driver.session({ database: BENCH_DATABASE, defaultAccessMode: neo4j.session.READ });
     try {
-      const result = await session.executeRead((tx) => tx.run(this.project.get(query), params));
+      const result = await session.run(this.project.get(query), params);
       return result.records.map((r) => r.toObject() as Record<string, unknown>);
     } finally {
       await session.close();

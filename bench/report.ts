@@ -18,6 +18,8 @@ export interface Results {
   neo4j: string;
   node: string;
   mode: Mode;
+  /** Ingestion transactions in flight per space in the API (INGEST_WRITERS). */
+  ingestWriters?: number;
   /** The code measured: HEAD, and whether the work tree had changes to tracked files. */
   git: { commit: string; dirty: boolean } | null;
   /** Workloads run, when `--only` narrowed them. */

@@ -2,6 +2,7 @@
 // runs the workloads of issue #6 with their raw baselines, prints a table and writes bench/results/.
 // Decisions: docs/adr/0011-benchmarks.md.
 import { join } from 'node:path';
+import { VARIABLES } from '../src/config.ts';
 import { ApiClient } from './client.ts';
 import { Population } from './events.ts';
 import { round } from './measure.ts';
@@ -169,6 +170,10 @@ async function main(): Promise<void> {
     neo4j: facts.version,
     node: process.versions.node,
     mode: args.mode,
+    // Group commit's transactions per space in the API (INGEST_WRITERS, docs/adr/0012-group-commit.md).
+    ingestWriters: Number(
+      process.env.INGEST_WRITERS ?? VARIABLES.find((v) => v.name === 'INGEST_WRITERS')?.default,
+    ),
     git,
     ...(args.only === null ? {} : { only: args.only }),
     seed,

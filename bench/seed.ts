@@ -5,6 +5,7 @@
 import type { Driver } from 'neo4j-driver';
 import { EventFactory, eventRow, type PlannedEvent, type Population } from './events.ts';
 import { Random } from './random.ts';
+import { BENCH_DATABASE } from './baseline.ts';
 import type { BenchQueries } from './stack.ts';
 
 export interface SeedSpec {
@@ -155,7 +156,7 @@ export class Seeder {
   }
 
   private async write(query: string, params: Record<string, unknown>): Promise<void> {
-    const session = this.driver.session();
+    const session = this.driver.session({ database: BENCH_DATABASE });
     try {
       await session.executeWrite((tx) => tx.run(this.queries.get(query), params));
     } finally {

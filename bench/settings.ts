@@ -70,7 +70,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     mixed: { warmupMs: 5_000, durationMs: 60_000 },
     warmupMs: 60_000,
     heap: '4g',
-    pageCache: '2g',
+    pageCache: '6g',
   },
 };
 

@@ -47,6 +47,12 @@ export interface TrackingConfig {
   publicUrl: string | undefined;
 }
 
+/** Ingestion's group commit (docs/adr/0012-group-commit.md). */
+export interface IngestConfig {
+  /** Ingestion transactions in flight per space in this process. */
+  writersPerSpace: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -56,6 +62,7 @@ export interface Config {
   localNeo4j: LocalNeo4jConfig;
   graphql: GraphQLConfig;
   tracking: TrackingConfig;
+  ingest: IngestConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -91,6 +98,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'TRACKING_RATE_BURST', description: 'events one write key may send at once', default: '5000' },
   { name: 'TRACKING_PUBLIC_URL', description: 'base URL browsers send events to; unset: the request host' },
+  {
+    name: 'INGEST_WRITERS',
+    description: 'ingestion transactions in flight per space, per process (group commit)',
+    default: '4',
+  },
 ];
 
 export class ConfigError extends Error {
@@ -189,6 +201,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimit: positive('TRACKING_RATE_LIMIT'),
       rateBurst: positive('TRACKING_RATE_BURST'),
       publicUrl: publicUrl?.replace(/\/+$/, ''),
+    },
+    ingest: {
+      writersPerSpace: positive('INGEST_WRITERS'),
     },
   };
   if (problems.length > 0) throw new ConfigError(problems);

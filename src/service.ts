@@ -60,7 +60,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     cleanups.push({ name: 'driver', run: () => driver.close() });
     const queries = await QueryRegistry.load(undefined, REQUIRED_QUERIES);
     const graph = new Graph(driver, queries, { database: config.neo4j.database });
-    const services = createServices(graph);
+    const services = createServices(graph, { ingestWriters: config.ingest.writersPerSpace });
     const app = await createApp({
       graph,
       services,

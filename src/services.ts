@@ -12,11 +12,14 @@ export interface Services {
   spaces: SpacesService;
 }
 
-export function createServices(graph: Graph): Services {
+export function createServices(graph: Graph, options: { ingestWriters?: number } = {}): Services {
   const identity = new IdentityService(graph);
   return {
     identity,
-    ingest: new IngestService(identity),
+    ingest: new IngestService(
+      identity,
+      options.ingestWriters === undefined ? {} : { writers: options.ingestWriters },
+    ),
     profiles: new ProfilesService(graph),
     spaces: new SpacesService(graph, identity),
   };

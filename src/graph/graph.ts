@@ -2,7 +2,7 @@
 // lost connections), so every unit of work passed here must be safe to run again from the start.
 // Deadlocks are retried here instead, after a few milliseconds: the driver's own retry waits a second
 // or more, and under concurrent ingestion that wait, not the conflict, was the cost (ADR 0012).
-import type { Driver, ManagedTransaction } from 'neo4j-driver';
+import neo4j, { isRetryableError, type Driver, type ManagedTransaction } from 'neo4j-driver';
 import type { QueryRegistry } from './registry.ts';
 
 export type Row = Record<string, unknown>;
@@ -22,6 +22,8 @@ export interface GraphOptions {
 const DEADLOCK = 'Neo.TransientError.Transaction.DeadlockDetected';
 /** Attempts of a write transaction that keeps losing deadlocks (about 4 s of waiting in all). */
 const MAX_DEADLOCK_ATTEMPTS = 10;
+/** Attempts of a single read query that keeps failing transiently (a restarting server, a lost connection). */
+const MAX_READ_ATTEMPTS = 5;
 
 /** A random 1-2x of 5 ms doubled per attempt, capped at 1 s: the winner usually commits within that. */
 export function deadlockDelayMs(attempt: number, random: () => number = Math.random): number {
@@ -75,9 +77,29 @@ export class Graph {
     }
   }
 
-  /** Runs one named query in its own read transaction. */
-  readOne(query: string, params: Params = {}): Promise<Row[]> {
-    return this.read((tx) => tx.run(query, params));
+  /**
+   * Runs one named read query as an auto-commit query: one Bolt round trip and one socket write, where a
+   * managed transaction needs three (BEGIN, RUN and PULL, COMMIT). A read is safe to repeat, so transient
+   * failures are retried here as the driver retries a managed transaction (ADR 0013).
+   */
+  async readOne(query: string, params: Params = {}): Promise<Row[]> {
+    const text = this.queries.get(query);
+    for (let attempt = 1; ; attempt++) {
+      this.options.onQuery?.(query);
+      const session = this.driver.session({
+        database: this.options.database,
+        defaultAccessMode: neo4j.session.READ,
+      });
+      try {
+        const result = await session.run(text, params);
+        return result.records.map((r) => r.toObject() as Row);
+      } catch (error) {
+        if (!isRetryableError(error) || attempt >= MAX_READ_ATTEMPTS) throw error;
+      } finally {
+        await session.close();
+      }
+      await sleep(deadlockDelayMs(attempt));
+    }
   }
 
   async ping(): Promise<void> {

@@ -9,7 +9,7 @@ import { WriteQueue } from './write-queue.ts';
 /** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
 export const BATCH_CHUNK = 100;
 /** Transactions in flight per space in one process (group commit, docs/adr/0012-group-commit.md). */
-export const WRITERS_PER_SPACE = 2;
+export const WRITERS_PER_SPACE = 4;
 
 export interface EventOutcome {
   ok: boolean;

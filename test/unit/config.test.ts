@@ -8,6 +8,12 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({ env: 'development', host: '127.0.0.1', port: 4000, logLevel: 'info' });
     expect(c.neo4j).toEqual({ uri: undefined, user: 'neo4j', password: undefined, database: 'neo4j' });
     expect(c.localNeo4j).toMatchObject({ boltPort: 7687, httpPort: 7474, heap: '512m', pageCache: '256m' });
+    expect(c.ingest).toEqual({ writersPerSpace: 4 });
+  });
+
+  it('takes the group commit writers as a whole number of at least 1', () => {
+    expect(loadConfig({ INGEST_WRITERS: '4' }).ingest.writersPerSpace).toBe(4);
+    expect(() => loadConfig({ INGEST_WRITERS: '0' })).toThrow(/INGEST_WRITERS must be a whole number/);
   });
 
   it('reports every problem at once', () => {
