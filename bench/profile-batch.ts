@@ -1,7 +1,9 @@
-// `npx tsx bench/profile-batch.ts`: where the time of one W1 batch goes inside Neo4j. Seeds the quick
-// history, applies warm-up batches through IdentityService (sequentially), then applies a few more with
-// every statement run under PROFILE and prints, per statement, its wall time and the operators with the
-// most database hits. A developer's tool for issue #6; it prints, it asserts nothing.
+// `npx tsx bench/profile-batch.ts`: where a W1 batch's time goes. Starts its own Neo4j (.neo4j/profile),
+// seeds the quick history, applies WARM (300) batches of BATCH (15) events sequentially, then lets WRITERS
+// (8) clients apply batches for SECONDS (10), straight to the identity service or, with QUEUE=1, through
+// group commit (INGEST_WRITERS). With PROFILE=1 it then runs three batches with every statement under
+// PROFILE and prints each statement's wall and server time and its busiest operators. A developer's tool
+// for issue #6 (docs/adr/0012-group-commit.md): it prints, it asserts nothing.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +42,11 @@ class ProfilingGraph extends Graph {
             const walk = (p: typeof result.summary.profile) => {
               if (p === false) return;
               const details = String((p.arguments as Record<string, unknown>).Details ?? '');
-              ops.push({ op: `${p.operatorType} ${details.slice(0, 100)}`, hits: p.dbHits, rows: p.rows });
+              ops.push({
+                op: `${p.operatorType} ${details.replace(/\s+/g, ' ').slice(0, 100)}`,
+                hits: p.dbHits,
+                rows: p.rows,
+              });
               for (const c of p.children) walk(c);
             };
             walk(result.summary.profile);
@@ -98,13 +104,13 @@ try {
     seed: SEED,
   });
   await seeder.finish(space);
+  // IngestStream reads only these two fields of a run's context.
   const ctx = { users, loadUsers: settings.profiles - PROBE_USERS } as unknown as RunContext;
+  const size = Number(process.env.BATCH ?? BATCH_EVENTS);
   const stream = new IngestStream(ctx, 'prof', SEED + 9);
   const batch = () => {
-    const v = validateBatch(
-      { batch: stream.batch(Number(process.env.BATCH ?? BATCH_EVENTS)).map((p) => toSegment(p.event)) },
-      new Date(),
-      () => crypto.randomUUID(),
+    const v = validateBatch({ batch: stream.batch(size).map((p) => toSegment(p.event)) }, new Date(), () =>
+      crypto.randomUUID(),
     );
     if (!v.ok) throw new Error(v.error.message);
     return v.items.flatMap((i) => (i.ok ? [i.event] : []));
@@ -114,20 +120,25 @@ try {
   for (let i = 0; i < warm; i++) await identity.applyBatch(space, batch());
   const ms = performance.now() - t0;
   log(
-    `warm-up: ${warm} batches sequentially, ${(ms / warm).toFixed(1)} ms per batch, ${((warm * Number(process.env.BATCH ?? BATCH_EVENTS) * 1000) / ms).toFixed(0)} events/s`,
+    `warm-up: ${warm} batches sequentially, ${(ms / warm).toFixed(1)} ms per batch, ${((warm * size * 1000) / ms).toFixed(0)} events/s`,
   );
 
   const writers = Number(process.env.WRITERS ?? 8);
-  const ingest = new IngestService(identity, { writers: Number(process.env.QWRITERS ?? 2) });
+  const queued = process.env.QUEUE === '1';
+  // Through group commit (IngestService, INGEST_WRITERS transactions at a time) or straight to identity.
+  const ingest = new IngestService(
+    identity,
+    process.env.INGEST_WRITERS === undefined ? {} : { writers: Number(process.env.INGEST_WRITERS) },
+  );
   const until = performance.now() + Number(process.env.SECONDS ?? 10) * 1000;
   let done = 0;
   const c0 = performance.now();
   await Promise.all(
     Array.from({ length: writers }, async () => {
       while (performance.now() < until) {
-        if (process.env.QUEUE === '1') {
+        if (queued) {
           const out = await ingest.batch(space, {
-            batch: stream.batch(Number(process.env.BATCH ?? BATCH_EVENTS)).map((p) => toSegment(p.event)),
+            batch: stream.batch(size).map((p) => toSegment(p.event)),
           });
           if (out.error !== null || out.refused > 0)
             throw new Error(JSON.stringify(out.error ?? out.results.find((r) => !r.ok)));
@@ -138,15 +149,15 @@ try {
   );
   const cms = performance.now() - c0;
   log(
-    `concurrent: ${writers} writers, ${done} batches, ${((done * Number(process.env.BATCH ?? BATCH_EVENTS) * 1000) / cms).toFixed(0)} events/s`,
+    `concurrent: ${writers} clients${queued ? ' through group commit' : ''}, ${done} batches, ${((done * size * 1000) / cms).toFixed(0)} events/s, ${graph.deadlocks} deadlock retries`,
   );
-  if (process.env.PROFILE !== '1') process.exit(0);
-  // The same statements under PROFILE.
-  const profiling = new ProfilingGraph(driver, queries);
-  const profiled = new IdentityService(profiling);
-  for (let round = 0; round < 3; round++) {
-    log(`profiled batch ${round + 1}`);
-    await profiled.applyBatch(space, batch());
+  if (process.env.PROFILE === '1') {
+    // The same statements under PROFILE.
+    const profiled = new IdentityService(new ProfilingGraph(driver, queries));
+    for (let round = 0; round < 3; round++) {
+      log(`profiled batch ${round + 1}`);
+      await profiled.applyBatch(space, batch());
+    }
   }
 } finally {
   await driver.close();
