@@ -3,9 +3,11 @@
 // Decisions: docs/adr/0011-benchmarks.md.
 import { join } from 'node:path';
 import { VARIABLES } from '../src/config.ts';
+import { IngestBaseline } from './baseline.ts';
 import { ApiClient } from './client.ts';
-import { Population } from './events.ts';
-import { round } from './measure.ts';
+import { Population, toSegment } from './events.ts';
+import { closedLoop, round } from './measure.ts';
+import { Random } from './random.ts';
 import { gitState, machine, markdown, table, writeResults, type Results, type Workloads } from './report.ts';
 import { Seeder } from './seed.ts';
 import { BATCH_EVENTS, MODES, PROBE_USERS, SEED, type Mode, type RunContext } from './settings.ts';
@@ -19,13 +21,8 @@ import {
   type Stack,
 } from './stack.ts';
 import { runW4 } from './workloads/merges.ts';
-import { calibrateW1, runW1, runW2, runW3 } from './workloads/ingest.ts';
+import { calibrateW1, IngestStream, runW1, runW2, runW3 } from './workloads/ingest.ts';
 import { lookupOp, runW5, runW6 } from './workloads/lookups.ts';
-import { IngestStream } from './workloads/ingest.ts';
-import { closedLoop } from './measure.ts';
-import { Random } from './random.ts';
-import { toSegment } from './events.ts';
-import { IngestBaseline } from './baseline.ts';
 
 const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
 type Workload = (typeof ALL)[number];
@@ -265,12 +262,12 @@ async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<W
  */
 async function warmUp(ctx: RunContext) {
   const { warmupMs, clients } = ctx.settings;
+  if (warmupMs === 0) return { seconds: 0 };
   ctx.log(
     `warm-up: ${warmupMs / 1000} s of ingestion and profile pages through the API, and raw baseline writes (not measured)`,
   );
   const stream = new IngestStream(ctx, 'warm', SEED + 7);
   const rng = new Random(SEED + 8);
-  if (warmupMs === 0) return { seconds: 0 };
   const half = Math.max(1, Math.floor(clients / 2));
   const baseline = new IngestBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
   const raw = new IngestStream(ctx, 'warmb', SEED + 9);

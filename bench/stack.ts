@@ -98,12 +98,7 @@ export class ApiProcess {
    * Peak RSS since the previous call and over the whole run (sampled every 100 ms in the API process),
    * the CPU time it has used so far, and its write transactions retried after a deadlock so far.
    */
-  async memory(): Promise<{
-    windowPeakRssMiB: number;
-    peakRssMiB: number;
-    cpuMs: number;
-    deadlocks: number;
-  }> {
+  async memory(): Promise<Omit<Extract<ApiReply, { type: 'memory' }>, 'type' | 'seq'>> {
     const answer = await this.ask({ type: 'memory' });
     if (answer.type !== 'memory') throw new Error('unexpected answer from the API process');
     return answer;

@@ -1,5 +1,6 @@
 // The only reader of process.env (STYLE.md §11). Every variable is validated once; all problems are
 // reported together so that an operator fixes them in one go.
+import { DEFAULT_WRITERS } from './ingest/write-queue.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -101,7 +102,7 @@ export const VARIABLES: readonly VariableSpec[] = [
   {
     name: 'INGEST_WRITERS',
     description: 'ingestion transactions in flight per space, per process (group commit)',
-    default: '4',
+    default: String(DEFAULT_WRITERS),
   },
 ];
 

@@ -25,8 +25,11 @@ const MAX_DEADLOCK_ATTEMPTS = 10;
 /** Attempts of a single read query that keeps failing transiently (a restarting server, a lost connection). */
 const MAX_READ_ATTEMPTS = 5;
 
-/** A random 1-2x of 5 ms doubled per attempt, capped at 1 s: the winner usually commits within that. */
-export function deadlockDelayMs(attempt: number, random: () => number = Math.random): number {
+/**
+ * Wait before retry `attempt` of a lost deadlock or a failed read: a random 1-2x of 5 ms doubled per
+ * attempt, capped at 1 s (a deadlock's winner usually commits within the first few).
+ */
+export function retryDelayMs(attempt: number, random: () => number = Math.random): number {
   return Math.min(1_000, 5 * 2 ** (attempt - 1)) * (1 + random());
 }
 
@@ -72,7 +75,7 @@ export class Graph {
         if (!(error instanceof LockConflict)) throw error;
         if (attempt >= MAX_DEADLOCK_ATTEMPTS) throw error.cause;
         this.deadlocks += 1;
-        await sleep(deadlockDelayMs(attempt));
+        await sleep(retryDelayMs(attempt));
       }
     }
   }
@@ -98,7 +101,7 @@ export class Graph {
       } finally {
         await session.close();
       }
-      await sleep(deadlockDelayMs(attempt));
+      await sleep(retryDelayMs(attempt));
     }
   }
 

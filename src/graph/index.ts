@@ -1,7 +1,7 @@
 export {
   Graph,
   errorCode,
-  deadlockDelayMs,
+  retryDelayMs,
   CONSTRAINT_VIOLATION,
   type Tx,
   type Row,

@@ -4,12 +4,10 @@ import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
 import type { ApplyResult, IdentityService, Violation } from '../identity/index.ts';
 import { validateBatch, validateEvent, type EventType, type Validated, type ValidEvent } from './event.ts';
-import { WriteQueue } from './write-queue.ts';
+import { DEFAULT_WRITERS, WriteQueue } from './write-queue.ts';
 
 /** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
 export const BATCH_CHUNK = 100;
-/** Transactions in flight per space in one process (group commit, docs/adr/0012-group-commit.md). */
-export const WRITERS_PER_SPACE = 4;
 
 export interface EventOutcome {
   ok: boolean;
@@ -31,7 +29,7 @@ export interface BatchOutcome {
 export interface IngestServiceOptions {
   clock?: () => Date;
   newMessageId?: () => string;
-  /** Transactions in flight per space; WRITERS_PER_SPACE unless set. */
+  /** Transactions in flight per space (group commit, docs/adr/0012-group-commit.md); 4 unless set. */
   writers?: number;
 }
 
@@ -45,7 +43,7 @@ export class IngestService {
     this.newMessageId = options.newMessageId ?? (() => `sg-${randomUUID()}`);
     this.queue = new WriteQueue((space, events) => identity.applyBatch(space, events), {
       maxEvents: BATCH_CHUNK,
-      writers: options.writers ?? WRITERS_PER_SPACE,
+      writers: options.writers ?? DEFAULT_WRITERS,
     });
   }
 

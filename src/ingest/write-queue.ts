@@ -7,6 +7,9 @@
 import type { ApplyResult } from '../identity/index.ts';
 import type { ValidEvent } from './event.ts';
 
+/** Transactions in flight per space when nothing else is configured (INGEST_WRITERS). */
+export const DEFAULT_WRITERS = 4;
+
 export type ApplyBatch = (space: string, events: ValidEvent[]) => Promise<ApplyResult[]>;
 
 export interface WriteQueueOptions {

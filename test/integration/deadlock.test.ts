@@ -4,15 +4,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject, describe, expect, it } from 'vitest';
-import { createDriver, deadlockDelayMs, Graph, QueryRegistry } from '../../src/graph/index.ts';
+import { createDriver, retryDelayMs, Graph, QueryRegistry } from '../../src/graph/index.ts';
 import { uniqueSpace } from '../support/graph.ts';
 
 describe('deadlock retry', () => {
   it('delays grow from a few milliseconds and stay under a second', () => {
-    expect(deadlockDelayMs(1, () => 0)).toBe(5);
-    expect(deadlockDelayMs(1, () => 0.999)).toBeLessThan(10);
-    expect(deadlockDelayMs(4, () => 0)).toBe(40);
-    expect(deadlockDelayMs(20, () => 0.999)).toBeLessThan(2_000);
+    expect(retryDelayMs(1, () => 0)).toBe(5);
+    expect(retryDelayMs(1, () => 0.999)).toBeLessThan(10);
+    expect(retryDelayMs(4, () => 0)).toBe(40);
+    expect(retryDelayMs(20, () => 0.999)).toBeLessThan(2_000);
   });
 
   it('two transactions locking in opposite orders both commit, each exactly once', async () => {
