@@ -32,6 +32,8 @@ const config: CodegenConfig = {
           JSON: 'unknown',
           JSONObject: 'Record<string, unknown>',
           DateTime: 'Date',
+          SegmentId: 'unknown',
+          SegmentTimestamp: 'unknown',
         },
         enumsAsTypes: true,
         avoidOptionals: { field: false, inputValue: false, object: false },

@@ -11,6 +11,7 @@ import type { Context } from './context.ts';
 import type { Graph } from './graph/index.ts';
 import { graphqlProtection } from './graphql/index.ts';
 import { presentedSecret, readBody, sendJson, type HttpRoute } from './http.ts';
+import { parseJson, stringifyJson } from './json.ts';
 import type { Logger } from './log.ts';
 import { resolvers } from './resolvers/index.ts';
 import type { Services } from './services.ts';
@@ -76,6 +77,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // Stack traces go to the log (maskError), never to clients, whatever NODE_ENV says.
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => maskError(formatted, error, logger),
+    // Answers write integers too long for a double with all their digits (SEMANTICS.md §8).
+    stringifyResult: (result) => stringifyJson(result),
   });
   await apollo.start();
   let ready = false;
@@ -150,7 +153,8 @@ export async function createApp(deps: AppDeps): Promise<App> {
         });
       }
       try {
-        body = text === '' ? {} : JSON.parse(text);
+        // Integers too long for a double keep their digits in variables (SEMANTICS.md §8, src/json.ts).
+        body = text === '' ? {} : parseJson(text);
       } catch {
         return sendJson(res, 400, {
           errors: [{ message: 'Request body is not valid JSON', extensions: { code: 'BAD_REQUEST' } }],

@@ -1,5 +1,6 @@
 // Small HTTP helpers shared by the service's routes (GraphQL, the Segment tracking API, the Profile API).
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { stringifyJson } from './json.ts';
 
 /** A set of routes another module serves on the same port. */
 export interface HttpRoute {
@@ -17,7 +18,7 @@ export function sendJson(
   res.statusCode = status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-  res.end(JSON.stringify(body));
+  res.end(stringifyJson(body));
 }
 
 /** The body as text, or null when it exceeds `limit` bytes (the rest is not read into memory). */

@@ -10,7 +10,8 @@
 //            mergeCount, firstEventAt, lastEventAt, firstSeenAt, lastSeenAt (ISO-8601 or null)}),
 //   $events (list of {messageId, type, event, name, category, userId, anonymousId, previousId, groupId,
 //            properties, traits, context, integrations (JSON strings or null), timestamp, receivedAt,
-//            sentAt, originalTimestamp (ISO-8601 or null), violations (JSON string), resolvedTo, keys}),
+//            sentAt, originalTimestamp (ISO-8601 or null), violations, warnings (JSON strings), resolvedTo,
+//            keys}),
 //   $pairs (list of {from, to (keys), messageId, firstAt, lastAt (ISO-8601), count})
 // returns: profiles, links, updates, events, pairs (counts written)
 CALL () {
@@ -49,7 +50,7 @@ CALL () {
       e.sentAt = CASE WHEN ev.sentAt IS NULL THEN null ELSE datetime(ev.sentAt) END,
       e.originalTimestamp = CASE WHEN ev.originalTimestamp IS NULL THEN null
                             ELSE datetime(ev.originalTimestamp) END,
-      e.violations = ev.violations, e.resolvedTo = ev.resolvedTo
+      e.violations = ev.violations, e.warnings = ev.warnings, e.resolvedTo = ev.resolvedTo
   WITH e, ev
   CALL (e, ev) {
     UNWIND ev.keys AS carried

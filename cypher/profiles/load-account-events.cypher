@@ -6,7 +6,7 @@
 //         $since, $until (epoch ms or null; since inclusive, until exclusive),
 //         $afterTime (epoch ms or null), $afterId (messageId or null): the cursor
 // returns: one row per event: messageId, type, event, name, category, properties, traits, context, userId,
-//          anonymousId, groupId, previousId, timestamp, receivedAt (epoch ms)
+//          anonymousId, groupId, previousId, timestamp, receivedAt (epoch ms), warnings (JSON text or null)
 MATCH (a:Account {space: $space, groupId: $groupId})<-[:MEMBER_OF]-(:Profile)
       <-[:IDENTIFIES]-(:Identifier)<-[:FROM]-(e:Event)
 WHERE e.type = 'group' AND e.groupId = $groupId
@@ -25,4 +25,4 @@ LIMIT $first
 RETURN e.messageId AS messageId, e.type AS type, e.event AS event, e.name AS name, e.category AS category,
        e.properties AS properties, e.traits AS traits, e.context AS context, e.userId AS userId,
        e.anonymousId AS anonymousId, e.groupId AS groupId, e.previousId AS previousId, t AS timestamp,
-       e.receivedAt.epochMillis AS receivedAt
+       e.receivedAt.epochMillis AS receivedAt, e.warnings AS warnings

@@ -5,7 +5,7 @@
 //         $since, $until (epoch ms or null; since inclusive, until exclusive),
 //         $afterTime (epoch ms or null), $afterId (messageId or null): the cursor
 // returns: profileId, events (list of {messageId, type, event, name, category, properties, traits, context,
-//          userId, anonymousId, groupId, previousId, timestamp, receivedAt (epoch ms)})
+//          userId, anonymousId, groupId, previousId, timestamp, receivedAt (epoch ms), warnings (JSON text or null)})
 UNWIND $ids AS profileId
 MATCH (p:Profile {id: profileId})
 CALL (p) {
@@ -26,6 +26,7 @@ CALL (p) {
   RETURN collect({messageId: e.messageId, type: e.type, event: e.event, name: e.name, category: e.category,
                   properties: e.properties, traits: e.traits, context: e.context, userId: e.userId,
                   anonymousId: e.anonymousId, groupId: e.groupId, previousId: e.previousId,
-                  timestamp: t, receivedAt: e.receivedAt.epochMillis}) AS events
+                  timestamp: t, receivedAt: e.receivedAt.epochMillis,
+                  warnings: e.warnings}) AS events
 }
 RETURN profileId, events

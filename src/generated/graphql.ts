@@ -18,6 +18,20 @@ export type Scalars = {
   JSON: { input: unknown; output: unknown; }
   /** A JSON object, such as Segment's `traits`, `properties`, `context` or `integrations`. */
   JSONObject: { input: Record<string, unknown>; output: Record<string, unknown>; }
+  /**
+   * An id as Segment clients send it: a string, or an integer within ±(2^53 − 1) sent as a number, which
+   * becomes its decimal string (`6866729` and `"6866729"` are one id). A larger integer is refused with
+   * `VALIDATION_FAILED` at the field, never rounded; a blank string counts as absent; at most 1,024 bytes
+   * (UTF-8). SEMANTICS.md §8.
+   */
+  SegmentId: { input: unknown; output: unknown; }
+  /**
+   * A time field as Segment clients send it: an ISO-8601 date-time with an offset, such as
+   * `2026-05-01T12:00:00Z`. Any other value (a date alone, an epoch number, `"NOW"`) is accepted and not
+   * used: the event falls back to its other times, else `receivedAt`, and carries a `TIMESTAMP_INVALID`
+   * warning. SEMANTICS.md §1, §8.
+   */
+  SegmentTimestamp: { input: unknown; output: unknown; }
 };
 
 /** A business account (Segment group), keyed by `group_id`. */
@@ -55,11 +69,11 @@ export type AliasInput = {
   /** The id the user had before (often an anonymous id). */
   previousId?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The user's new id. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** A batch, as Segment's `/v1/batch` takes it. */
@@ -71,7 +85,7 @@ export type BatchInput = {
   /** Integrations merged into every item (the item's own keys win). */
   integrations?: InputMaybe<Scalars['JSONObject']['input']>;
   /** When the batch was sent; applies to items that give no sentAt of their own. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
 };
 
 /** The outcome of a batch: one result per item, in input order, and counts. */
@@ -93,7 +107,9 @@ export type BatchResult = {
 export type BlockMatch =
   /** The whole value equals the given string. */
   | 'EXACT'
-  /** The given regular expression matches the value (anchor it with ^ and $ to match the whole value). */
+  /** The whole value equals the given string ignoring case, after trimming; the default junk placeholders use it (SEMANTICS.md §8). */
+  | 'EXACT_IGNORE_CASE'
+  /** The given RE2 regular expression matches the value somewhere (anchor it with ^ and $ to match the whole value). RE2 runs in linear time; lookaround and backreferences are not supported (docs/adr/0014-input-hygiene.md). */
   | 'REGEX';
 
 /** A value that is never used as an identifier of its type. */
@@ -101,6 +117,8 @@ export type BlockedValue = {
   __typename?: 'BlockedValue';
   /** How it is compared. */
   match: BlockMatch;
+  /** Why a stored pattern cannot be used (RE2 cannot compile it; it never matches until replaced); null when it is usable. */
+  problem?: Maybe<Scalars['String']['output']>;
   /** The string or the regular expression. */
   value: Scalars['String']['output'];
 };
@@ -147,7 +165,7 @@ export type Event = {
   properties?: Maybe<Scalars['JSONObject']['output']>;
   /** When the server received it. */
   receivedAt: Scalars['DateTime']['output'];
-  /** Event time, corrected for device clock skew. */
+  /** Event time, corrected for device clock skew and at most 1 hour past receivedAt (SEMANTICS.md §1, §8). */
   timestamp: Scalars['DateTime']['output'];
   /** Identify and group traits as sent. */
   traits?: Maybe<Scalars['JSONObject']['output']>;
@@ -155,6 +173,8 @@ export type Event = {
   type: EventType;
   /** The userId it carried. */
   userId?: Maybe<Scalars['String']['output']>;
+  /** Time fields that were not used or were corrected when the event was ingested (SEMANTICS.md §8). */
+  warnings: Array<Warning>;
 };
 
 /** A page of events. */
@@ -188,7 +208,7 @@ export type EventInput = {
   /** Track: the action's name. */
   event?: InputMaybe<Scalars['String']['input']>;
   /** Group: the account's id. */
-  groupId?: InputMaybe<Scalars['String']['input']>;
+  groupId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Integrations, merged over the batch's top-level integrations. */
   integrations?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Idempotency key, at most 100 characters; generated when absent. */
@@ -202,15 +222,15 @@ export type EventInput = {
   /** Track, page and screen properties. */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** Identify: user traits; group: account traits. */
   traits?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Which call this item is. */
   type: EventType;
   /** The user's id in your system. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** Event histories newest first or oldest first. */
@@ -233,8 +253,13 @@ export type EventResult = {
   ok: Scalars['Boolean']['output'];
   /** The profile the event resolved to (null when refused, or for a duplicate). */
   profileId?: Maybe<Scalars['ID']['output']>;
-  /** Identifiers that were blocked or demoted while resolving this event. */
+  /** Identifiers that were blocked or demoted while resolving this event, and a `groupId` that was blocked. */
   violations: Array<Violation>;
+  /**
+   * Fields that were not trusted: `TIMESTAMP_INVALID` (not used) or `TIMESTAMP_CLAMPED` (set to
+   * `receivedAt`); the event was applied without them (SEMANTICS.md §7, §8).
+   */
+  warnings: Array<Warning>;
 };
 
 /** The six Segment calls. */
@@ -255,11 +280,11 @@ export type EventType =
 /** Segment's group call. */
 export type GroupInput = {
   /** A device or session id for a user not known yet. */
-  anonymousId?: InputMaybe<Scalars['String']['input']>;
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Context: device, library, externalIds, traits … */
   context?: InputMaybe<Scalars['JSONObject']['input']>;
-  /** The account's id; becomes the account `group_id:<groupId>`. */
-  groupId?: InputMaybe<Scalars['String']['input']>;
+  /** The account's id; becomes the account `group_id:<groupId>` unless the value is blocked (SEMANTICS.md §8). */
+  groupId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Destinations to enable or disable (recorded). */
   integrations?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Idempotency key, at most 100 characters; generated when absent. */
@@ -267,9 +292,9 @@ export type GroupInput = {
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
   originalTimestamp?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** Traits of the account (not of the user). */
   traits?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The user's id in your system. */
@@ -293,7 +318,10 @@ export type IdentifierRef = {
   value: Scalars['String']['output'];
 };
 
-/** The rule for one identifier type. */
+/**
+ * The rule for one identifier type. A rule of type `group_id` only sets the blocked values of `groupId`
+ * (accounts are not profile identifiers, so its priority and limit do not apply; SEMANTICS.md §8).
+ */
 export type IdentifierRule = {
   __typename?: 'IdentifierRule';
   /** Values never used as identifiers. */
@@ -335,13 +363,13 @@ export type IdentifyInput = {
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
   originalTimestamp?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** User traits; `null` removes a trait. */
   traits?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The user's id in your system. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** How far back a limit counts identifier values added to a profile. */
@@ -478,11 +506,11 @@ export type PageInput = {
   /** Properties of the page (url, title, …). */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The user's id in your system. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** A unified customer profile: the identifiers resolved to one person, their traits, history and accounts. */
@@ -674,11 +702,11 @@ export type ScreenInput = {
   /** Properties of the screen. */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The user's id in your system. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** The outcome of `setIdentityRules`. */
@@ -709,11 +737,11 @@ export type TrackInput = {
   /** Properties of the action. */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
-  sentAt?: InputMaybe<Scalars['String']['input']>;
-  /** When the event happened (ISO-8601 with a timezone). */
-  timestamp?: InputMaybe<Scalars['String']['input']>;
+  sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
+  /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
+  timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The user's id in your system. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** A trait with its provenance. */
@@ -747,12 +775,30 @@ export type TraitFilter = {
 /** An identifier that was not attached to the profile, and why. */
 export type Violation = {
   __typename?: 'Violation';
-  /** `ID_VALUE_BLOCKED`, `LIMIT_EXCEEDED`, `MERGE_CAP_REACHED` or `IDENTIFIER_CAP_REACHED`. */
+  /**
+   * `ID_VALUE_BLOCKED`, `LIMIT_EXCEEDED`, `MERGE_CAP_REACHED`, `IDENTIFIER_CAP_REACHED` or
+   * `IDENTIFIER_TYPE_LIMIT` (a new custom type beyond the space's cap of automatically registered types).
+   */
   code: Scalars['String']['output'];
   /** The identifier concerned. */
   identifier: IdentifierRef;
   /** Which rule or cap it would have broken. */
   message: Scalars['String']['output'];
+};
+
+/** A field of an event that was not used as sent; the event itself was applied (SEMANTICS.md §7). */
+export type Warning = {
+  __typename?: 'Warning';
+  /**
+   * `TIMESTAMP_INVALID`: a time field that is not a full ISO-8601 date-time with an offset, or a clock-skew
+   * correction out of range; it was not used. `TIMESTAMP_CLAMPED`: an event time more than the tolerance
+   * (1 hour, docs/adr/0014-input-hygiene.md) past `receivedAt`; `receivedAt` was used instead.
+   */
+  code: Scalars['String']['output'];
+  /** What was wrong, with the value as sent. */
+  message: Scalars['String']['output'];
+  /** Path of the field, e.g. `["timestamp"]`, `["batch", 3, "sentAt"]`, or `["sentAt"]` for a batch's own. */
+  path: Array<Scalars['JSON']['output']>;
 };
 
 
@@ -869,12 +915,15 @@ export type ResolversTypes = {
   ProfileViolation: ResolverTypeWrapper<ViolationView>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ScreenInput: ScreenInput;
+  SegmentId: ResolverTypeWrapper<Scalars['SegmentId']['output']>;
+  SegmentTimestamp: ResolverTypeWrapper<Scalars['SegmentTimestamp']['output']>;
   SetIdentityRulesResult: ResolverTypeWrapper<SetIdentityRulesResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   TrackInput: TrackInput;
   Trait: ResolverTypeWrapper<TraitView>;
   TraitFilter: TraitFilter;
   Violation: ResolverTypeWrapper<Violation>;
+  Warning: ResolverTypeWrapper<Warning>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -916,12 +965,15 @@ export type ResolversParentTypes = {
   ProfileViolation: ViolationView;
   Query: Record<PropertyKey, never>;
   ScreenInput: ScreenInput;
+  SegmentId: Scalars['SegmentId']['output'];
+  SegmentTimestamp: Scalars['SegmentTimestamp']['output'];
   SetIdentityRulesResult: SetIdentityRulesResult;
   String: Scalars['String']['output'];
   TrackInput: TrackInput;
   Trait: TraitView;
   TraitFilter: TraitFilter;
   Violation: Violation;
+  Warning: Warning;
 };
 
 export type AccountResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account']> = {
@@ -942,6 +994,7 @@ export type BatchResultResolvers<ContextType = Context, ParentType extends Resol
 
 export type BlockedValueResolvers<ContextType = Context, ParentType extends ResolversParentTypes['BlockedValue'] = ResolversParentTypes['BlockedValue']> = {
   match?: Resolver<ResolversTypes['BlockMatch'], ParentType, ContextType>;
+  problem?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -970,6 +1023,7 @@ export type EventResolvers<ContextType = Context, ParentType extends ResolversPa
   traits?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
   type?: Resolver<ResolversTypes['EventType'], ParentType, ContextType>;
   userId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  warnings?: Resolver<Array<ResolversTypes['Warning']>, ParentType, ContextType>;
 };
 
 export type EventConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EventConnection'] = ResolversParentTypes['EventConnection']> = {
@@ -990,6 +1044,7 @@ export type EventResultResolvers<ContextType = Context, ParentType extends Resol
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   profileId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   violations?: Resolver<Array<ResolversTypes['Violation']>, ParentType, ContextType>;
+  warnings?: Resolver<Array<ResolversTypes['Warning']>, ParentType, ContextType>;
 };
 
 export type IdentifierRefResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IdentifierRef'] = ResolversParentTypes['IdentifierRef']> = {
@@ -1094,6 +1149,14 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
+export interface SegmentIdScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SegmentId'], any> {
+  name: 'SegmentId';
+}
+
+export interface SegmentTimestampScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SegmentTimestamp'], any> {
+  name: 'SegmentTimestamp';
+}
+
 export type SetIdentityRulesResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SetIdentityRulesResult'] = ResolversParentTypes['SetIdentityRulesResult']> = {
   errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1111,6 +1174,12 @@ export type ViolationResolvers<ContextType = Context, ParentType extends Resolve
   code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   identifier?: Resolver<ResolversTypes['IdentifierRef'], ParentType, ContextType>;
   message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type WarningResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Warning'] = ResolversParentTypes['Warning']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  path?: Resolver<Array<ResolversTypes['JSON']>, ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = Context> = {
@@ -1137,8 +1206,11 @@ export type Resolvers<ContextType = Context> = {
   ProfileMetadata?: ProfileMetadataResolvers<ContextType>;
   ProfileViolation?: ProfileViolationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SegmentId?: GraphQLScalarType;
+  SegmentTimestamp?: GraphQLScalarType;
   SetIdentityRulesResult?: SetIdentityRulesResultResolvers<ContextType>;
   Trait?: TraitResolvers<ContextType>;
   Violation?: ViolationResolvers<ContextType>;
+  Warning?: WarningResolvers<ContextType>;
 };
 

@@ -12,7 +12,7 @@ import type {
   MergeWrite,
   ProfileUpdate,
 } from './identity.repository.ts';
-import type { IdentifierRule } from './rules.ts';
+import { findBlockedValue, GROUP_ID_TYPE, type IdentifierRule } from './rules.ts';
 import {
   applyTraits,
   emptyTraits,
@@ -90,6 +90,7 @@ export function planBatch(input: PlanInput): BatchPlan {
     unowned: [],
   };
   const pending: { event: ValidEvent; keys: string[]; violations: Violation[]; profileId: string }[] = [];
+  const groupRule = input.rules.find((r) => r.type === GROUP_ID_TYPE);
   const evidence = new Map<string, EvidencePair>();
 
   for (const { event, identifiers } of input.events) {
@@ -162,17 +163,28 @@ export function planBatch(input: PlanInput): BatchPlan {
 
     const keys = kept.map(identifierKey);
     recordEvidence(evidence, keys, event);
-    pending.push({ event, keys, violations: decision.violations, profileId: target.id });
+    const violations = [...decision.violations];
     if (event.type === 'group' && event.groupId !== undefined) {
-      plan.groups.push({
-        groupId: event.groupId,
-        profileId: target.id,
-        traits: event.traits,
-        stamp,
-        at: event.timestamp,
-      });
+      // §8: a junk groupId creates and links no account; the rest of the call is applied.
+      const blocked = findBlockedValue(groupRule, event.groupId);
+      if (blocked === undefined) {
+        plan.groups.push({
+          groupId: event.groupId,
+          profileId: target.id,
+          traits: event.traits,
+          stamp,
+          at: event.timestamp,
+        });
+      } else {
+        violations.push({
+          code: 'ID_VALUE_BLOCKED',
+          message: `groupId ${JSON.stringify(event.groupId)} is blocked (${blocked.match} ${blocked.value}); no account was created or linked`,
+          identifier: { type: GROUP_ID_TYPE, value: event.groupId },
+        });
+      }
     }
-    plan.results.push({ status: 'applied', profileId: target.id, violations: decision.violations });
+    pending.push({ event, keys, violations, profileId: target.id });
+    plan.results.push({ status: 'applied', profileId: target.id, violations });
   }
 
   // Everything that named a profile merged away later in the batch now names its survivor.

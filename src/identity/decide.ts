@@ -4,7 +4,7 @@
  * create a profile or resolve to one (merging as needed), and which identifiers are demoted. Pure.
  */
 import { identifierKey, type Identifier } from './identifiers.ts';
-import { findBlockedValue, withNewTypes, windowStart, type IdentifierRule, type Window } from './rules.ts';
+import { findBlockedValue, windowLength, withNewTypes, type IdentifierRule, type Window } from './rules.ts';
 
 export interface HeldIdentifier extends Identifier {
   addedAt: Date;
@@ -19,7 +19,12 @@ export interface ProfileSnapshot {
 }
 
 export interface Violation {
-  code: 'ID_VALUE_BLOCKED' | 'LIMIT_EXCEEDED' | 'MERGE_CAP_REACHED' | 'IDENTIFIER_CAP_REACHED';
+  code:
+    | 'ID_VALUE_BLOCKED'
+    | 'LIMIT_EXCEEDED'
+    | 'MERGE_CAP_REACHED'
+    | 'IDENTIFIER_CAP_REACHED'
+    | 'IDENTIFIER_TYPE_LIMIT';
   message: string;
   identifier: Identifier;
   rule?: { type: string; limit: number; window: Window };
@@ -74,11 +79,13 @@ export function decide(input: DecideInput): Decision {
   const { eventTime, ownerOf } = input;
   const eventIds = dedupe(input.identifiers);
   // Types without a rule are judged as the service would register them (§2): default limit, ranked
-  // after every known type.
-  const rules = withNewTypes(
+  // after every known type, while the space is under its cap of rules (§8); beyond it they are dropped.
+  const registered = withNewTypes(
     input.rules,
     eventIds.map((id) => id.type),
-  ).rules;
+  );
+  const rules = registered.rules;
+  const overCap = new Set(registered.refused);
   const ruleOf = new Map(rules.map((r) => [r.type, r]));
   const ruleFor = (type: string): IdentifierRule =>
     ruleOf.get(type) ?? { type, priority: Infinity, limit: 5, window: 'EVER', blockedValues: [] };
@@ -88,6 +95,14 @@ export function decide(input: DecideInput): Decision {
   // Step 1: blocked values.
   let remaining: Identifier[] = [];
   for (const id of eventIds) {
+    if (overCap.has(id.type)) {
+      violations.push({
+        code: 'IDENTIFIER_TYPE_LIMIT',
+        message: `${id.type} is a new identifier type and the space already has ${input.rules.length} rules, the most that events may register; an admin may add it with setIdentityRules`,
+        identifier: id,
+      });
+      continue;
+    }
     const rule = ruleFor(id.type);
     const blocked = findBlockedValue(rule, id.value);
     if (blocked === undefined) {
@@ -214,25 +229,22 @@ function findBreaches(
   for (const type of types) {
     const rule = ruleFor(type);
     const limit = Math.max(1, rule.limit);
-    const start = windowStart(rule.window, eventTime)?.getTime() ?? -Infinity;
-    const counted = (id: HeldIdentifier): boolean => id.type === type && id.addedAt.getTime() >= start;
-    const values = new Set<string>();
-    let maxSingle = 0;
-    const contributing: ProfileSnapshot[] = [];
-    for (const profile of involved) {
-      const own = new Set(profile.identifiers.filter(counted).map((id) => id.value));
-      own.forEach((v) => values.add(v));
-      maxSingle = Math.max(maxSingle, own.size);
-      if (own.size > 0) contributing.push(profile);
-    }
     const freshOfType = fresh.filter((id) => id.type === type);
-    // New identifiers are added at event time, inside any window.
-    freshOfType.forEach((id) => values.add(id.value));
-    if (values.size > limit && values.size > maxSingle) {
+    // §3, §8: the most values of this type that any window-long stretch of event time holds, wherever
+    // in time the others were added, so that arrival order does not matter. New identifiers are added
+    // at event time.
+    const length = windowLength(rule.window);
+    const timesOf = (profile: ProfileSnapshot): number[] =>
+      profile.identifiers.filter((id) => id.type === type).map((id) => id.addedAt.getTime());
+    const contributing = involved.filter((p) => p.identifiers.some((id) => id.type === type));
+    const all = [...contributing.flatMap(timesOf), ...freshOfType.map(() => eventTime.getTime())];
+    const count = mostInStretch(all, length);
+    const maxSingle = contributing.reduce((max, p) => Math.max(max, mostInStretch(timesOf(p), length)), 0);
+    if (count > limit && count > maxSingle) {
       breaches.push({
         code: 'LIMIT_EXCEEDED',
         rule,
-        count: values.size,
+        count,
         implicated: new Set([...freshOfType.map(identifierKey), ...linksTo(contributing)]),
       });
     }
@@ -259,6 +271,22 @@ function findBreaches(
     });
   }
   return breaches;
+}
+
+/**
+ * The most of `times` (epoch ms) that fit in one closed stretch `length` ms long; all of them when
+ * `length` is null (EVER).
+ */
+export function mostInStretch(times: number[], length: number | null): number {
+  if (length === null || times.length < 2) return times.length;
+  const sorted = [...times].sort((a, b) => a - b);
+  let most = 0;
+  let start = 0;
+  for (let end = 0; end < sorted.length; end++) {
+    while ((sorted[end] as number) - (sorted[start] as number) > length) start++;
+    most = Math.max(most, end - start + 1);
+  }
+  return most;
 }
 
 /** The least trusted implicated identifier: highest priority number; on a tie, the later in the event. */

@@ -2,6 +2,7 @@
 // Every method takes the caller's transaction: the service owns transaction scope.
 import type { Tx, Row } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
+import { stringifyJson } from '../json.ts';
 import type { ProfileSnapshot } from './decide.ts';
 import type { BlockedValue, IdentifierRule, Window } from './rules.ts';
 import { parseTraitState, type TraitState } from './traits.ts';
@@ -131,7 +132,7 @@ export class IdentityRepository {
       links: w.links.map((l) => ({ ...l, since: l.since.toISOString() })),
       updates: w.updates.map((p) => ({
         id: p.id,
-        traits: JSON.stringify(p.traits.values),
+        traits: stringifyJson(p.traits.values),
         traitsMeta: JSON.stringify(p.traits.meta),
         traitProps: p.traitProps,
         mergeCount: p.mergeCount,
@@ -152,13 +153,14 @@ export class IdentityRepository {
         groupId: event.groupId ?? null,
         properties: jsonOrNull(event.properties),
         traits: jsonOrNull(event.traits),
-        context: JSON.stringify(event.context),
-        integrations: JSON.stringify(event.integrations),
+        context: stringifyJson(event.context),
+        integrations: stringifyJson(event.integrations),
         timestamp: event.timestamp.toISOString(),
         receivedAt: event.receivedAt.toISOString(),
         sentAt: event.sentAt?.toISOString() ?? null,
         originalTimestamp: event.originalTimestamp?.toISOString() ?? null,
         violations: JSON.stringify(violations),
+        warnings: JSON.stringify(event.warnings),
         resolvedTo,
         keys,
       })),
@@ -219,7 +221,7 @@ export class IdentityRepository {
       space,
       accounts: [...accounts].map(([groupId, t]) => ({
         groupId,
-        traits: JSON.stringify(t.values),
+        traits: stringifyJson(t.values),
         traitsMeta: JSON.stringify(t.meta),
       })),
       members: members.map((m) => ({ ...m, since: m.since.toISOString() })),
@@ -228,7 +230,7 @@ export class IdentityRepository {
 }
 
 function jsonOrNull(value: Record<string, unknown> | undefined): string | null {
-  return value === undefined ? null : JSON.stringify(value);
+  return value === undefined ? null : stringifyJson(value);
 }
 
 function ruleToParams(rule: IdentifierRule): Record<string, unknown> {

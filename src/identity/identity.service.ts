@@ -133,7 +133,9 @@ export class IdentityService {
     const spans = new Map<string, { key: string; type: string; value: string; first: Date; last: Date }>();
     for (const { event, identifiers } of fresh) {
       for (const id of identifiers) {
-        if (isBlocked(ruleOf.get(id.type), id.value)) continue;
+        // Types beyond the space's cap have no rule and are dropped (§8); blocked values are not used.
+        const rule = ruleOf.get(id.type);
+        if (rule === undefined || isBlocked(rule, id.value)) continue;
         const key = identifierKey(id);
         const span = spans.get(key);
         if (span === undefined) spans.set(key, { key, ...id, first: event.timestamp, last: event.timestamp });

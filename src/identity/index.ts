@@ -6,7 +6,7 @@ export {
 } from './identity.service.ts';
 export { IDENTITY_QUERIES } from './identity.repository.ts';
 export type { Violation } from './decide.ts';
-export { normaliseIdentifier, identifierKey, type Identifier } from './identifiers.ts';
+export { normaliseIdentifier, identifierKey, identifierProblem, type Identifier } from './identifiers.ts';
 export type { IdentifierRule, BlockedValue, Window } from './rules.ts';
 export type { TraitState } from './traits.ts';
 export { checkInvariants, INVARIANT_CHECKS, type InvariantResult } from './invariants.ts';

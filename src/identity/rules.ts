@@ -2,14 +2,23 @@
  * Identity resolution rules of a space (SEMANTICS.md §3): priority, limit and blocked values per
  * identifier type. Pure.
  */
-import { IDENTIFIER_TYPE_PATTERN, normaliseIdentifier, normaliseType } from './identifiers.ts';
+import { RE2JS } from 're2js';
+import { IDENTIFIER_TYPE_PATTERN, MAX_TYPE_CHARS, normaliseIdentifier, normaliseType } from './identifiers.ts';
 
 export type Window = 'EVER' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
 export const WINDOWS: readonly Window[] = ['EVER', 'DAY', 'WEEK', 'MONTH', 'YEAR'];
 
+/**
+ * EXACT: equal to the normalised value. EXACT_IGNORE_CASE: equal ignoring case, after trimming (§8: the
+ * junk placeholders, so that a space's own EXACT values keep their meaning). REGEX: an RE2 pattern that
+ * matches the normalised value somewhere (linear time whatever the pattern; docs/adr/0014).
+ */
+export type BlockMatch = 'EXACT' | 'EXACT_IGNORE_CASE' | 'REGEX';
+export const BLOCK_MATCHES: readonly BlockMatch[] = ['EXACT', 'EXACT_IGNORE_CASE', 'REGEX'];
+
 export interface BlockedValue {
   value: string;
-  match: 'EXACT' | 'REGEX';
+  match: BlockMatch;
 }
 
 export interface IdentifierRule {
@@ -25,14 +34,38 @@ export interface RuleProblem {
   path: (string | number)[];
 }
 
-/** §3: on by default for every type (Segment only suggests them). */
+/**
+ * §3, §8: on by default for every type and for `group_id` (Segment only suggests a few): the ways
+ * programs print "unknown", compared ignoring case after trimming, and zeros and dashes.
+ */
+export const JUNK_VALUES: readonly string[] = [
+  'null',
+  'undefined',
+  'none',
+  'nil',
+  'nan',
+  'n/a',
+  'na',
+  '[object object]',
+  'true',
+  'false',
+  'anonymous',
+  'unknown',
+  'guest',
+  '-1',
+];
 export const DEFAULT_BLOCKED: BlockedValue[] = [
   { value: '^[0-]*$', match: 'REGEX' },
-  { value: '-1', match: 'EXACT' },
-  { value: 'null', match: 'EXACT' },
-  { value: 'undefined', match: 'EXACT' },
-  { value: 'anonymous', match: 'EXACT' },
+  ...JUNK_VALUES.map((value): BlockedValue => ({ value, match: 'EXACT_IGNORE_CASE' })),
 ];
+
+/**
+ * §8: types registered automatically from events stop being registered once a space has this many
+ * rules (the 10 defaults leave 40 for custom types); an admin may add more with setIdentityRules.
+ */
+export const AUTO_REGISTERED_RULES_CAP = 50;
+/** Accounts are keyed by `group_id`; a rule of that type only sets blocked values for groupId (§8). */
+export const GROUP_ID_TYPE = 'group_id';
 
 export const DEFAULT_LIMIT = 5;
 export const MAX_PATTERN_LENGTH = 200;
@@ -83,19 +116,22 @@ export function defaultRules(types: string[] = []): IdentifierRule[] {
 
 /**
  * §2: a type seen for the first time is registered with the default limit, ranked after every existing
- * rule (alphabetically among those registered together). Existing rules are returned unchanged, first.
+ * rule (alphabetically among those registered together), while the space has fewer than `cap` rules
+ * (§8); the types beyond it are `refused`. Existing rules are returned unchanged, first.
  */
 export function withNewTypes(
   rules: IdentifierRule[],
   types: string[],
-): { rules: IdentifierRule[]; added: IdentifierRule[] } {
+  cap: number = AUTO_REGISTERED_RULES_CAP,
+): { rules: IdentifierRule[]; added: IdentifierRule[]; refused: string[] } {
   const known = new Set(rules.map((r) => r.type));
   const fresh = cleanTypes(types)
     .filter((t) => !known.has(t))
     .sort(byName);
+  const room = Math.max(0, cap - rules.length);
   const top = rules.reduce((max, r) => (Number.isFinite(r.priority) ? Math.max(max, r.priority) : max), 0);
-  const added = fresh.map((t, i) => defaultRule(t, top + i + 1));
-  return { rules: [...rules, ...added], added };
+  const added = fresh.slice(0, room).map((t, i) => defaultRule(t, top + i + 1));
+  return { rules: [...rules, ...added], added, refused: fresh.slice(room) };
 }
 
 /** By priority, most trusted first (ties, which valid rules do not have, by type name). */
@@ -105,36 +141,48 @@ export function rankRules(rules: IdentifierRule[]): IdentifierRule[] {
 
 /**
  * Windows are fixed durations on event time, not calendar periods: DAY 24 h, WEEK 7 d, MONTH 30 d,
- * YEAR 365 d. Returns null for EVER (no lower bound).
+ * YEAR 365 d. Returns the length in ms, or null for EVER (no bound).
  */
-export function windowStart(window: Window, eventTime: Date): Date | null {
+export function windowLength(window: Window): number | null {
   const day = 24 * 60 * 60 * 1000;
-  const length = { EVER: null, DAY: day, WEEK: 7 * day, MONTH: 30 * day, YEAR: 365 * day }[window];
-  return length === null ? null : new Date(eventTime.getTime() - length);
+  return { EVER: null, DAY: day, WEEK: 7 * day, MONTH: 30 * day, YEAR: 365 * day }[window];
 }
 
 // Compiled blocked-value patterns, keyed by pattern text. Patterns are configuration, not request data,
 // and the set is small; `null` remembers a pattern that does not compile.
-const compiled = new Map<string, RegExp | null>();
+const compiled = new Map<string, RE2JS | null>();
 
-function compile(pattern: string): RegExp | null {
+function compile(pattern: string): RE2JS | null {
   let re = compiled.get(pattern);
   if (re === undefined) {
-    try {
-      re = new RegExp(pattern);
-    } catch {
-      re = null;
-    }
+    re = patternProblem(pattern) === null ? RE2JS.compile(pattern) : null;
+    if (compiled.size > 10_000) compiled.clear();
     compiled.set(pattern, re);
   }
   return re;
 }
 
 /**
+ * Why RE2 cannot compile `pattern` (lookaround, backreferences, bad syntax), or null. RE2 matches in
+ * time linear in the input whatever the pattern, so no pattern is refused for its shape.
+ */
+export function patternProblem(pattern: string): string | null {
+  try {
+    RE2JS.compile(pattern);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+const ignoreCase = (text: string): string => text.trim().toLowerCase();
+
+/**
  * The blocked value that `value` matches, if any. EXACT compares normalised values (so an email block
- * `Foo@X.com` catches `foo@x.com`); REGEX tests the normalised value, anchored only as the user wrote it.
- * A type without a rule gets DEFAULT_BLOCKED. A pattern that does not compile (validateRules refuses
- * those) never matches.
+ * `Foo@X.com` catches `foo@x.com`); EXACT_IGNORE_CASE compares them ignoring case; REGEX tests the
+ * normalised value, anchored only as the user wrote it. A type without a rule gets DEFAULT_BLOCKED. A
+ * pattern that does not compile (validateRules refuses those; flagged by blockedValueProblem) never
+ * matches.
  */
 export function findBlockedValue(rule: IdentifierRule | undefined, value: string): BlockedValue | undefined {
   const type = rule?.type ?? 'value';
@@ -142,6 +190,8 @@ export function findBlockedValue(rule: IdentifierRule | undefined, value: string
   for (const blocked of rule?.blockedValues ?? DEFAULT_BLOCKED) {
     if (blocked.match === 'EXACT') {
       if ((normaliseIdentifier(type, blocked.value)?.value ?? '') === normal) return blocked;
+    } else if (blocked.match === 'EXACT_IGNORE_CASE') {
+      if (ignoreCase(blocked.value) === ignoreCase(normal)) return blocked;
     } else if (compile(blocked.value)?.test(normal) === true) {
       return blocked;
     }
@@ -153,86 +203,9 @@ export function isBlocked(rule: IdentifierRule | undefined, value: string): bool
   return findBlockedValue(rule, value) !== undefined;
 }
 
-/**
- * A static check that a blocked-value pattern cannot backtrack catastrophically. It refuses:
- * - backreferences (`\1`, `\k<name>`), which no linear-time analysis covers;
- * - a repeated group (`*`, `+`, `{n,}`, `{n,m}` with m > 1) that contains a quantifier or an alternation,
- *   i.e. `(a+)+`, `(a*)*`, `(a|a)*`, `(?:a?){20}`, including through inner groups.
- * Limits: it is conservative (it also refuses safe forms such as `(ab|cd)+`; write `[...]` classes
- * instead) and it does not bound polynomial backtracking from several adjacent unbounded quantifiers
- * (`.*a.*b.*c`); identifier values are short (an event is at most 32 KB) which keeps those tolerable.
- * Returns the reason it is unsafe, or null.
- */
-export function unsafePatternReason(pattern: string): string | null {
-  interface Frame {
-    quantified: boolean;
-    alternation: boolean;
-  }
-  const stack: Frame[] = [{ quantified: false, alternation: false }];
-  const top = (): Frame => stack[stack.length - 1] as Frame;
-  // What the most recent atom was: a group (with what it contains) or a plain atom.
-  let lastGroup: Frame | null = null;
-  let i = 0;
-  const quantifierAt = (at: number): { length: number; repeats: boolean } | null => {
-    const c = pattern[at];
-    if (c === '*' || c === '+') return { length: 1, repeats: true };
-    if (c === '?') return { length: 1, repeats: false };
-    if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(pattern.slice(at));
-      if (!m) return null;
-      const min = Number(m[1]);
-      const max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
-      return { length: m[0].length, repeats: max > 1 };
-    }
-    return null;
-  };
-  while (i < pattern.length) {
-    const c = pattern[i] as string;
-    if (c === '\\') {
-      const next = pattern[i + 1];
-      if (next !== undefined && /[1-9]/.test(next)) return 'backreferences are not allowed';
-      if (next === 'k' && pattern[i + 2] === '<') return 'backreferences are not allowed';
-      i += 2;
-      lastGroup = null;
-    } else if (c === '[') {
-      i += 1;
-      if (pattern[i] === '^') i += 1;
-      while (i < pattern.length && pattern[i] !== ']') i += pattern[i] === '\\' ? 2 : 1;
-      i += 1;
-      lastGroup = null;
-    } else if (c === '(') {
-      stack.push({ quantified: false, alternation: false });
-      // Skip a group prefix, (?: (?= (?! (?<= (?<! (?<name>, so its `?` is not read as a quantifier.
-      const prefix = /^\(\?(?::|=|!|<=|<!|<[A-Za-z_$][\w$]*>)?/.exec(pattern.slice(i));
-      i += prefix?.[0].length ?? 1;
-      lastGroup = null;
-    } else if (c === ')') {
-      const frame = stack.length > 1 ? (stack.pop() as Frame) : { quantified: false, alternation: false };
-      top().quantified ||= frame.quantified;
-      top().alternation ||= frame.alternation;
-      lastGroup = frame;
-      i += 1;
-    } else if (c === '|') {
-      top().alternation = true;
-      lastGroup = null;
-      i += 1;
-    } else {
-      const q = quantifierAt(i);
-      if (q === null) {
-        lastGroup = null;
-        i += 1;
-        continue;
-      }
-      if (q.repeats && lastGroup !== null && (lastGroup.quantified || lastGroup.alternation)) {
-        return 'a repeated group must not contain quantifiers or alternatives (e.g. (a+)+, (a|b)*)';
-      }
-      top().quantified = true;
-      lastGroup = null;
-      i += q.length;
-      if (pattern[i] === '?') i += 1; // lazy modifier
-    }
-  }
-  return null;
+/** Why a stored blocked value cannot be used (a pattern RE2 cannot compile), or null. */
+export function blockedValueProblem(blocked: BlockedValue): string | null {
+  return blocked.match === 'REGEX' ? patternProblem(blocked.value) : null;
 }
 
 /**
@@ -244,9 +217,13 @@ export function validateRules(rules: IdentifierRule[]): RuleProblem[] {
   const types = new Map<string, number>();
   const priorities = new Map<number, string>();
   rules.forEach((rule, i) => {
-    if (typeof rule.type !== 'string' || !IDENTIFIER_TYPE_PATTERN.test(rule.type)) {
+    if (
+      typeof rule.type !== 'string' ||
+      !IDENTIFIER_TYPE_PATTERN.test(rule.type) ||
+      rule.type.length > MAX_TYPE_CHARS
+    ) {
       problems.push({
-        message: 'type must be lowercase letters, digits, ".", "_" or "-" (e.g. "user_id")',
+        message: `type must be at most ${MAX_TYPE_CHARS} lowercase letters, digits, ".", "_" or "-" (e.g. "user_id")`,
         path: [i, 'type'],
       });
     } else if (types.has(rule.type)) {
@@ -282,8 +259,8 @@ export function validateRules(rules: IdentifierRule[]): RuleProblem[] {
     }
     rule.blockedValues.forEach((blocked, j) => {
       const path = [i, 'blockedValues', j];
-      if (blocked.match !== 'EXACT' && blocked.match !== 'REGEX') {
-        problems.push({ message: 'match must be EXACT or REGEX', path: [...path, 'match'] });
+      if (!BLOCK_MATCHES.includes(blocked.match)) {
+        problems.push({ message: `match must be one of ${BLOCK_MATCHES.join(', ')}`, path: [...path, 'match'] });
       }
       if (typeof blocked.value !== 'string' || blocked.value === '') {
         problems.push({ message: 'a blocked value must be a non-empty string', path: [...path, 'value'] });
@@ -297,17 +274,13 @@ export function validateRules(rules: IdentifierRule[]): RuleProblem[] {
         });
         return;
       }
-      try {
-        new RegExp(blocked.value);
-      } catch (e) {
+      const problem = patternProblem(blocked.value);
+      if (problem !== null) {
         problems.push({
-          message: `pattern does not compile: ${e instanceof Error ? e.message : String(e)}`,
+          message: `pattern cannot be used (RE2 syntax: no lookaround or backreferences): ${problem}`,
           path: [...path, 'value'],
         });
-        return;
       }
-      const unsafe = unsafePatternReason(blocked.value);
-      if (unsafe !== null) problems.push({ message: `unsafe pattern: ${unsafe}`, path: [...path, 'value'] });
     });
   });
   return problems;

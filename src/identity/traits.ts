@@ -1,6 +1,7 @@
 // Traits merge by last write wins per key, ordered by event time, then receivedAt, then messageId
 // (SEMANTICS.md §5), so the result does not depend on the order in which events arrive. A `null` removes
 // a trait but keeps its stamp, so that an older value arriving later cannot bring it back.
+import { isLosslessNumber, parseJson, stringifyJson } from '../json.ts';
 
 export interface Stamp {
   /** Event time, epoch ms. */
@@ -72,7 +73,7 @@ export function parseTraitState(values: unknown, meta: unknown): TraitState {
 
 function parseObject(json: unknown): Record<string, unknown> {
   if (typeof json !== 'string' || json === '') return {};
-  const parsed: unknown = JSON.parse(json);
+  const parsed: unknown = parseJson(json);
   return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
     ? (parsed as Record<string, unknown>)
     : {};
@@ -96,8 +97,10 @@ export function traitProperties(before: TraitState, after: TraitState): Record<s
   return props;
 }
 
+/** Scalars as they are; an integer too long for a double (§8) as its digits; the rest as JSON text. */
 export function searchableValue(value: unknown): unknown {
+  if (isLosslessNumber(value)) return value.toString();
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
     ? value
-    : JSON.stringify(value);
+    : stringifyJson(value);
 }

@@ -4,11 +4,19 @@
  * Pure: the arrival time and the message-id generator are passed in. An invalid event is a result
  * (`{ ok: false, error }`), never an exception (STYLE.md §9).
  */
+import { isLosslessNumber, stringifyJson } from '../json.ts';
 
 export type EventType = 'identify' | 'track' | 'page' | 'screen' | 'group' | 'alias';
 export type JsonObject = Record<string, unknown>;
 
 export const EVENT_TYPES: readonly EventType[] = ['identify', 'track', 'page', 'screen', 'group', 'alias'];
+
+/** A field that was not trusted; the event is applied without it (SEMANTICS.md §7, §8). */
+export interface EventWarning {
+  code: 'TIMESTAMP_INVALID' | 'TIMESTAMP_CLAMPED';
+  message: string;
+  path: (string | number)[];
+}
 
 export interface ValidEvent {
   type: EventType;
@@ -31,6 +39,8 @@ export interface ValidEvent {
   originalTimestamp?: Date;
   sentAt?: Date;
   receivedAt: Date;
+  /** Time fields that were not used or were corrected, in field order. */
+  warnings: EventWarning[];
 }
 
 export interface EventError {
@@ -52,6 +62,13 @@ export const LIMITS = {
   batchBytes: 500 * 1024,
   batchEvents: 2500,
   maxTraits: 299,
+  /**
+   * §8 Sizes: UTF-8 bytes of any value that becomes an identifier or an account key (Neo4j refuses index
+   * keys over about 8 KB; an id needs far less). docs/adr/0014-input-hygiene.md.
+   */
+  idBytes: 1024,
+  /** §8: event times more than this far past receivedAt (after skew correction) are set to receivedAt. */
+  futureToleranceMs: 60 * 60 * 1000,
 } as const;
 
 type Path = (string | number)[];
@@ -74,7 +91,7 @@ export function isPlainObject(value: unknown): value is JsonObject {
 /** UTF-8 byte length of the JSON text, or null when the value cannot be serialised (cycles, BigInt). */
 function jsonBytes(value: unknown): number | null {
   try {
-    const text = JSON.stringify(value);
+    const text = stringifyJson(value);
     return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
   } catch {
     return null;
@@ -87,18 +104,51 @@ function isAbsent(value: unknown): value is null | undefined {
 }
 
 /**
- * An id field (userId, anonymousId, previousId, groupId): a string, or a finite number (some Segment
- * SDKs send numeric ids), trimmed. Returns undefined when absent or blank.
+ * An id field (userId, anonymousId, previousId, groupId): a string, or an integer JSON number within
+ * ±(2^53 − 1) (some Segment SDKs send numeric ids), as its decimal string (§8: `6866729` and `"6866729"`
+ * are one id), trimmed. An integer a double cannot hold exactly is refused, never rounded. Returns
+ * undefined when absent or blank. Over LIMITS.idBytes: refused.
  */
 function readId(input: JsonObject, field: string, path: Path): string | undefined {
   const raw = input[field];
   if (isAbsent(raw)) return undefined;
-  let text: string;
-  if (typeof raw === 'string') text = raw;
-  else if (typeof raw === 'number' && Number.isFinite(raw)) text = String(raw);
-  else refuse('VALIDATION_FAILED', `${field} must be a string`, [...path, field]);
+  const text = idText(raw, [...path, field]);
   const trimmed = text.trim();
-  return trimmed === '' ? undefined : trimmed;
+  if (trimmed === '') return undefined;
+  checkIdBytes(trimmed, [...path, field]);
+  return trimmed;
+}
+
+/** The text of an id value (see readId); refuses anything else at `at`. */
+export function idText(raw: unknown, at: Path): string {
+  const field = String(at[at.length - 1]);
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' && Number.isSafeInteger(raw)) return String(raw);
+  if (isLosslessNumber(raw) || (typeof raw === 'number' && Number.isInteger(raw))) {
+    refuse(
+      'VALIDATION_FAILED',
+      `${field} is the number ${String(raw)}, beyond ±(2^53 − 1): JSON numbers cannot carry it exactly, so send it as a string`,
+      at,
+    );
+  }
+  if (typeof raw === 'number') refuse('VALIDATION_FAILED', `${field} must be a string or an integer`, at);
+  return refuse('VALIDATION_FAILED', `${field} must be a string`, at);
+}
+
+/** §8 Sizes: refuses an id of more than LIMITS.idBytes UTF-8 bytes at `at`. */
+export function checkIdBytes(text: string, at: Path): void {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > LIMITS.idBytes) {
+    refuse(
+      'VALIDATION_FAILED',
+      `${String(at[at.length - 1])} is ${bytes} bytes; an id may have at most ${LIMITS.idBytes} bytes (UTF-8)`,
+      at,
+    );
+  }
+}
+
+function isEmptyArray(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 0;
 }
 
 function readString(input: JsonObject, field: string, path: Path): string | undefined {
@@ -108,9 +158,11 @@ function readString(input: JsonObject, field: string, path: Path): string | unde
   return raw;
 }
 
+/** An object field; `[]` (PHP's encoding of an empty map) is read as `{}` (§8). */
 function readObject(input: JsonObject, field: string, path: Path): JsonObject | undefined {
   const raw = input[field];
   if (isAbsent(raw)) return undefined;
+  if (isEmptyArray(raw)) return {};
   if (!isPlainObject(raw)) refuse('VALIDATION_FAILED', `${field} must be an object`, [...path, field]);
   return raw;
 }
@@ -119,19 +171,22 @@ const TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:([Zz])|([+-])(\d{2}):?(\d{2}))?$/;
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const end = new Date(0);
+  end.setUTCFullYear(year, month, 0);
+  return end.getUTCDate();
 }
 
 /**
  * Strict ISO-8601 / RFC 3339 date-time with a mandatory offset. `Date.parse` alone is too lenient: it
- * accepts local times and rolls 2024-02-30 over to March.
+ * accepts local times and rolls 2024-02-30 over to March. Years 0000–0099 are those years (§8), not
+ * 1900–1999 as `Date.UTC` would make them.
  */
 export function parseTimestamp(text: string): { ok: true; date: Date } | { ok: false; reason: string } {
   const m = TIMESTAMP.exec(text.trim());
-  if (!m) return { ok: false, reason: 'must be an ISO-8601 date-time such as 2024-05-01T12:00:00Z' };
+  if (!m) return { ok: false, reason: 'is not an ISO-8601 date-time such as 2024-05-01T12:00:00Z' };
   const [, y, mo, d, h, mi, s, frac, zulu, sign, oh, om] = m;
   if (zulu === undefined && sign === undefined) {
-    return { ok: false, reason: 'must carry a timezone (Z or ±hh:mm)' };
+    return { ok: false, reason: 'has no timezone (Z or ±hh:mm), so its instant is unknown' };
   }
   const year = Number(y);
   const month = Number(mo);
@@ -156,33 +211,62 @@ export function parseTimestamp(text: string): { ok: true; date: Date } | { ok: f
   }
   const millis = frac === undefined ? 0 : Number(frac.slice(0, 3).padEnd(3, '0'));
   const offset = (sign === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
-  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second, millis) - offset * 60_000);
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day);
+  local.setUTCHours(hour, minute, second, millis);
+  const date = new Date(local.getTime() - offset * 60_000);
   if (Number.isNaN(date.getTime())) return { ok: false, reason: 'is not a valid date-time' };
   return { ok: true, date };
 }
 
-function readTimestamp(input: JsonObject, field: string, path: Path): Date | undefined {
+/** A short, printable rendering of a client's value for a warning message. */
+function shown(raw: unknown): string {
+  let text: string;
+  try {
+    text = typeof raw === 'string' ? JSON.stringify(raw) : (stringifyJson(raw) ?? String(raw));
+  } catch {
+    text = String(raw);
+  }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * §1, §8: a time field is used only when it is a full ISO-8601 date-time with an offset. Anything else
+ * (a one-digit month, a date alone, an epoch number, "NOW") is not used: the event keeps the times it
+ * has, and `warnings` gets a TIMESTAMP_INVALID naming the field and the value.
+ */
+function readTimestamp(
+  input: JsonObject,
+  field: string,
+  path: Path,
+  warnings: EventWarning[],
+): Date | undefined {
   const raw = input[field];
   if (isAbsent(raw)) return undefined;
+  const at = [...path, field];
+  const invalid = (reason: string): undefined => {
+    warnings.push({
+      code: 'TIMESTAMP_INVALID',
+      message: `${field} ${shown(raw)} ${reason}; it was not used`,
+      path: at,
+    });
+    return undefined;
+  };
   // A Date instance (from a GraphQL DateTime scalar) is an absolute instant, so it is accepted as is.
-  if (raw instanceof Date) {
-    if (Number.isNaN(raw.getTime()))
-      refuse('VALIDATION_FAILED', `${field} is not a valid date`, [...path, field]);
-    return raw;
-  }
-  if (typeof raw !== 'string') {
-    refuse('VALIDATION_FAILED', `${field} must be an ISO-8601 string with a timezone`, [...path, field]);
-  }
+  if (raw instanceof Date) return Number.isNaN(raw.getTime()) ? invalid('is not a valid date') : raw;
+  if (typeof raw !== 'string') return invalid('is not an ISO-8601 date-time string with a timezone');
   const parsed = parseTimestamp(raw);
-  if (!parsed.ok) refuse('VALIDATION_FAILED', `${field} ${parsed.reason}`, [...path, field]);
-  return parsed.date;
+  return parsed.ok ? parsed.date : invalid(parsed.reason);
 }
+
+/** The largest time a JavaScript Date holds (±8.64e15 ms). */
+const MAX_TIME = 8.64e15;
 
 /**
  * §1 Time. With `sentAt`, the device clock's offset (sentAt − original) is removed from the server
  * clock: timestamp = receivedAt − (sentAt − original), original being originalTimestamp, else the
  * caller's timestamp, else none (then receivedAt). Without sentAt: timestamp, else originalTimestamp,
- * else receivedAt.
+ * else receivedAt. May return an invalid Date when the correction leaves the representable range.
  */
 export function correctedTimestamp(t: {
   timestamp?: Date;
@@ -198,6 +282,40 @@ export function correctedTimestamp(t: {
   return new Date((t.timestamp ?? t.originalTimestamp ?? t.receivedAt).getTime());
 }
 
+/**
+ * The event time (§1) within the §8 bounds: a correction that leaves the representable range falls back
+ * to receivedAt (TIMESTAMP_INVALID at sentAt); a time more than LIMITS.futureToleranceMs past receivedAt
+ * is set to receivedAt (TIMESTAMP_CLAMPED), so no client clock can make a trait or an identifier win
+ * or block anything for longer than that.
+ */
+function eventTime(
+  t: { timestamp?: Date; originalTimestamp?: Date; sentAt?: Date; receivedAt: Date },
+  path: Path,
+  warnings: EventWarning[],
+): Date {
+  const corrected = correctedTimestamp(t);
+  const field = t.originalTimestamp !== undefined ? 'originalTimestamp' : 'timestamp';
+  if (Number.isNaN(corrected.getTime()) || Math.abs(corrected.getTime()) > MAX_TIME) {
+    warnings.push({
+      code: 'TIMESTAMP_INVALID',
+      message: 'sentAt is too far from the event time to correct clock skew; receivedAt was used',
+      path: [...path, 'sentAt'],
+    });
+    return new Date(t.receivedAt.getTime());
+  }
+  const ahead = corrected.getTime() - t.receivedAt.getTime();
+  if (ahead > LIMITS.futureToleranceMs) {
+    const hours = (ahead / 3_600_000).toFixed(1);
+    warnings.push({
+      code: 'TIMESTAMP_CLAMPED',
+      message: `the event time ${corrected.toISOString()}${t.sentAt !== undefined ? ' (corrected with sentAt)' : ''} is ${hours} h after receivedAt, more than the ${LIMITS.futureToleranceMs / 3_600_000} h allowed; receivedAt was used`,
+      path: [...path, field],
+    });
+    return new Date(t.receivedAt.getTime());
+  }
+  return corrected;
+}
+
 function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: () => string, path: Path) {
   if (!isPlainObject(input)) refuse('VALIDATION_FAILED', `a ${type} event must be a JSON object`, path);
 
@@ -211,10 +329,9 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
     );
   }
 
-  let messageId = readString(input, 'messageId', path);
-  if (messageId !== undefined) {
-    if (messageId.trim() === '')
-      refuse('VALIDATION_FAILED', 'messageId must not be blank', [...path, 'messageId']);
+  // §8: a blank messageId is absent, as a blank userId is: one is generated.
+  let messageId = readString(input, 'messageId', path)?.trim();
+  if (messageId !== undefined && messageId !== '') {
     if (messageId.length > LIMITS.messageIdChars) {
       refuse('VALIDATION_FAILED', `messageId must be at most ${LIMITS.messageIdChars} characters`, [
         ...path,
@@ -234,19 +351,21 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
     integrations: {},
     timestamp: receivedAt,
     receivedAt,
+    warnings: [],
   };
   if (userId !== undefined) event.userId = userId;
   if (anonymousId !== undefined) event.anonymousId = anonymousId;
 
+  // Alias needs previousId and, like every call, userId or anonymousId (Segment's HTTP API documents
+  // userId as optional when anonymousId is set).
   if (type === 'alias') {
     const previousId = readId(input, 'previousId', path);
-    if (userId === undefined)
-      refuse('VALIDATION_FAILED', 'userId is required for alias', [...path, 'userId']);
     if (previousId === undefined) {
       refuse('VALIDATION_FAILED', 'previousId is required for alias', [...path, 'previousId']);
     }
     event.previousId = previousId;
-  } else if (userId === undefined && anonymousId === undefined) {
+  }
+  if (userId === undefined && anonymousId === undefined) {
     refuse('VALIDATION_FAILED', 'userId or anonymousId is required', [...path, 'userId']);
   }
 
@@ -277,6 +396,7 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
   // `traits` and `properties` are kept whatever the call: §5 decides who may write traits, and §2 reads
   // identifiers from them. Unknown top-level fields are ignored.
   const traits = readObject(input, 'traits', path);
+  if (traits !== undefined && type === 'identify') checkTraitKeys(traits, [...path, 'traits']);
   if (traits !== undefined) {
     // §1: "an identify with 300 or more traits is rejected". Reported as PAYLOAD_TOO_LARGE, not
     // VALIDATION_FAILED, because it is one of the size limits: the request is well-formed, only too big.
@@ -294,16 +414,10 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
   event.context = readObject(input, 'context', path) ?? {};
   event.integrations = readObject(input, 'integrations', path) ?? {};
 
-  const timestamp = readTimestamp(input, 'timestamp', path);
-  const originalTimestamp = readTimestamp(input, 'originalTimestamp', path);
-  const sentAt = readTimestamp(input, 'sentAt', path);
-  event.timestamp = correctedTimestamp({ timestamp, originalTimestamp, sentAt, receivedAt });
-  if (Number.isNaN(event.timestamp.getTime())) {
-    refuse('VALIDATION_FAILED', 'sentAt is too far from the event time to correct clock skew', [
-      ...path,
-      'sentAt',
-    ]);
-  }
+  const timestamp = readTimestamp(input, 'timestamp', path, event.warnings);
+  const originalTimestamp = readTimestamp(input, 'originalTimestamp', path, event.warnings);
+  const sentAt = readTimestamp(input, 'sentAt', path, event.warnings);
+  event.timestamp = eventTime({ timestamp, originalTimestamp, sentAt, receivedAt }, path, event.warnings);
   // §1: a caller-supplied timestamp counts as the originalTimestamp (the device's own clock reading).
   const original = originalTimestamp ?? timestamp;
   if (original !== undefined) event.originalTimestamp = original;
@@ -334,14 +448,17 @@ export interface BatchDefaults {
   context?: JsonObject;
   integrations?: JsonObject;
   sentAt?: unknown;
+  /** Set when the batch's own sentAt was not readable; each item without its own sentAt carries it. */
+  sentAtWarning?: EventWarning;
 }
 
 /**
  * Applies a batch's top-level defaults to one item (§1 Batches). The merge is shallow: a key of the
  * item's own `context`/`integrations` replaces the batch's key of the same name whole (so an item's
- * `context.device` is not combined with the batch's `context.device`). An item whose `context` is not
- * an object is left untouched so that validation reports it. A batch-level `sentAt` (sent by
- * analytics-node and others) applies to items without their own, so their clock skew is still corrected.
+ * `context.device` is not combined with the batch's `context.device`). An item's `[]` counts as `{}`
+ * (§8); an item whose `context` is any other non-object is left untouched so that validation reports
+ * it. A batch-level `sentAt` (sent by analytics-node and others) applies to items without their own, so
+ * their clock skew is still corrected.
  */
 export function mergeBatchDefaults(item: JsonObject, defaults: BatchDefaults): JsonObject {
   const merged: JsonObject = { ...item };
@@ -349,11 +466,29 @@ export function mergeBatchDefaults(item: JsonObject, defaults: BatchDefaults): J
     const base = defaults[field];
     if (base === undefined) continue;
     const own = item[field];
-    if (isAbsent(own)) merged[field] = { ...base };
+    if (isAbsent(own) || isEmptyArray(own)) merged[field] = { ...base };
     else if (isPlainObject(own)) merged[field] = { ...base, ...own };
   }
   if (defaults.sentAt !== undefined && isAbsent(item.sentAt)) merged.sentAt = defaults.sentAt;
   return merged;
+}
+
+/** §8: a user trait key becomes a property name on the profile (its `trait.<key>` mirror). */
+const TRAIT_KEY_BYTES = 256;
+
+/** Refuses a trait key that Neo4j cannot take as a property name (a NUL) or that is over-long. */
+function checkTraitKeys(traits: JsonObject, at: Path): void {
+  for (const key of Object.keys(traits)) {
+    if (key.includes('\u0000')) {
+      refuse('VALIDATION_FAILED', 'a trait key must not contain the NUL character (U+0000)', [...at, key]);
+    }
+    if (Buffer.byteLength(key, 'utf8') > TRAIT_KEY_BYTES) {
+      refuse('VALIDATION_FAILED', `a trait key may have at most ${TRAIT_KEY_BYTES} bytes (UTF-8)`, [
+        ...at,
+        key.slice(0, 64),
+      ]);
+    }
+  }
 }
 
 function isEventType(value: unknown): value is EventType {
@@ -386,8 +521,10 @@ function checkBatch(input: unknown): { batch: unknown[]; defaults: BatchDefaults
   if (context !== undefined) defaults.context = context;
   const integrations = readObject(input, 'integrations', []);
   if (integrations !== undefined) defaults.integrations = integrations;
-  // Checked here so that a bad batch-level sentAt is reported at its own path, not at every item.
-  if (readTimestamp(input, 'sentAt', []) !== undefined) defaults.sentAt = input.sentAt;
+  // Read here so that an unreadable batch-level sentAt is named at its own path, ['sentAt'].
+  const warnings: EventWarning[] = [];
+  if (readTimestamp(input, 'sentAt', [], warnings) !== undefined) defaults.sentAt = input.sentAt;
+  if (warnings[0] !== undefined) defaults.sentAtWarning = warnings[0];
   return { batch, defaults };
 }
 
@@ -426,7 +563,16 @@ export function validateBatch(
       };
     }
     // Validated after merging: the merged item is what is stored, so it is what the 32 KB limit measures.
-    return validateEvent(item.type, mergeBatchDefaults(item, checked.defaults), receivedAt, newId, path);
+    const result = validateEvent(
+      item.type,
+      mergeBatchDefaults(item, checked.defaults),
+      receivedAt,
+      newId,
+      path,
+    );
+    const warning = checked.defaults.sentAtWarning;
+    if (result.ok && warning !== undefined && isAbsent(item.sentAt)) result.event.warnings.unshift(warning);
+    return result;
   });
   return { ok: true, items };
 }

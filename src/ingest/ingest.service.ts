@@ -2,8 +2,15 @@
 // code (STYLE.md §9); a refused event is written nowhere (SEMANTICS.md §1, §7).
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import type { ApplyResult, IdentityService, Violation } from '../identity/index.ts';
-import { validateBatch, validateEvent, type EventType, type Validated, type ValidEvent } from './event.ts';
+import { identifierProblem, type ApplyResult, type IdentityService, type Violation } from '../identity/index.ts';
+import {
+  validateBatch,
+  validateEvent,
+  type EventType,
+  type EventWarning,
+  type Validated,
+  type ValidEvent,
+} from './event.ts';
 import { DEFAULT_WRITERS, WriteQueue } from './write-queue.ts';
 
 /** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
@@ -16,6 +23,8 @@ export interface EventOutcome {
   profileId: string | null;
   error: AppError | null;
   violations: Violation[];
+  /** Fields not trusted (SEMANTICS.md §8); empty for a refusal. */
+  warnings: EventWarning[];
 }
 
 export interface BatchOutcome {
@@ -51,7 +60,7 @@ export class IngestService {
   async send(space: string, type: EventType, input: unknown): Promise<EventOutcome> {
     const [outcome] = await this.applyAll(
       space,
-      [validateEvent(type, input, this.clock(), this.newMessageId)],
+      [withIdentifierCheck(validateEvent(type, input, this.clock(), this.newMessageId), [])],
       false,
     );
     return outcome as EventOutcome;
@@ -63,7 +72,8 @@ export class IngestService {
     if (!validated.ok) {
       return { results: [], applied: 0, duplicates: 0, refused: 0, error: validated.error };
     }
-    const results = await this.applyAll(space, validated.items, true);
+    const items = validated.items.map((item, index) => withIdentifierCheck(item, ['batch', index]));
+    const results = await this.applyAll(space, items, true);
     return {
       results,
       applied: results.filter((r) => r.ok && !r.duplicate).length,
@@ -98,11 +108,26 @@ export class IngestService {
           profileId: null,
           error: item.error,
           violations: [],
+          warnings: [],
         };
       }
       return outcomeOf(item.event, applied.get(index) as ApplyResult, inBatch ? ['batch', index] : []);
     });
   }
+}
+
+/**
+ * SEMANTICS.md §8 Sizes and numbers: an identifier value the database could not index, or that a double
+ * would round, refuses its event alone, at the field's path (`prefix` names the batch item).
+ */
+function withIdentifierCheck(item: Validated, prefix: AppError['path']): Validated {
+  if (!item.ok) return item;
+  const problem = identifierProblem(item.event);
+  if (problem === null) return item;
+  return {
+    ok: false,
+    error: { code: 'VALIDATION_FAILED', message: problem.message, path: [...prefix, ...problem.path] },
+  };
 }
 
 function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path']): EventOutcome {
@@ -115,6 +140,7 @@ function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path'
         profileId: result.profileId,
         error: null,
         violations: result.violations,
+        warnings: event.warnings,
       };
     case 'duplicate':
       return {
@@ -124,6 +150,7 @@ function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path'
         profileId: null,
         error: null,
         violations: [],
+        warnings: event.warnings,
       };
     case 'refused':
       return {
@@ -133,6 +160,7 @@ function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path'
         profileId: null,
         error: { code: result.code, message: result.message, path },
         violations: result.violations,
+        warnings: event.warnings,
       };
   }
 }

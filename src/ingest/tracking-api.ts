@@ -6,6 +6,7 @@ import { createGunzip } from 'node:zlib';
 import type { TrackingConfig } from '../config.ts';
 import type { AppError } from '../errors.ts';
 import { presentedSecret, sendJson, type HttpRoute } from '../http.ts';
+import { parseJson } from '../json.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 import type { Principal } from '../spaces/index.ts';
@@ -106,7 +107,8 @@ export function trackingApi(deps: TrackingApiDeps): HttpRoute {
 
     let body: unknown;
     try {
-      body = JSON.parse(read.text.replace(/^\uFEFF/, ''));
+      // Integers too long for a double keep their digits (SEMANTICS.md §8, src/json.ts).
+      body = parseJson(read.text.replace(/^\uFEFF/, ''));
     } catch {
       return refuse(res, 400, 'BAD_REQUEST', 'The request body is not valid JSON.');
     }
@@ -222,7 +224,12 @@ function answerEvent(res: ServerResponse, outcome: EventOutcome): void {
   if (outcome.ok) {
     // No profile id or violations: a write key is public in browsers, and those would tell its holder
     // which identifiers already belong to someone.
-    return sendJson(res, 200, { success: true, messageId: outcome.messageId, duplicate: outcome.duplicate });
+    return sendJson(res, 200, {
+      success: true,
+      messageId: outcome.messageId,
+      duplicate: outcome.duplicate,
+      warnings: outcome.warnings,
+    });
   }
   sendJson(res, 400, { success: false, error: outcome.error });
 }
@@ -235,6 +242,7 @@ function answerBatch(res: ServerResponse, outcome: BatchOutcome): void {
     messageId: r.messageId,
     duplicate: r.duplicate,
     error: r.error,
+    warnings: r.warnings,
   }));
   const summary = { applied: outcome.applied, duplicates: outcome.duplicates, refused: outcome.refused };
   const firstRefused = outcome.results.findIndex((r) => !r.ok);

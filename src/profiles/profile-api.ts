@@ -381,17 +381,21 @@ function listBody<T>(r: Request, params: Params, page: Connection<T>, item: (nod
 }
 
 function traitsBody(r: Request, params: Params, page: Connection<TraitEntry> | null) {
-  const traits: Record<string, unknown> = {};
-  for (const t of page?.nodes ?? []) {
-    traits[t.key] = params.verbose
-      ? {
-          value: t.value,
-          source_id: NO_SOURCE,
-          updated_at: t.updatedAt?.toISOString() ?? null,
-          message_id: t.messageId,
-        }
-      : t.value;
-  }
+  // Object.fromEntries defines own properties, so a trait key such as `__proto__` is shown as data, as
+  // GraphQL shows it (SEMANTICS.md §8), rather than setting the object's prototype.
+  const traits: Record<string, unknown> = Object.fromEntries(
+    (page?.nodes ?? []).map((t) => [
+      t.key,
+      params.verbose
+        ? {
+            value: t.value,
+            source_id: NO_SOURCE,
+            updated_at: t.updatedAt?.toISOString() ?? null,
+            message_id: t.messageId,
+          }
+        : t.value,
+    ]),
+  );
   const pageInfo = page?.pageInfo ?? { hasNextPage: false, endCursor: null };
   return { traits, cursor: cursorJson(r, params, pageInfo) };
 }

@@ -6,6 +6,7 @@ import type { Identifier } from '../identity/index.ts';
 import { parseIdentifierKey } from '../identity/identifiers.ts';
 import type { TraitMeta } from '../identity/traits.ts';
 import type { Position } from './cursors.ts';
+import { parseJson } from '../json.ts';
 
 export interface ProfileMetadataView {
   firstEventAt: Date | null;
@@ -67,6 +68,8 @@ export interface EventView {
   previousId: string | null;
   timestamp: Date;
   receivedAt: Date;
+  /** SEMANTICS.md §8: time fields not used or corrected at ingestion. */
+  warnings: { code: string; message: string; path: (string | number)[] }[];
 }
 
 /** An account with what the Profile API shows of it (traits' provenance, last write). */
@@ -350,12 +353,22 @@ function rowToEvent(row: Row): EventView {
     previousId: text(row.previousId),
     timestamp: new Date(Number(row.timestamp)),
     receivedAt: new Date(Number(row.receivedAt)),
+    warnings: parseWarnings(row.warnings),
   };
+}
+
+function parseWarnings(json: unknown): EventView['warnings'] {
+  const list: unknown = typeof json === 'string' ? JSON.parse(json) : [];
+  return (Array.isArray(list) ? (list as Row[]) : []).map((w) => ({
+    code: String(w.code),
+    message: String(w.message),
+    path: Array.isArray(w.path) ? w.path.map((p) => (typeof p === 'number' ? p : String(p))) : [],
+  }));
 }
 
 function parseJsonObject(json: unknown): Record<string, unknown> | null {
   if (typeof json !== 'string') return null;
-  const value: unknown = JSON.parse(json);
+  const value: unknown = parseJson(json);
   return typeof value === 'object' && value !== null && !Array.isArray(value)
     ? (value as Record<string, unknown>)
     : null;

@@ -3,7 +3,13 @@ import type { Resolvers } from '../generated/graphql.ts';
 import { eventMutations } from './events.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { rulesMutations, rulesQueries } from './rules.ts';
-import { DateTimeScalar, JSONObjectScalar, JSONScalar } from './scalars.ts';
+import {
+  DateTimeScalar,
+  JSONObjectScalar,
+  JSONScalar,
+  SegmentIdScalar,
+  SegmentTimestampScalar,
+} from './scalars.ts';
 
 export const VERSION = '0.1.0';
 
@@ -11,6 +17,8 @@ export const resolvers: Resolvers = {
   JSON: JSONScalar,
   JSONObject: JSONObjectScalar,
   DateTime: DateTimeScalar,
+  SegmentId: SegmentIdScalar,
+  SegmentTimestamp: SegmentTimestampScalar,
   Query: {
     version: () => VERSION,
     ...rulesQueries,

@@ -1,6 +1,14 @@
-// JSON, JSONObject and DateTime scalars. Values pass through as parsed JSON; literals in queries are
-// converted from the GraphQL AST.
+// JSON, JSONObject, DateTime, SegmentId and SegmentTimestamp scalars. Values pass through as parsed JSON
+// (numbers too long for a double as LosslessNumber, src/json.ts); literals in queries are converted from
+// the GraphQL AST the same way, so one payload means the same in a variable, a literal and over HTTP.
 import { GraphQLError, GraphQLScalarType, Kind, type ValueNode } from 'graphql';
+import { isSafeNumber } from 'lossless-json';
+import { isLosslessNumber, LosslessNumber } from '../json.ts';
+
+/** A numeric literal as parseJson reads it: a number when a double holds it exactly, else its digits. */
+function literalNumber(text: string): number | LosslessNumber {
+  return isSafeNumber(text) ? Number(text) : new LosslessNumber(text);
+}
 
 function literalToJson(node: ValueNode, variables: Record<string, unknown> | null | undefined): unknown {
   switch (node.kind) {
@@ -9,7 +17,7 @@ function literalToJson(node: ValueNode, variables: Record<string, unknown> | nul
       return node.value;
     case Kind.INT:
     case Kind.FLOAT:
-      return Number(node.value);
+      return literalNumber(node.value);
     case Kind.NULL:
       return null;
     case Kind.LIST:
@@ -26,8 +34,10 @@ function literalToJson(node: ValueNode, variables: Record<string, unknown> | nul
   }
 }
 
+/** An object; `[]` (PHP's encoding of an empty map) is `{}` (SEMANTICS.md §8). */
 function asObject(value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+  if (Array.isArray(value) && value.length === 0) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isLosslessNumber(value)) {
     throw new GraphQLError('JSONObject must be an object', { extensions: { code: 'VALIDATION_FAILED' } });
   }
   return value as Record<string, unknown>;
@@ -62,4 +72,37 @@ export const DateTimeScalar = new GraphQLScalarType({
     }
     return date;
   },
+});
+
+const refuseId = (): never => {
+  throw new GraphQLError('SegmentId must be a string or an integer', {
+    extensions: { code: 'VALIDATION_FAILED' },
+  });
+};
+
+/**
+ * A string or a number, passed on as sent: ingestion (src/ingest/event.ts) turns exact integers into
+ * their digits and refuses the rest at the field's path, as it does for HTTP (SEMANTICS.md §8).
+ */
+export const SegmentIdScalar = new GraphQLScalarType({
+  name: 'SegmentId',
+  serialize: (value) => (typeof value === 'string' ? value : refuseId()),
+  parseValue: (value) =>
+    typeof value === 'string' || typeof value === 'number' || isLosslessNumber(value) ? value : refuseId(),
+  parseLiteral: (node) => {
+    if (node.kind === Kind.STRING) return node.value;
+    if (node.kind === Kind.INT || node.kind === Kind.FLOAT) return literalNumber(node.value);
+    return refuseId();
+  },
+});
+
+/**
+ * Any JSON value, passed on as sent: ingestion uses it when it is an ISO-8601 date-time with an offset,
+ * and otherwise records a TIMESTAMP_INVALID warning, as it does for HTTP (SEMANTICS.md §1, §8).
+ */
+export const SegmentTimestampScalar = new GraphQLScalarType({
+  name: 'SegmentTimestamp',
+  serialize: (value) => (value instanceof Date ? value.toISOString() : value),
+  parseValue: (value) => value,
+  parseLiteral: (node, variables) => literalToJson(node, variables),
 });

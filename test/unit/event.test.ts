@@ -62,9 +62,11 @@ describe('validateEvent: required fields (§1)', () => {
     expect(event.context).toEqual({});
   });
 
-  it('accepts a finite numeric userId as a string and refuses other types', () => {
+  it('accepts an exact integer userId as its digits and refuses other types', () => {
     expect(valid('identify', { userId: 42 }).userId).toBe('42');
+    expect(valid('identify', { userId: -9007199254740991 }).userId).toBe('-9007199254740991');
     expect(error('identify', { userId: Number.NaN }).path).toEqual(['userId']);
+    expect(error('identify', { userId: 1.5 }).path).toEqual(['userId']);
     expect(error('identify', { userId: { id: 1 } })).toMatchObject({
       code: 'VALIDATION_FAILED',
       path: ['userId'],
@@ -91,8 +93,13 @@ describe('validateEvent: required fields (§1)', () => {
     });
   });
 
-  it('alias needs userId and previousId (anonymousId alone is not enough)', () => {
-    expect(error('alias', { previousId: 'p1', anonymousId: 'a1' })).toMatchObject({
+  // Changed on purpose (issue 10, case 13): Segment's HTTP API takes an alias with anonymousId and no userId.
+  it('alias needs previousId and userId or anonymousId', () => {
+    expect(valid('alias', { previousId: 'p1', anonymousId: 'a1' })).toMatchObject({
+      anonymousId: 'a1',
+      previousId: 'p1',
+    });
+    expect(error('alias', { previousId: 'p1' })).toMatchObject({
       code: 'VALIDATION_FAILED',
       path: ['userId'],
     });
@@ -113,6 +120,11 @@ describe('validateEvent: required fields (§1)', () => {
 });
 
 describe('validateEvent: field types', () => {
+  // Issue 10, case 6: PHP encodes an empty map as `[]`.
+  it.each(['traits', 'properties', 'context', 'integrations'])('reads %s: [] as {}', (field) => {
+    expect(valid('identify', { userId: 'u1', [field]: [] })).toMatchObject({ [field]: {} });
+  });
+
   it.each(['traits', 'properties', 'context', 'integrations'])('%s must be a plain object', (field) => {
     for (const bad of ['x', 3, [1, 2]]) {
       expect(error('page', { userId: 'u1', [field]: bad })).toMatchObject({
@@ -159,41 +171,105 @@ describe('validateEvent: messageId', () => {
     expect(valid('identify', { userId: 'u1', messageId: id }).messageId).toBe(id);
   });
 
-  it('refuses one of 101 characters, a blank one, or a non-string', () => {
+  it('refuses one of 101 characters or a non-string', () => {
     const long = error('identify', { userId: 'u1', messageId: 'm'.repeat(101) });
     expect(long).toMatchObject({ code: 'VALIDATION_FAILED', path: ['messageId'] });
     expect(long.message).toContain('100');
-    expect(error('identify', { userId: 'u1', messageId: '  ' }).path).toEqual(['messageId']);
     expect(error('identify', { userId: 'u1', messageId: 12 }).path).toEqual(['messageId']);
+  });
+
+  // Changed on purpose (issue 10, case 12): a blank messageId is absent, as a blank userId is (§8).
+  it.each(['', '  '])('generates one for the blank messageId %j', (blank) => {
+    expect(valid('identify', { userId: 'u1', messageId: blank }).messageId).toBe('gen-1');
   });
 });
 
 describe('validateEvent: timestamps and clock skew (§1 Time)', () => {
+  // Changed on purpose (issue 10, case 11): an unreadable time field is not used and is named in a
+  // warning; the event is kept (§1, §8).
   it.each(['timestamp', 'originalTimestamp', 'sentAt'])(
-    'refuses %s without a timezone, naming the field',
+    'does not use %s without a timezone, and warns naming the field',
     (field) => {
-      const e = error('track', { userId: 'u1', event: 'x', [field]: '2024-05-01T11:00:00' });
-      expect(e).toMatchObject({ code: 'VALIDATION_FAILED', path: [field] });
-      expect(e.message).toContain('timezone');
+      const e = valid('track', { userId: 'u1', event: 'x', [field]: '2024-05-01T11:00:00' });
+      expect(e.timestamp).toEqual(receivedAt);
+      expect(e.warnings).toMatchObject([{ code: 'TIMESTAMP_INVALID', path: [field] }]);
+      expect(e.warnings[0]?.message).toContain('"2024-05-01T11:00:00"');
+      expect(e.warnings[0]?.message).toContain('timezone');
     },
   );
 
   it.each([
     '2024-05-01',
+    '2017',
     'yesterday',
+    'NOW',
+    '2015-2-02T00:30:12.984Z',
     '2024-02-30T00:00:00Z',
     '2024-13-01T00:00:00Z',
     '2024-05-01T25:00:00Z',
     '2024-05-01T10:00:00+25:00',
-  ])('refuses the unparseable or impossible date %s', (bad) => {
-    expect(error('identify', { userId: 'u1', timestamp: bad })).toMatchObject({
-      code: 'VALIDATION_FAILED',
-      path: ['timestamp'],
-    });
+    1714564800000,
+    true,
+    { at: 'noon' },
+  ])('keeps the event and does not use the unreadable timestamp %j', (bad) => {
+    const e = valid('identify', { userId: 'u1', timestamp: bad });
+    expect(e.timestamp).toEqual(receivedAt);
+    expect(e.originalTimestamp).toBeUndefined();
+    expect(e.warnings).toMatchObject([{ code: 'TIMESTAMP_INVALID', path: ['timestamp'] }]);
   });
 
-  it('refuses a non-string timestamp such as epoch milliseconds', () => {
-    expect(error('identify', { userId: 'u1', timestamp: 1714564800000 }).path).toEqual(['timestamp']);
+  it('falls back to the other times the event has when one is unreadable', () => {
+    const e = valid('identify', {
+      userId: 'u1',
+      timestamp: 'garbage',
+      originalTimestamp: '2024-05-01T09:00:00Z',
+    });
+    expect(e.timestamp.toISOString()).toBe('2024-05-01T09:00:00.000Z');
+    expect(e.warnings.map((w) => w.path)).toEqual([['timestamp']]);
+    // An unreadable sentAt: no skew correction, the timestamp as given.
+    const f = valid('identify', { userId: 'u1', timestamp: '2024-05-01T09:00:00Z', sentAt: 'later' });
+    expect(f.timestamp.toISOString()).toBe('2024-05-01T09:00:00.000Z');
+    expect(f.warnings).toMatchObject([{ code: 'TIMESTAMP_INVALID', path: ['sentAt'] }]);
+  });
+
+  // Issue 10, case 3: Date.UTC reads years 0–99 as 1900–1999.
+  it.each([
+    ['0027-06-27T08:23:48+03:00', '0027-06-27T05:23:48.000Z'],
+    ['0099-12-31T00:00:00Z', '0099-12-31T00:00:00.000Z'],
+    ['0000-01-01T00:00:00Z', '0000-01-01T00:00:00.000Z'],
+    ['0004-02-29T12:00:00Z', '0004-02-29T12:00:00.000Z'],
+  ])('keeps the year as written: %s', (text, iso) => {
+    const parsed = parseTimestamp(text);
+    expect(parsed.ok && parsed.date.toISOString()).toBe(iso);
+    expect(valid('identify', { userId: 'u1', timestamp: text }).timestamp.toISOString()).toBe(iso);
+  });
+
+  it('refuses 0003-02-29, which no calendar has', () => {
+    expect(parseTimestamp('0003-02-29T00:00:00Z').ok).toBe(false);
+  });
+
+  // Issue 10, case 4: a future clock must not win for longer than the tolerance (§8).
+  it('sets an event time more than the tolerance past receivedAt to receivedAt, with a warning', () => {
+    const e = valid('identify', { userId: 'u1', timestamp: '2569-01-01T00:00:00Z' });
+    expect(e.timestamp).toEqual(receivedAt);
+    expect(e.warnings).toMatchObject([{ code: 'TIMESTAMP_CLAMPED', path: ['timestamp'] }]);
+    // Within the tolerance it is kept as written.
+    const soon = new Date(receivedAt.getTime() + LIMITS.futureToleranceMs).toISOString();
+    const kept = valid('identify', { userId: 'u1', timestamp: soon });
+    expect(kept.timestamp.toISOString()).toBe(soon);
+    expect(kept.warnings).toEqual([]);
+  });
+
+  it('clamps a time pushed ahead by a sentAt 14 days before timestamp', () => {
+    const e = valid('track', {
+      userId: 'u1',
+      event: 'x',
+      timestamp: '2024-05-15T12:00:00Z',
+      sentAt: '2024-05-01T12:00:00Z',
+    });
+    expect(e.timestamp).toEqual(receivedAt);
+    expect(e.warnings).toMatchObject([{ code: 'TIMESTAMP_CLAMPED', path: ['timestamp'] }]);
+    expect(e.warnings[0]?.message).toContain('sentAt');
   });
 
   it('accepts Z and numeric offsets', () => {
@@ -281,7 +357,7 @@ describe('validateEvent: timestamps and clock skew (§1 Time)', () => {
   it('parseTimestamp explains what is wrong', () => {
     expect(parseTimestamp('2024-05-01T10:00:00')).toEqual({
       ok: false,
-      reason: 'must carry a timezone (Z or ±hh:mm)',
+      reason: 'has no timezone (Z or ±hh:mm), so its instant is unknown',
     });
     expect(parseTimestamp('2024-02-29T00:00:00Z').ok).toBe(true);
   });
@@ -434,16 +510,31 @@ describe('validateBatch (§1 Batches)', () => {
     expect(run('nope')).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', path: [] } });
   });
 
-  it('refuses the whole batch for a bad top-level context, integrations or sentAt', () => {
+  it('refuses the whole batch for a top-level context or integrations that is not an object', () => {
     expect(run({ batch: [], context: 'x' })).toMatchObject({ ok: false, error: { path: ['context'] } });
-    expect(run({ batch: [], integrations: [] })).toMatchObject({
+    expect(run({ batch: [], integrations: [1] })).toMatchObject({
       ok: false,
       error: { path: ['integrations'] },
     });
-    expect(run({ batch: [], sentAt: '2024-05-01T10:00:00' })).toMatchObject({
-      ok: false,
-      error: { path: ['sentAt'] },
+  });
+
+  // Changed on purpose (issue 10, cases 6 and 11): PHP's `[]` is `{}`; an unreadable batch sentAt is not
+  // used and every item without its own carries the warning.
+  it('reads a top-level [] as {} and warns each item of an unreadable top-level sentAt', () => {
+    const out = run({
+      batch: [
+        { type: 'track', event: 'e', userId: 'u', context: [] },
+        { type: 'track', event: 'e', userId: 'u', sentAt: '2024-05-01T12:00:00Z' },
+      ],
+      context: [],
+      integrations: [],
+      sentAt: '2024-05-01T10:00:00',
     });
+    if (!out.ok) throw new Error('expected the batch to be accepted');
+    const [first, second] = out.items;
+    expect(first).toMatchObject({ ok: true, event: { context: {}, integrations: {} } });
+    expect(first?.ok && first.event.warnings).toMatchObject([{ code: 'TIMESTAMP_INVALID', path: ['sentAt'] }]);
+    expect(second?.ok && second.event.warnings).toEqual([]);
   });
 
   it('refuses more than 2,500 events and accepts exactly 2,500', () => {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { ValidEvent } from '../../src/ingest/event.ts';
+import { LosslessNumber } from '../../src/json.ts';
 import {
   extractIdentifiers,
   identifierKey,
+  identifierProblem,
   normaliseIdentifier,
   parseIdentifierKey,
 } from '../../src/identity/identifiers.ts';
@@ -18,6 +20,7 @@ function event(fields: Partial<ValidEvent>): ValidEvent {
     integrations: {},
     timestamp: at,
     receivedAt: at,
+    warnings: [],
     ...fields,
   };
 }
@@ -210,7 +213,83 @@ describe('extractIdentifiers (§2 sources)', () => {
     ).toEqual(['user_id:u2']);
   });
 
+  // Issue 10, case 13: an alias with anonymousId and no userId is recorded under that one identifier.
+  it('alias without userId yields its anonymous_id alone', () => {
+    expect(keys(event({ type: 'alias', previousId: 'p1', anonymousId: 'a1' }))).toEqual(['anonymous_id:a1']);
+  });
+
   it('yields nothing for an event without identifiers', () => {
     expect(extractIdentifiers(event({}))).toEqual([]);
+  });
+});
+
+// Issue 10, case 8: one address written two ways is one identifier (§8).
+describe('email normalisation (§8)', () => {
+  it.each([
+    ['zero-width space', 'jane\u200b@x.com'],
+    ['BOM', '\ufeffjane@x.com'],
+    ['soft hyphen', 'ja\u00adne@x.com'],
+    ['zero-width joiner', 'jane@x\u200d.com'],
+  ])('removes a %s', (_, written) => {
+    expect(normaliseIdentifier('email', written)).toEqual({ type: 'email', value: 'jane@x.com' });
+  });
+
+  it('applies NFC, so a decomposed accent equals the composed one', () => {
+    const composed = 'ren\u00e9@x.com';
+    const nfd = composed.normalize('NFD');
+    expect(nfd).not.toBe(composed);
+    expect(normaliseIdentifier('email', nfd)).toEqual(normaliseIdentifier('email', composed));
+    // Lookups normalise the same way.
+    expect(parseIdentifierKey(`email:${nfd.toUpperCase()}`)).toEqual({ type: 'email', value: composed });
+  });
+
+  it('leaves other types as written (NFC and invisibles only for emails)', () => {
+    expect(normaliseIdentifier('user_id', 'a\u200bb')?.value).toBe('a\u200bb');
+  });
+
+  it('treats an email of invisible characters only as blank', () => {
+    expect(normaliseIdentifier('email', '\u200b\ufeff')).toBeNull();
+  });
+});
+
+// Issue 10, cases 1 and 2: identifier values must be exact and fit the database's index (§8).
+describe('identifierProblem (§8 sizes and numbers)', () => {
+  it('accepts ordinary events', () => {
+    expect(identifierProblem(event({ userId: 'u1', traits: { email: 'j@x.com' } }))).toBeNull();
+    expect(identifierProblem(event({ context: { device: { type: 'ios', id: 123 } } }))).toBeNull();
+  });
+
+  it.each([
+    ['traits.email', { traits: { email: `${'a'.repeat(1100)}@x.com` } }, ['traits', 'email']],
+    ['context.traits.email', { context: { traits: { email: 'é'.repeat(600) } } }, ['context', 'traits', 'email']],
+    ['properties.email', { properties: { email: 'x'.repeat(1025) } }, ['properties', 'email']],
+    [
+      'externalIds[].id',
+      { context: { externalIds: [{ id: 'ok', type: 'a' }, { id: 'x'.repeat(2000), type: 'crm_id' }] } },
+      ['context', 'externalIds', 1, 'id'],
+    ],
+    [
+      'externalIds[].type',
+      { context: { externalIds: [{ id: 'ok', type: 't'.repeat(65) }] } },
+      ['context', 'externalIds', 0, 'type'],
+    ],
+    ['device.id', { context: { device: { type: 'ios', id: 'd'.repeat(1025) } } }, ['context', 'device', 'id']],
+  ] as const)('refuses an over-long %s at its path', (_, fields, path) => {
+    const problem = identifierProblem(event(fields as Partial<ValidEvent>));
+    expect(problem?.path).toEqual(path);
+  });
+
+  it('takes exactly 1,024 bytes', () => {
+    expect(identifierProblem(event({ traits: { email: 'a'.repeat(1024) } }))).toBeNull();
+  });
+
+  it.each([
+    ['a rounded double', 6416965886464272000],
+    ['a number kept exact by the parser', new LosslessNumber('6416965886464272042')],
+    ['a fraction', 1.5],
+  ])('refuses %s as an externalIds id', (_, id) => {
+    const problem = identifierProblem(event({ context: { externalIds: [{ id, type: 'crm_id' }] } }));
+    expect(problem?.path).toEqual(['context', 'externalIds', 0, 'id']);
+    expect(problem?.message).toMatch(/string/);
   });
 });

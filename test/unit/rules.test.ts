@@ -5,9 +5,11 @@ import {
   findBlockedValue,
   isBlocked,
   rankRules,
-  unsafePatternReason,
+  AUTO_REGISTERED_RULES_CAP,
+  blockedValueProblem,
+  JUNK_VALUES,
   validateRules,
-  windowStart,
+  windowLength,
   withNewTypes,
   type IdentifierRule,
 } from '../../src/identity/rules.ts';
@@ -48,12 +50,25 @@ describe('defaultRules (§3 Defaults)', () => {
     expect(rules.every((r) => JSON.stringify(r.blockedValues) === JSON.stringify(DEFAULT_BLOCKED))).toBe(
       true,
     );
+    // Changed on purpose (issue 10, case 7): SEMANTICS §8's list, in a case-insensitive mode of its own.
     expect(DEFAULT_BLOCKED).toEqual([
       { value: '^[0-]*$', match: 'REGEX' },
-      { value: '-1', match: 'EXACT' },
-      { value: 'null', match: 'EXACT' },
-      { value: 'undefined', match: 'EXACT' },
-      { value: 'anonymous', match: 'EXACT' },
+      ...[
+        'null',
+        'undefined',
+        'none',
+        'nil',
+        'nan',
+        'n/a',
+        'na',
+        '[object object]',
+        'true',
+        'false',
+        'anonymous',
+        'unknown',
+        'guest',
+        '-1',
+      ].map((value) => ({ value, match: 'EXACT_IGNORE_CASE' })),
     ]);
   });
 
@@ -95,7 +110,18 @@ describe('withNewTypes (§2 new custom type)', () => {
 
   it('adds nothing when every type is known', () => {
     const base = defaultRules();
-    expect(withNewTypes(base, ['user_id', 'ios.id'])).toEqual({ rules: base, added: [] });
+    expect(withNewTypes(base, ['user_id', 'ios.id'])).toEqual({ rules: base, added: [], refused: [] });
+  });
+
+  // Issue 10, case 9: a public write key must not grow a space's rules without bound (§8).
+  it('registers no type once the space has AUTO_REGISTERED_RULES_CAP rules', () => {
+    const base = defaultRules();
+    const fresh = Array.from({ length: 60 }, (_, i) => `custom_${String(i).padStart(2, '0')}`);
+    const { rules, added, refused } = withNewTypes(base, fresh);
+    expect(rules).toHaveLength(AUTO_REGISTERED_RULES_CAP);
+    expect(added.map((r) => r.type)).toEqual(fresh.slice(0, AUTO_REGISTERED_RULES_CAP - base.length));
+    expect(refused).toEqual(fresh.slice(AUTO_REGISTERED_RULES_CAP - base.length));
+    expect(withNewTypes(rules, ['another'])).toMatchObject({ added: [], refused: ['another'] });
   });
 
   it('starts at priority 1 on an empty rule set and after gaps in priorities', () => {
@@ -114,8 +140,38 @@ describe('blocked values', () => {
     },
   );
 
-  it.each(['10', '1', 'abc', 'NULL', 'anonymous1', '-2', '0a'])('does not block %j by default', (value) => {
-    expect(isBlocked(userId, value)).toBe(false);
+  // Issue 10, case 7: the ways programs print "unknown", in any case, after trimming.
+  it.each([
+    'NULL',
+    'Undefined',
+    'None',
+    'nil',
+    'NaN',
+    '[object Object]',
+    'true',
+    'FALSE',
+    'N/A',
+    'na',
+    ' Unknown ',
+    'GUEST',
+    'Anonymous',
+  ])('blocks the placeholder %j by default', (value) => {
+    expect(isBlocked(userId, value)).toBe(true);
+    expect(findBlockedValue(userId, value)?.match).toBe('EXACT_IGNORE_CASE');
+  });
+
+  it('blocks every listed placeholder, and no value merely containing one', () => {
+    for (const junk of JUNK_VALUES) expect(isBlocked(userId, junk.toUpperCase())).toBe(true);
+    for (const value of ['10', '1', 'abc', 'anonymous1', '-2', '0a', 'nullable', 'nana', 'n/a/b', 'guests']) {
+      expect(isBlocked(userId, value)).toBe(false);
+    }
+  });
+
+  it('keeps a space’s own EXACT values case-sensitive beside the defaults', () => {
+    const crm = rule({ type: 'crm_id', blockedValues: [...DEFAULT_BLOCKED, { value: 'TEST', match: 'EXACT' }] });
+    expect(isBlocked(crm, 'test')).toBe(false);
+    expect(isBlocked(crm, 'TEST')).toBe(true);
+    expect(isBlocked(crm, 'NULL')).toBe(true);
   });
 
   it('uses DEFAULT_BLOCKED for a type without a rule', () => {
@@ -144,9 +200,24 @@ describe('blocked values', () => {
     expect(isBlocked(anywhere, 'my-test-user')).toBe(true);
   });
 
-  it('ignores a pattern that does not compile rather than throwing', () => {
+  it('ignores a pattern that does not compile rather than throwing, and says why', () => {
     expect(isBlocked(rule({ blockedValues: [{ value: '(', match: 'REGEX' }] }), 'x')).toBe(false);
+    expect(isBlocked(rule({ blockedValues: [{ value: '(?=a)a', match: 'REGEX' }] }), 'a')).toBe(false);
+    expect(blockedValueProblem({ value: '(?=a)a', match: 'REGEX' })).toMatch(/\(\?=/);
+    expect(blockedValueProblem({ value: '^x$', match: 'REGEX' })).toBeNull();
+    expect(blockedValueProblem({ value: '(', match: 'EXACT' })).toBeNull();
   });
+
+  // Issue 11 §2: patterns that backtrack polynomially or exponentially in a backtracking engine run in
+  // linear time under RE2. Each of these took seconds or more per match with RegExp.
+  it.each(['\\w*\\w*\\w*\\w*\\w*\\w*\\w*\\w*!', '.*.*.*.*.*.*x', '^(a+)+$', '(a|aa)+$'])(
+    'matches %s against a long hostile value without backtracking',
+    (pattern) => {
+      const hostile = rule({ blockedValues: [{ value: pattern, match: 'REGEX' }] });
+      expect(isBlocked(hostile, `${'a'.repeat(5000)}b`)).toBe(false);
+      expect(isBlocked(hostile, 'aaaa!x')).toBe(pattern !== '^(a+)+$' && pattern !== '(a|aa)+$');
+    },
+  );
 });
 
 describe('validateRules (§3)', () => {
@@ -181,7 +252,9 @@ describe('validateRules (§3)', () => {
     expect(problemsOf([rule({ window: 'HOUR' as never })])).toEqual([[0, 'window']]);
   });
 
-  it('reports a blocked regex that does not compile, is too long, or is unsafe', () => {
+  // Changed on purpose (issue 11 §2): shape-based refusals are gone; RE2 refuses what it cannot run
+  // (lookaround, backreferences) and `^(a+)+$` is fine under a linear-time engine.
+  it('reports a blocked regex RE2 cannot compile, or that is too long', () => {
     const problems = validateRules([
       rule({
         blockedValues: [
@@ -191,19 +264,23 @@ describe('validateRules (§3)', () => {
           { value: 'ok', match: 'REGEX' },
           { value: '', match: 'EXACT' },
           { value: 'x', match: 'FUZZY' as never },
+          { value: '(?=a)b', match: 'REGEX' },
+          { value: '(a)\\1', match: 'REGEX' },
+          { value: 'NULL', match: 'EXACT_IGNORE_CASE' },
         ],
       }),
     ]);
     expect(problems.map((p) => p.path)).toEqual([
       [0, 'blockedValues', 0, 'value'],
       [0, 'blockedValues', 1, 'value'],
-      [0, 'blockedValues', 2, 'value'],
       [0, 'blockedValues', 4, 'value'],
       [0, 'blockedValues', 5, 'match'],
+      [0, 'blockedValues', 6, 'value'],
+      [0, 'blockedValues', 7, 'value'],
     ]);
-    expect(problems[0]?.message).toMatch(/does not compile/);
+    expect(problems[0]?.message).toMatch(/cannot be used/);
     expect(problems[1]?.message).toMatch(/200/);
-    expect(problems[2]?.message).toMatch(/unsafe/);
+    expect(problems[4]?.message).toMatch(/lookaround/);
   });
 
   it('accepts a long EXACT value (the pattern length limit is for regexes)', () => {
@@ -217,53 +294,18 @@ describe('validateRules (§3)', () => {
   });
 });
 
-describe('unsafePatternReason', () => {
-  it.each([
-    '(a+)+',
-    '(a*)*',
-    '(a|a)*',
-    '^(a|b)+$',
-    '(?:a?){20}',
-    '((ab)+c)*',
-    '(\\d+)*$',
-    '(?<n>x+){2,}',
-    '(a)\\1',
-    '(?<n>a)\\k<n>',
-  ])('refuses %s', (pattern) => {
-    expect(unsafePatternReason(pattern)).not.toBeNull();
-  });
-
-  it.each([
-    '^[0-]*$',
-    '^test.*@example\\.com$',
-    '(abc)+',
-    '(?:ab)*c',
-    '(a+)?',
-    '(a|b)',
-    '[(a+)+]*',
-    '\\(a+\\)+',
-    'a{2,5}b*',
-    '^(?:foo|bar)@x\\.com$',
-    '(?=a+)b',
-  ])('accepts %s', (pattern) => {
-    expect(unsafePatternReason(pattern)).toBeNull();
-  });
-});
-
-describe('windowStart (fixed durations on event time)', () => {
-  const t = new Date('2024-05-31T12:00:00Z');
-
+describe('windowLength (fixed durations on event time)', () => {
   it('is null for EVER', () => {
-    expect(windowStart('EVER', t)).toBeNull();
+    expect(windowLength('EVER')).toBeNull();
   });
 
   it.each([
-    ['DAY', '2024-05-30T12:00:00.000Z'],
-    ['WEEK', '2024-05-24T12:00:00.000Z'],
-    ['MONTH', '2024-05-01T12:00:00.000Z'],
-    ['YEAR', '2023-06-01T12:00:00.000Z'],
-  ] as const)('%s', (window, start) => {
-    expect(windowStart(window, t)?.toISOString()).toBe(start);
+    ['DAY', 24],
+    ['WEEK', 7 * 24],
+    ['MONTH', 30 * 24],
+    ['YEAR', 365 * 24],
+  ] as const)('%s', (window, hours) => {
+    expect(windowLength(window)).toBe(hours * 3_600_000);
   });
 });
 
