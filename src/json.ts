@@ -31,7 +31,8 @@ export function holdsLosslessNumber(value: unknown): boolean {
   if (Array.isArray(value)) return value.some(holdsLosslessNumber);
   if (value instanceof Date) return false;
   for (const key in value) {
-    if (Object.hasOwn(value, key) && holdsLosslessNumber((value as Record<string, unknown>)[key])) return true;
+    if (Object.hasOwn(value, key) && holdsLosslessNumber((value as Record<string, unknown>)[key]))
+      return true;
   }
   return false;
 }

@@ -97,7 +97,8 @@ function identifierSources(event: ValidEvent): IdentifierSource[] {
     if (platform === 'ios' || platform === 'android') {
       const at = ['context', 'device'];
       add(`${platform}.id`, device.id, [...at, 'id']);
-      if (device.adTrackingEnabled === true) add(`${platform}.idfa`, device.advertisingId, [...at, 'advertisingId']);
+      if (device.adTrackingEnabled === true)
+        add(`${platform}.idfa`, device.advertisingId, [...at, 'advertisingId']);
       add(`${platform}.push_token`, device.token, [...at, 'token']);
     }
   }

@@ -3,7 +3,12 @@
  * identifier type. Pure.
  */
 import { RE2JS } from 're2js';
-import { IDENTIFIER_TYPE_PATTERN, MAX_TYPE_CHARS, normaliseIdentifier, normaliseType } from './identifiers.ts';
+import {
+  IDENTIFIER_TYPE_PATTERN,
+  MAX_TYPE_CHARS,
+  normaliseIdentifier,
+  normaliseType,
+} from './identifiers.ts';
 
 export type Window = 'EVER' | 'DAY' | 'WEEK' | 'MONTH' | 'YEAR';
 export const WINDOWS: readonly Window[] = ['EVER', 'DAY', 'WEEK', 'MONTH', 'YEAR'];
@@ -260,7 +265,10 @@ export function validateRules(rules: IdentifierRule[]): RuleProblem[] {
     rule.blockedValues.forEach((blocked, j) => {
       const path = [i, 'blockedValues', j];
       if (!BLOCK_MATCHES.includes(blocked.match)) {
-        problems.push({ message: `match must be one of ${BLOCK_MATCHES.join(', ')}`, path: [...path, 'match'] });
+        problems.push({
+          message: `match must be one of ${BLOCK_MATCHES.join(', ')}`,
+          path: [...path, 'match'],
+        });
       }
       if (typeof blocked.value !== 'string' || blocked.value === '') {
         problems.push({ message: 'a blocked value must be a non-empty string', path: [...path, 'value'] });

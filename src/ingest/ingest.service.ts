@@ -2,7 +2,12 @@
 // code (STYLE.md §9); a refused event is written nowhere (SEMANTICS.md §1, §7).
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import { identifierProblem, type ApplyResult, type IdentityService, type Violation } from '../identity/index.ts';
+import {
+  identifierProblem,
+  type ApplyResult,
+  type IdentityService,
+  type Violation,
+} from '../identity/index.ts';
 import {
   validateBatch,
   validateEvent,

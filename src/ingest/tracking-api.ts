@@ -228,10 +228,15 @@ function answerEvent(res: ServerResponse, outcome: EventOutcome): void {
       success: true,
       messageId: outcome.messageId,
       duplicate: outcome.duplicate,
-      warnings: outcome.warnings,
+      ...warningsOf(outcome),
     });
   }
   sendJson(res, 400, { success: false, error: outcome.error });
+}
+
+/** SEMANTICS.md §7, §8: fields not trusted, shown only when there are some (Segment's shape otherwise). */
+function warningsOf(outcome: EventOutcome): { warnings?: EventOutcome['warnings'] } {
+  return outcome.warnings.length > 0 ? { warnings: outcome.warnings } : {};
 }
 
 /** SEMANTICS.md §1 Batches: valid items are applied, every item's outcome is reported, in order. */
@@ -242,7 +247,7 @@ function answerBatch(res: ServerResponse, outcome: BatchOutcome): void {
     messageId: r.messageId,
     duplicate: r.duplicate,
     error: r.error,
-    warnings: r.warnings,
+    ...warningsOf(r),
   }));
   const summary = { applied: outcome.applied, duplicates: outcome.duplicates, refused: outcome.refused };
   const firstRefused = outcome.results.findIndex((r) => !r.ok);

@@ -106,11 +106,27 @@ describe('GraphQL', () => {
   it('reports refusals as data with code and path', async () => {
     const res = await gql(
       `mutation ($input: TrackInput!) { track(input: $input) { ok error { code message path } } }`,
-      { input: { userId: `x-${run}`, event: 'E', timestamp: '2026-01-01T10:00:00' } },
+      { input: { userId: `x-${run}`, event: ' ' } },
     );
     expect(res.body.data?.track).toEqual({
       ok: false,
-      error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/timezone/i), path: ['timestamp'] },
+      error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/event/), path: ['event'] },
+    });
+  });
+
+  // Changed on purpose (issue 10, case 11): a timestamp without a timezone is not used, and the event is
+  // applied with a warning (SEMANTICS.md §8), where it used to be refused.
+  it('reports an untrusted time field as a warning and applies the event', async () => {
+    const res = await gql(
+      `mutation ($input: TrackInput!) { track(input: $input) { ok error { code } warnings { code message path } } }`,
+      { input: { userId: `x-${run}`, event: 'E', timestamp: '2026-01-01T10:00:00' } },
+    );
+    expect(res.body.data?.track).toEqual({
+      ok: true,
+      error: null,
+      warnings: [
+        { code: 'TIMESTAMP_INVALID', message: expect.stringMatching(/timezone/i), path: ['timestamp'] },
+      ],
     });
   });
 
@@ -152,7 +168,8 @@ describe('GraphQL', () => {
       {
         rules: [
           { type: 'user_id', priority: 1, limit: 0 },
-          { type: 'email', priority: 1, limit: 5, blockedValues: [{ value: '(a+)+$', match: 'REGEX' }] },
+          // RE2 has no lookaround (docs/adr/0014-input-hygiene.md).
+          { type: 'email', priority: 1, limit: 5, blockedValues: [{ value: '(?=a)b', match: 'REGEX' }] },
         ],
       },
     );

@@ -533,7 +533,9 @@ describe('validateBatch (§1 Batches)', () => {
     if (!out.ok) throw new Error('expected the batch to be accepted');
     const [first, second] = out.items;
     expect(first).toMatchObject({ ok: true, event: { context: {}, integrations: {} } });
-    expect(first?.ok && first.event.warnings).toMatchObject([{ code: 'TIMESTAMP_INVALID', path: ['sentAt'] }]);
+    expect(first?.ok && first.event.warnings).toMatchObject([
+      { code: 'TIMESTAMP_INVALID', path: ['sentAt'] },
+    ]);
     expect(second?.ok && second.event.warnings).toEqual([]);
   });
 

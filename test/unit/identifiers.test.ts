@@ -261,11 +261,22 @@ describe('identifierProblem (§8 sizes and numbers)', () => {
 
   it.each([
     ['traits.email', { traits: { email: `${'a'.repeat(1100)}@x.com` } }, ['traits', 'email']],
-    ['context.traits.email', { context: { traits: { email: 'é'.repeat(600) } } }, ['context', 'traits', 'email']],
+    [
+      'context.traits.email',
+      { context: { traits: { email: 'é'.repeat(600) } } },
+      ['context', 'traits', 'email'],
+    ],
     ['properties.email', { properties: { email: 'x'.repeat(1025) } }, ['properties', 'email']],
     [
       'externalIds[].id',
-      { context: { externalIds: [{ id: 'ok', type: 'a' }, { id: 'x'.repeat(2000), type: 'crm_id' }] } },
+      {
+        context: {
+          externalIds: [
+            { id: 'ok', type: 'a' },
+            { id: 'x'.repeat(2000), type: 'crm_id' },
+          ],
+        },
+      },
       ['context', 'externalIds', 1, 'id'],
     ],
     [
@@ -273,7 +284,11 @@ describe('identifierProblem (§8 sizes and numbers)', () => {
       { context: { externalIds: [{ id: 'ok', type: 't'.repeat(65) }] } },
       ['context', 'externalIds', 0, 'type'],
     ],
-    ['device.id', { context: { device: { type: 'ios', id: 'd'.repeat(1025) } } }, ['context', 'device', 'id']],
+    [
+      'device.id',
+      { context: { device: { type: 'ios', id: 'd'.repeat(1025) } } },
+      ['context', 'device', 'id'],
+    ],
   ] as const)('refuses an over-long %s at its path', (_, fields, path) => {
     const problem = identifierProblem(event(fields as Partial<ValidEvent>));
     expect(problem?.path).toEqual(path);

@@ -168,7 +168,10 @@ describe('blocked values', () => {
   });
 
   it('keeps a space’s own EXACT values case-sensitive beside the defaults', () => {
-    const crm = rule({ type: 'crm_id', blockedValues: [...DEFAULT_BLOCKED, { value: 'TEST', match: 'EXACT' }] });
+    const crm = rule({
+      type: 'crm_id',
+      blockedValues: [...DEFAULT_BLOCKED, { value: 'TEST', match: 'EXACT' }],
+    });
     expect(isBlocked(crm, 'test')).toBe(false);
     expect(isBlocked(crm, 'TEST')).toBe(true);
     expect(isBlocked(crm, 'NULL')).toBe(true);
