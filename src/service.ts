@@ -87,8 +87,30 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         accessToken: bootstrap.token,
       });
     }
+    for (const unusable of await services.identity.unusablePatterns()) {
+      // Set before patterns were checked with RE2: such a pattern never matches until an admin replaces it.
+      logger.warn('a blocked-value pattern cannot be used (RE2); it never matches until replaced', unusable);
+    }
     app.setReady(true);
     logger.info('stitchgraph is ready', { graphql: `${url}/graphql`, migrations: applied.length });
+    // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
+    let stopping = false;
+    const emails = services.identity
+      .renormaliseEmails({ stopped: () => stopping })
+      .then((counts) => {
+        if (counts.renamed + counts.folded + counts.resolved + counts.unresolved > 0)
+          logger.info('re-normalised stored email identifiers', { ...counts });
+      })
+      .catch((error: unknown) =>
+        logger.error('email re-normalisation stopped; it resumes at the next start', { error }),
+      );
+    cleanups.push({
+      name: 'email re-normalisation',
+      run: async () => {
+        stopping = true;
+        await emails;
+      },
+    });
     return { app, services, deadlocks: () => graph.deadlocks, url, stop };
   } catch (error) {
     await stop();

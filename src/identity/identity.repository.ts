@@ -1,5 +1,6 @@
 // The identity domain's Cypher calls and the mapping of their rows to domain types (STYLE.md §6).
 // Every method takes the caller's transaction: the service owns transaction scope.
+import neo4j from 'neo4j-driver';
 import type { Tx, Row } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
 import { stringifyJson } from '../json.ts';
@@ -72,6 +73,7 @@ export const IDENTITY_QUERIES = [
   'spaces/lock-space',
   'spaces/add-rules',
   'spaces/replace-rules',
+  'spaces/list-pattern-rules',
   'identity/check-batch',
   'identity/lock-identifiers',
   'identity/lock-profiles',
@@ -80,7 +82,27 @@ export const IDENTITY_QUERIES = [
   'identity/delete-orphan-identifiers',
   'identity/lock-accounts',
   'identity/link-accounts',
+  'migrations/read-migration',
+  'migrations/save-migration',
+  'migrations/list-email-identifiers',
+  'migrations/rename-identifier',
+  'migrations/fold-identifier',
 ] as const;
+
+/** Where a one-off data migration stands (docs/adr/0014-input-hygiene.md). */
+export interface MigrationState {
+  done: boolean;
+  after: { space: string; key: string } | null;
+  counts: Record<string, number>;
+}
+
+export interface EmailIdentifierRow {
+  space: string;
+  key: string;
+  value: string;
+  profileId: string | null;
+  otherKeys: string[];
+}
 
 export class IdentityRepository {
   async ensureSpace(tx: Tx, space: string, rules: IdentifierRule[]): Promise<boolean> {
@@ -106,6 +128,15 @@ export class IdentityRepository {
 
   async replaceRules(tx: Tx, space: string, rules: IdentifierRule[]): Promise<void> {
     await tx.run('spaces/replace-rules', { space, rules: rules.map(ruleToParams) });
+  }
+
+  /** Every rule with a REGEX blocked value, in every space. */
+  async listPatternRules(tx: Tx): Promise<{ space: string; rule: IdentifierRule }[]> {
+    const rows = await tx.run('spaces/list-pattern-rules', {});
+    return rows.map((row) => ({
+      space: String(row.space),
+      rule: rowToRule({ ...row, priority: 0, limit: 0, window: 'EVER' }),
+    }));
   }
 
   /** The space's rules version (null: no such space) and which of `messageIds` it already stores. */
@@ -226,6 +257,63 @@ export class IdentityRepository {
       })),
       members: members.map((m) => ({ ...m, since: m.since.toISOString() })),
     });
+  }
+}
+
+export class MigrationRepository {
+  async read(tx: Tx, id: string): Promise<MigrationState> {
+    const [row] = await tx.run('migrations/read-migration', { id });
+    const counts: unknown = typeof row?.counts === 'string' ? JSON.parse(row.counts) : {};
+    return {
+      done: row?.done === true,
+      after:
+        typeof row?.afterSpace === 'string' && typeof row.afterKey === 'string'
+          ? { space: row.afterSpace, key: row.afterKey }
+          : null,
+      counts: typeof counts === 'object' && counts !== null ? (counts as Record<string, number>) : {},
+    };
+  }
+
+  async save(tx: Tx, id: string, state: MigrationState, now: Date): Promise<void> {
+    await tx.run('migrations/save-migration', {
+      id,
+      afterSpace: state.after?.space ?? null,
+      afterKey: state.after?.key ?? null,
+      done: state.done,
+      now: now.toISOString(),
+      counts: JSON.stringify(state.counts),
+    });
+  }
+
+  async listEmailIdentifiers(
+    tx: Tx,
+    space: string | null,
+    after: MigrationState['after'],
+    limit: number,
+  ): Promise<EmailIdentifierRow[]> {
+    const rows = await tx.run('migrations/list-email-identifiers', {
+      space,
+      afterSpace: after?.space ?? null,
+      afterKey: after?.key ?? null,
+      limit: neo4j.int(limit),
+    });
+    return rows.map((r) => ({
+      space: String(r.space),
+      key: String(r.key),
+      value: String(r.value),
+      profileId: typeof r.profileId === 'string' ? r.profileId : null,
+      otherKeys: Array.isArray(r.otherKeys) ? r.otherKeys.map(String) : [],
+    }));
+  }
+
+  async rename(tx: Tx, space: string, from: string, to: string, value: string): Promise<boolean> {
+    const [row] = await tx.run('migrations/rename-identifier', { space, from, to, value });
+    return Number(row?.renamed ?? 0) > 0;
+  }
+
+  async fold(tx: Tx, space: string, from: string, to: string, acrossProfiles: boolean): Promise<boolean> {
+    const rows = await tx.run('migrations/fold-identifier', { space, from, to, acrossProfiles });
+    return rows.length > 0;
   }
 }
 

@@ -3,16 +3,24 @@
 // the in-memory resolution (batch.ts, decide.ts) sees a graph no other writer can change under it; the
 // driver retries the whole body on deadlocks, so it is idempotent. Writes are set-based: a fixed number
 // of statements per batch, whatever its size (ADR 0004).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { CONSTRAINT_VIOLATION, errorCode, type Graph, type Tx } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
 import { planBatch, type BatchEvent } from './batch.ts';
 import type { Violation } from './decide.ts';
-import { extractIdentifiers, identifierKey, type Identifier } from './identifiers.ts';
-import { IdentityRepository } from './identity.repository.ts';
+import {
+  extractIdentifiers,
+  identifierKey,
+  normaliseIdentifier,
+  parseIdentifierKey,
+  type Identifier,
+} from './identifiers.ts';
+import { IdentityRepository, MigrationRepository, type MigrationState } from './identity.repository.ts';
 import {
   defaultRules,
   isBlocked,
+  blockedValueProblem,
+  rankRules,
   validateRules,
   withNewTypes,
   type IdentifierRule,
@@ -31,6 +39,28 @@ export type SetRulesResult =
 /** How often a batch is re-run after a concurrent writer stored one of its messageIds first. */
 const MAX_DUPLICATE_RETRIES = 5;
 
+/** The one-off re-normalisation of stored emails (SEMANTICS.md §8; docs/adr/0014-input-hygiene.md). */
+export const EMAIL_MIGRATION = 'email-normalisation-nfc-1';
+
+export interface EmailMigrationCounts {
+  scanned: number;
+  renamed: number;
+  folded: number;
+  resolved: number;
+  unresolved: number;
+}
+
+export interface EmailMigrationOptions {
+  /** The marker that records progress; EMAIL_MIGRATION unless a caller runs its own pass. */
+  id?: string;
+  /** One space only; every space when absent. */
+  space?: string;
+  /** Called after every page with the running totals. */
+  progress?: (counts: EmailMigrationCounts) => void;
+  /** Checked before every page: true stops the pass (it resumes from its cursor next time). */
+  stopped?: () => boolean;
+}
+
 export class UnknownSpaceError extends Error {
   readonly code = 'NOT_FOUND';
   constructor(readonly space: string) {
@@ -45,6 +75,7 @@ export interface IdentityServiceOptions {
 
 export class IdentityService {
   private readonly repo = new IdentityRepository();
+  private readonly migrations = new MigrationRepository();
   /** Rules by space and rulesVersion: shared configuration, not request data; a new version misses. */
   private readonly rulesCache = new Map<string, IdentifierRule[]>();
   private readonly clock: () => Date;
@@ -178,6 +209,102 @@ export class IdentityService {
             violations: resolved.violations,
           };
     });
+  }
+
+  /**
+   * Stored blocked-value patterns that RE2 cannot compile (set before patterns were checked with RE2):
+   * they never match until replaced. Reported at start-up and flagged in `identityRules`.
+   */
+  async unusablePatterns(): Promise<{ space: string; type: string; pattern: string; problem: string }[]> {
+    const rules = await this.graph.read((tx) => this.repo.listPatternRules(tx));
+    return rules.flatMap(({ space, rule }) =>
+      rule.blockedValues.flatMap((b) => {
+        const problem = blockedValueProblem(b);
+        return problem === null ? [] : [{ space, type: rule.type, pattern: b.value, problem }];
+      }),
+    );
+  }
+
+  /**
+   * Re-normalises stored email identifiers (§8: invisible characters removed, NFC, lower case), page by
+   * page, saving a cursor after each page so that a restart resumes where it stopped. An identifier whose
+   * new key is free is renamed. One whose new key exists is folded into it (its events and evidence
+   * move) when both are on one profile; when they are on two, the ordinary rules decide first, through a
+   * recorded identify carrying the address and the other profile's most trusted identifier: a merge if the
+   * limits allow, a demotion if not; either way one identifier is left for the address. A profile whose
+   * only identifier is the stale email is left as it is and counted as `unresolved`.
+   */
+  async renormaliseEmails(options: EmailMigrationOptions = {}): Promise<EmailMigrationCounts> {
+    const id = options.id ?? EMAIL_MIGRATION;
+    const state: MigrationState = await this.graph.read((tx) => this.migrations.read(tx, id));
+    const counts: EmailMigrationCounts = {
+      scanned: 0,
+      renamed: 0,
+      folded: 0,
+      resolved: 0,
+      unresolved: 0,
+      ...state.counts,
+    };
+    while (!state.done && options.stopped?.() !== true) {
+      const page = await this.graph.read((tx) =>
+        this.migrations.listEmailIdentifiers(tx, options.space ?? null, state.after, 500),
+      );
+      for (const row of page) {
+        counts.scanned += 1;
+        const normal = normaliseIdentifier('email', row.value);
+        if (normal === null || normal.value === row.value) continue;
+        counts[await this.renormaliseOne(row, identifierKey(normal), normal.value)] += 1;
+      }
+      const last = page[page.length - 1];
+      if (last === undefined) state.done = true;
+      else state.after = { space: last.space, key: last.key };
+      state.counts = { ...counts };
+      await this.graph.write((tx) => this.migrations.save(tx, id, state, this.clock()));
+      options.progress?.(counts);
+    }
+    return counts;
+  }
+
+  private async renormaliseOne(
+    row: { space: string; key: string; profileId: string | null; otherKeys: string[] },
+    to: string,
+    value: string,
+  ): Promise<'renamed' | 'folded' | 'resolved' | 'unresolved'> {
+    const { space, key } = row;
+    if (await this.graph.write((tx) => this.migrations.rename(tx, space, key, to, value))) return 'renamed';
+    if (await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, false))) return 'folded';
+    // The address is on two profiles: the ordinary rules decide whether they are one (§4).
+    const ranked = rankRules(await this.rules(space));
+    const rank = (type: string) => {
+      const i = ranked.findIndex((r) => r.type === type);
+      return i < 0 ? ranked.length : i;
+    };
+    // The profile's most trusted identifier that is not another stale form of the same address.
+    const others = row.otherKeys
+      .map((k) => parseIdentifierKey(k))
+      .filter((k): k is Identifier => k !== null && identifierKey(k) !== to);
+    const other = others.sort((a, b) => rank(a.type) - rank(b.type))[0];
+    if (other === undefined) return 'unresolved';
+    const now = this.clock();
+    await this.applyBatch(space, [
+      {
+        type: 'identify',
+        messageId: `sg-migration-${createHash('sha256').update(`${space}\u0000${key}`).digest('hex').slice(0, 32)}`,
+        context: {
+          externalIds: [
+            { id: other.value, type: other.type, collection: 'users', encoding: 'none' },
+            { id: value, type: 'email', collection: 'users', encoding: 'none' },
+          ],
+          stitchgraph: { migration: EMAIL_MIGRATION, renormalised: key },
+        },
+        integrations: {},
+        timestamp: now,
+        receivedAt: now,
+        warnings: [],
+      },
+    ]);
+    await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, true));
+    return 'resolved';
   }
 
   /** Group calls: account traits by last write wins, and memberships of the profiles (§5). */

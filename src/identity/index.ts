@@ -1,4 +1,5 @@
 export {
+  EMAIL_MIGRATION,
   IdentityService,
   UnknownSpaceError,
   type ApplyResult,
@@ -7,6 +8,6 @@ export {
 export { IDENTITY_QUERIES } from './identity.repository.ts';
 export type { Violation } from './decide.ts';
 export { normaliseIdentifier, identifierKey, identifierProblem, type Identifier } from './identifiers.ts';
-export type { IdentifierRule, BlockedValue, Window } from './rules.ts';
+export { blockedValueProblem, type IdentifierRule, type BlockedValue, type Window } from './rules.ts';
 export type { TraitState } from './traits.ts';
 export { checkInvariants, INVARIANT_CHECKS, type InvariantResult } from './invariants.ts';

@@ -2,7 +2,7 @@
 import type { Resolvers } from '../generated/graphql.ts';
 import { eventMutations } from './events.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
-import { rulesMutations, rulesQueries } from './rules.ts';
+import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -26,6 +26,7 @@ export const resolvers: Resolvers = {
   },
   Profile,
   Account,
+  BlockedValue: blockedValueFields,
   Mutation: {
     ...eventMutations,
     ...rulesMutations,

@@ -1,5 +1,6 @@
 // Thin resolvers for the identity rules (SEMANTICS.md §3).
-import type { MutationResolvers, QueryResolvers } from '../generated/graphql.ts';
+import type { BlockedValueResolvers, MutationResolvers, QueryResolvers } from '../generated/graphql.ts';
+import { blockedValueProblem } from '../identity/index.ts';
 import { requireScope } from './auth.ts';
 
 export const rulesQueries: QueryResolvers = {
@@ -32,4 +33,8 @@ export const rulesMutations: MutationResolvers = {
           })),
     };
   },
+};
+
+export const blockedValueFields: BlockedValueResolvers = {
+  problem: (blocked) => blockedValueProblem(blocked),
 };

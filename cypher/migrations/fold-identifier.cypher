@@ -1,0 +1,39 @@
+// fold-identifier: makes one identifier of two that name the same value: the events that carried `from`
+// now come from `to`, its evidence edges move to `to` (kept as they were where `to` has none to the same
+// identifier), and `from` is deleted with its IDENTIFIES edge. Only when both identify the same profile,
+// or `from` identifies none, unless $acrossProfiles (ordinary resolution has already been asked to join
+// the two profiles and refused; `from`'s profile keeps its other identifiers).
+// params: $space, $from (key), $to (key), $acrossProfiles (boolean)
+// returns: folded (0 or 1), events (FROM edges moved)
+MATCH (n:Identifier {space: $space, key: $from})
+MATCH (m:Identifier {space: $space, key: $to})
+OPTIONAL MATCH (n)-[:IDENTIFIES]->(p:Profile)
+OPTIONAL MATCH (m)-[:IDENTIFIES]->(q:Profile)
+WITH n, m, p, q
+WHERE p IS NULL OR p = q OR $acrossProfiles
+CALL (n, m) {
+  OPTIONAL MATCH (e:Event)-[r:FROM]->(n)
+  WITH e, r
+  WHERE r IS NOT NULL
+  MERGE (e)-[:FROM]->(m)
+  DELETE r
+  RETURN count(e) AS events
+}
+CALL (n, m) {
+  OPTIONAL MATCH (n)-[w:SEEN_WITH]->(o:Identifier)
+  WITH w, o
+  WHERE w IS NOT NULL AND o <> m
+  MERGE (m)-[x:SEEN_WITH]->(o)
+  ON CREATE SET x += properties(w)
+  RETURN count(w) AS outgoing
+}
+CALL (n, m) {
+  OPTIONAL MATCH (o:Identifier)-[w:SEEN_WITH]->(n)
+  WITH w, o
+  WHERE w IS NOT NULL AND o <> m
+  MERGE (o)-[x:SEEN_WITH]->(m)
+  ON CREATE SET x += properties(w)
+  RETURN count(w) AS incoming
+}
+DETACH DELETE n
+RETURN 1 AS folded, events
