@@ -39,6 +39,8 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: '0',
+        // A free metrics port, so that a service already on 9464 (npm start) does not stop the benchmark.
+        METRICS_PORT: '0',
         LOG_LEVEL: 'error',
         NEO4J_URI: request.uri,
         NEO4J_PASSWORD: request.password,

@@ -13,6 +13,7 @@ import { graphqlProtection } from './graphql/index.ts';
 import { presentedSecret, readBody, sendJson, type HttpRoute } from './http.ts';
 import { parseJson, stringifyJson } from './json.ts';
 import type { Logger } from './log.ts';
+import type { Metrics } from './metrics/index.ts';
 import { resolvers } from './resolvers/index.ts';
 import type { Services } from './services.ts';
 
@@ -55,6 +56,8 @@ export interface AppDeps {
   graphql: Config['graphql'];
   /** Further routes on the same port (the Segment tracking API, the Profile API). */
   routes?: HttpRoute[];
+  /** Counts requests by route and status, and refused GraphQL operations (docs/adr/0016-metrics.md). */
+  metrics?: Metrics;
 }
 
 export interface App {
@@ -80,10 +83,12 @@ export async function createApp(deps: AppDeps): Promise<App> {
     // Answers write integers too long for a double with all their digits (SEMANTICS.md §8).
     stringifyResult: (result) => stringifyJson(result),
   });
+  if (deps.metrics !== undefined) apollo.addPlugin(deps.metrics.graphqlPlugin());
   await apollo.start();
   let ready = false;
 
   const server = createServer((req, res) => {
+    deps.metrics?.observeRequest(req, res, () => routeOf(req));
     handle(req, res).catch((error: unknown) => {
       logger.error('request failed', { error, url: req.url });
       if (!res.headersSent)
@@ -100,6 +105,13 @@ export async function createApp(deps: AppDeps): Promise<App> {
     const route = deps.routes?.find((r) => r.matches(url, req));
     if (route !== undefined) return route.handle(req, res, url);
     sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${url.pathname}` } });
+  }
+
+  /** The pattern of the route `handle` picks, for metrics: a closed set, never the raw path. */
+  function routeOf(req: IncomingMessage): string {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (['/healthz', '/readyz', '/graphql'].includes(url.pathname)) return url.pathname;
+    return deps.routes?.find((r) => r.matches(url, req))?.pattern(url) ?? 'unmatched';
   }
 
   async function readiness(res: ServerResponse): Promise<void> {

@@ -1,5 +1,6 @@
 // The only reader of process.env (STYLE.md §11). Every variable is validated once; all problems are
 // reported together so that an operator fixes them in one go.
+import { isIP } from 'node:net';
 import { DEFAULT_WRITERS } from './ingest/write-queue.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -54,6 +55,14 @@ export interface IngestConfig {
   writersPerSpace: number;
 }
 
+/** Prometheus metrics at /metrics on a port of their own (docs/adr/0016-metrics.md). */
+export interface MetricsConfig {
+  /** Port of the metrics server; 0 picks a free one; undefined (`METRICS_PORT=off`) serves none. */
+  port: number | undefined;
+  /** Interface it binds to: loopback unless an operator opens it. */
+  host: string;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -64,6 +73,7 @@ export interface Config {
   graphql: GraphQLConfig;
   tracking: TrackingConfig;
   ingest: IngestConfig;
+  metrics: MetricsConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -104,6 +114,8 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'ingestion transactions in flight per space, per process (group commit)',
     default: String(DEFAULT_WRITERS),
   },
+  { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
+  { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
 ];
 
 export class ConfigError extends Error {
@@ -114,6 +126,7 @@ export class ConfigError extends Error {
 }
 
 const MEMORY = /^\d+[kmgKMG]$/;
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const problems: string[] = [];
@@ -122,11 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (value !== undefined && value.trim() !== '') return value.trim();
     return VARIABLES.find((v) => v.name === name)?.default;
   };
-  const port = (name: string): number => {
+  const port = (name: string, or = ''): number => {
     const raw = get(name) ?? '';
     const n = Number(raw);
     if (!Number.isInteger(n) || n < 0 || n > 65535) {
-      problems.push(`${name} must be a port number (0-65535), got "${raw}"`);
+      problems.push(`${name} must be a port number (0-65535)${or}, got "${raw}"`);
       return 0;
     }
     return n;
@@ -168,6 +181,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
 
+  const metricsHost = get('METRICS_HOST') ?? '127.0.0.1';
+  if (isIP(metricsHost) === 0 && !HOST_NAME.test(metricsHost)) {
+    problems.push(`METRICS_HOST must be an IP address or a host name, got "${metricsHost}"`);
+  }
+
   const uri = get('NEO4J_URI');
   if (uri !== undefined && !/^(neo4j|bolt)(\+s|\+ssc)?:\/\/.+/.test(uri)) {
     problems.push(`NEO4J_URI must be a neo4j:// or bolt:// URI, got "${uri}"`);
@@ -206,7 +224,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ingest: {
       writersPerSpace: positive('INGEST_WRITERS'),
     },
+    metrics: {
+      port: get('METRICS_PORT') === 'off' ? undefined : port('METRICS_PORT', ' or off'),
+      host: metricsHost,
+    },
   };
+  if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {
+    problems.push(`METRICS_PORT must differ from PORT: metrics have a port of their own, got ${config.port}`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

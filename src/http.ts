@@ -7,6 +7,8 @@ export interface HttpRoute {
   /** True when this route answers the request. */
   matches(url: URL, req: IncomingMessage): boolean;
   handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void>;
+  /** The matched route's pattern for metrics, from a closed set: never the raw path (ADR 0016). */
+  pattern(url: URL): string;
 }
 
 export function sendJson(

@@ -6,6 +6,7 @@ import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
 import { IDENTITY_QUERIES } from './identity/index.ts';
 import { trackingApi } from './ingest/index.ts';
 import type { Logger } from './log.ts';
+import { Metrics, startMetricsServer } from './metrics/index.ts';
 import { PROFILE_QUERIES, profileApi } from './profiles/index.ts';
 import { createServices, type Services } from './services.ts';
 import { SPACE_QUERIES } from './spaces/index.ts';
@@ -24,6 +25,8 @@ export interface Service {
   /** Write transactions retried after a deadlock since start (benchmarks report it). */
   deadlocks(): number;
   url: string;
+  /** Prometheus scrape URL on the metrics port (docs/adr/0016-metrics.md); undefined with METRICS_PORT=off. */
+  metricsUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -60,13 +63,21 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     cleanups.push({ name: 'driver', run: () => driver.close() });
     const queries = await QueryRegistry.load(undefined, REQUIRED_QUERIES);
     const graph = new Graph(driver, queries, { database: config.neo4j.database });
-    const services = createServices(graph, { ingestWriters: config.ingest.writersPerSpace });
+    // One registry per service (docs/adr/0016-metrics.md), fed by the graph, ingestion and the app.
+    const metrics = new Metrics();
+    metrics.watchGraph(graph);
+    const services = createServices(graph, {
+      ingestWriters: config.ingest.writersPerSpace,
+      ingestObserver: metrics.ingest,
+    });
+    metrics.watchQueue(() => services.ingest.queueStats());
     const app = await createApp({
       graph,
       services,
       logger,
       graphql: config.graphql,
       routes: [trackingApi({ services, logger, config: config.tracking }), profileApi(services, logger)],
+      metrics,
     });
     cleanups.push({ name: 'http', run: () => app.close() });
     await new Promise<void>((resolve, reject) => {
@@ -76,6 +87,16 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     const url = `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${port}`;
+    let metricsUrl: string | undefined;
+    if (config.metrics.port !== undefined) {
+      const metricsServer = await startMetricsServer(
+        metrics,
+        { ...config.metrics, port: config.metrics.port },
+        logger,
+      );
+      cleanups.push({ name: 'metrics', run: () => metricsServer.close() });
+      metricsUrl = metricsServer.url;
+    }
 
     const applied = await migrate(graph);
     const bootstrap = await services.spaces.bootstrap();
@@ -92,7 +113,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       logger.warn('a blocked-value pattern cannot be used (RE2); it never matches until replaced', unusable);
     }
     app.setReady(true);
-    logger.info('stitchgraph is ready', { graphql: `${url}/graphql`, migrations: applied.length });
+    logger.info('stitchgraph is ready', {
+      graphql: `${url}/graphql`,
+      metrics: metricsUrl ?? 'off',
+      migrations: applied.length,
+    });
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity
@@ -111,7 +136,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
         await emails;
       },
     });
-    return { app, services, deadlocks: () => graph.deadlocks, url, stop };
+    return { app, services, deadlocks: () => graph.deadlocks, url, metricsUrl, stop };
   } catch (error) {
     await stop();
     throw error;

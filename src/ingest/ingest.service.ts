@@ -16,7 +16,7 @@ import {
   type Validated,
   type ValidEvent,
 } from './event.ts';
-import { DEFAULT_WRITERS, WriteQueue } from './write-queue.ts';
+import { DEFAULT_WRITERS, WriteQueue, type QueueStats } from './write-queue.ts';
 
 /** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
 export const BATCH_CHUNK = 100;
@@ -40,25 +40,44 @@ export interface BatchOutcome {
   error: AppError | null;
 }
 
+/** What ingestion reports as it goes, for metrics (docs/adr/0016-metrics.md); it must not throw. */
+export interface IngestObserver {
+  /** Every judged event of a request: applied, duplicate or refused with a code. */
+  outcomes(outcomes: readonly EventOutcome[]): void;
+  /** A batch refused as a whole, before any of its items was judged. */
+  batchRefused(error: AppError): void;
+  /** A group-commit transaction starting, with its events and the requests sharing it. */
+  transaction(events: number, requests: number): void;
+}
+
 export interface IngestServiceOptions {
   clock?: () => Date;
   newMessageId?: () => string;
   /** Transactions in flight per space (group commit, docs/adr/0012-group-commit.md); 4 unless set. */
   writers?: number;
+  observer?: IngestObserver;
 }
 
 export class IngestService {
   private readonly clock: () => Date;
   private readonly newMessageId: () => string;
   private readonly queue: WriteQueue;
+  private readonly observer: IngestObserver | undefined;
 
   constructor(identity: IdentityService, options: IngestServiceOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
     this.newMessageId = options.newMessageId ?? (() => `sg-${randomUUID()}`);
+    const observer = (this.observer = options.observer);
     this.queue = new WriteQueue((space, events) => identity.applyBatch(space, events), {
       maxEvents: BATCH_CHUNK,
       writers: options.writers ?? DEFAULT_WRITERS,
+      ...(observer === undefined ? {} : { onTransaction: (e, r) => observer.transaction(e, r) }),
     });
+  }
+
+  /** Group commit's queue right now, across spaces. */
+  queueStats(): QueueStats {
+    return this.queue.stats();
   }
 
   /** One call of the given type; `input` is the call's JSON as a client sent it. */
@@ -75,6 +94,7 @@ export class IngestService {
   async batch(space: string, input: unknown): Promise<BatchOutcome> {
     const validated = validateBatch(input, this.clock(), this.newMessageId);
     if (!validated.ok) {
+      this.observer?.batchRefused(validated.error);
       return { results: [], applied: 0, duplicates: 0, refused: 0, error: validated.error };
     }
     const items = validated.items.map((item, index) => withIdentifierCheck(item, ['batch', index]));
@@ -104,7 +124,7 @@ export class IngestService {
       );
       chunk.forEach((c, i) => applied.set(c.index, results[i] as ApplyResult));
     }
-    return items.map((item, index) => {
+    const outcomes = items.map((item, index): EventOutcome => {
       if (!item.ok) {
         return {
           ok: false,
@@ -118,6 +138,8 @@ export class IngestService {
       }
       return outcomeOf(item.event, applied.get(index) as ApplyResult, inBatch ? ['batch', index] : []);
     });
+    this.observer?.outcomes(outcomes);
+    return outcomes;
   }
 }
 

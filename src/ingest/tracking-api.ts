@@ -65,6 +65,10 @@ export function trackingApi(deps: TrackingApiDeps): HttpRoute {
       const call = CALL_PATH.exec(url.pathname)?.[1];
       return (call !== undefined && CALLS.has(call)) || SETTINGS_PATH.test(url.pathname);
     },
+    pattern(url) {
+      const call = CALL_PATH.exec(url.pathname)?.[1] ?? '';
+      return CALLS.has(call) ? `/v1/${call}` : '/v1/projects/:writeKey/settings';
+    },
     async handle(req, res, url) {
       allowOrigin(req, res);
       const settingsKey = SETTINGS_PATH.exec(url.pathname)?.[1];

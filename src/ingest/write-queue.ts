@@ -17,6 +17,18 @@ export interface WriteQueueOptions {
   maxEvents: number;
   /** Transactions in flight per space. */
   writers: number;
+  /** Called as each transaction starts, with its size (metrics; docs/adr/0016-metrics.md). */
+  onTransaction?: (events: number, requests: number) => void;
+}
+
+/** What waits and what runs, across every space of this process (for a metrics scrape). */
+export interface QueueStats {
+  /** Requests (chunks of up to `maxEvents` events) waiting for a transaction. */
+  waitingRequests: number;
+  /** Events in those requests. */
+  waitingEvents: number;
+  /** Transactions in flight. */
+  running: number;
 }
 
 interface Job {
@@ -56,6 +68,16 @@ export class WriteQueue {
     return done;
   }
 
+  stats(): QueueStats {
+    const stats: QueueStats = { waitingRequests: 0, waitingEvents: 0, running: 0 };
+    for (const queue of this.spaces.values()) {
+      stats.waitingRequests += queue.jobs.length;
+      for (const job of queue.jobs) stats.waitingEvents += job.events.length;
+      stats.running += queue.running;
+    }
+    return stats;
+  }
+
   /** One writer: takes what fits into a transaction until the queue is empty. */
   private async drain(space: string, queue: SpaceQueue): Promise<void> {
     try {
@@ -85,10 +107,9 @@ export class WriteQueue {
 
   private async run(space: string, jobs: Job[]): Promise<void> {
     try {
-      const results = await this.apply(
-        space,
-        jobs.flatMap((j) => j.events),
-      );
+      const events = jobs.flatMap((j) => j.events);
+      this.options.onTransaction?.(events.length, jobs.length);
+      const results = await this.apply(space, events);
       let at = 0;
       for (const job of jobs) {
         job.resolve(results.slice(at, at + job.events.length));
@@ -103,6 +124,7 @@ export class WriteQueue {
       // so that one request's failure is not every request's.
       for (const job of jobs) {
         try {
+          this.options.onTransaction?.(job.events.length, 1);
           job.resolve(await this.apply(space, job.events));
         } catch (alone) {
           job.reject(alone);

@@ -200,6 +200,18 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
 
   return {
     matches: (url) => url.pathname.startsWith(PREFIX),
+    pattern: (url) => {
+      const [, collections, collection, profilesSegment, , resource, ...rest] = url.pathname
+        .slice(PREFIX.length)
+        .split('/');
+      const known =
+        collections === 'collections' &&
+        (collection === 'users' || collection === 'accounts') &&
+        profilesSegment === 'profiles' &&
+        RESOURCES.includes(resource as Resource) &&
+        rest.length === 0;
+      return known ? `/v1/spaces/:space/collections/${collection}/profiles/:id/${resource}` : '/v1/spaces/*';
+    },
     handle: async (req, res, url) => {
       let refusal: Refusal | null;
       try {

@@ -13,6 +13,8 @@ export function startTestService(
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
+    // Several services run in one test process: each gets a free metrics port too.
+    METRICS_PORT: '0',
     NEO4J_URI: neo4j.uri,
     NEO4J_USER: neo4j.user,
     NEO4J_PASSWORD: neo4j.password,

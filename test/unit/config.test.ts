@@ -16,6 +16,20 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ INGEST_WRITERS: '0' })).toThrow(/INGEST_WRITERS must be a whole number/);
   });
 
+  it('serves metrics on 127.0.0.1:9464 unless told otherwise; off serves none', () => {
+    expect(loadConfig({}).metrics).toEqual({ port: 9464, host: '127.0.0.1' });
+    expect(loadConfig({ METRICS_PORT: '0', METRICS_HOST: '::1' }).metrics).toEqual({ port: 0, host: '::1' });
+    expect(loadConfig({ METRICS_PORT: 'off' }).metrics.port).toBeUndefined();
+    expect(() => loadConfig({ METRICS_PORT: 'no' })).toThrow(/METRICS_PORT must be a port number .* or off/);
+    expect(() => loadConfig({ METRICS_HOST: 'a b' })).toThrow(
+      /METRICS_HOST must be an IP address or a host name/,
+    );
+    expect(() => loadConfig({ PORT: '9000', METRICS_PORT: '9000' })).toThrow(
+      /METRICS_PORT must differ from PORT/,
+    );
+    expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics.port).toBe(0);
+  });
+
   it('reports every problem at once', () => {
     let error: unknown;
     try {

@@ -126,6 +126,38 @@ describe('WriteQueue', () => {
     expect(calls).toEqual([['x0'], ['ok0', 'ok1', 'bad0', 'fine0'], ['ok0', 'ok1'], ['bad0'], ['fine0']]);
   });
 
+  it('reports what waits and what runs, and each transaction’s size as it starts (metrics)', async () => {
+    const r = recorder();
+    const sizes: [number, number][] = [];
+    const q = new WriteQueue(r.apply, {
+      maxEvents: 10,
+      writers: 1,
+      onTransaction: (events, requests) => sizes.push([events, requests]),
+    });
+    expect(q.stats()).toEqual({ waitingRequests: 0, waitingEvents: 0, running: 0 });
+    const all = [
+      q.submit('s', batch('a', 3)),
+      q.submit('s', batch('b', 4)),
+      q.submit('s', batch('c', 5)),
+      q.submit('t', batch('d', 2)),
+    ];
+    await tick();
+    // s runs a and waits with b and c; t runs d.
+    expect(q.stats()).toEqual({ waitingRequests: 2, waitingEvents: 9, running: 2 });
+    expect(sizes).toEqual([
+      [3, 1],
+      [2, 1],
+    ]);
+    r.calls[0]?.finish();
+    r.calls[1]?.finish();
+    await tick();
+    expect(q.stats()).toEqual({ waitingRequests: 0, waitingEvents: 0, running: 1 });
+    expect(sizes.at(-1)).toEqual([9, 2]);
+    r.calls[2]?.finish();
+    await Promise.all(all);
+    expect(q.stats()).toEqual({ waitingRequests: 0, waitingEvents: 0, running: 0 });
+  });
+
   it('answers an empty request without a call', async () => {
     const r = recorder();
     const q = new WriteQueue(r.apply, { maxEvents: 10, writers: 1 });
