@@ -2,7 +2,7 @@
 // Neo4j (NEO4J_URI, or the local one when it is running) and exits non-zero when any is broken.
 import { loadConfig } from '../src/config.ts';
 import { createDriver, Graph, QueryRegistry } from '../src/graph/index.ts';
-import { checkInvariants, INVARIANT_CHECKS } from '../src/identity/index.ts';
+import { checkInvariants, INVARIANT_CHECKS, REVIEW_LISTS, reviewLists } from '../src/identity/index.ts';
 import { neo4jStatus, readLocalCredentials } from './neo4j/launcher.ts';
 
 async function main(): Promise<void> {
@@ -21,9 +21,13 @@ async function main(): Promise<void> {
   }
   const driver = createDriver(settings);
   try {
-    const graph = new Graph(driver, await QueryRegistry.load(undefined, INVARIANT_CHECKS), {
-      database: config.neo4j.database,
-    });
+    const graph = new Graph(
+      driver,
+      await QueryRegistry.load(undefined, [...INVARIANT_CHECKS, ...REVIEW_LISTS]),
+      {
+        database: config.neo4j.database,
+      },
+    );
     const results = await checkInvariants(graph, space);
     let broken = 0;
     for (const r of results) {
@@ -34,6 +38,12 @@ async function main(): Promise<void> {
       );
     }
     console.log(broken === 0 ? 'graph is sound' : `${broken} problem(s) found`);
+    // Listed for a person's review; they do not make the check fail (docs/adr/0014-input-hygiene.md).
+    for (const r of await reviewLists(graph, space)) {
+      console.log(
+        `${r.count === 0 ? 'ok  ' : 'LIST'} ${r.check}: ${r.count}${r.examples.length ? ` (e.g. ${r.examples.join(', ')})` : ''}`,
+      );
+    }
     process.exitCode = broken === 0 ? 0 : 1;
   } finally {
     await driver.close();

@@ -10,4 +10,10 @@ export type { Violation } from './decide.ts';
 export { normaliseIdentifier, identifierKey, identifierProblem, type Identifier } from './identifiers.ts';
 export { blockedValueProblem, type IdentifierRule, type BlockedValue, type Window } from './rules.ts';
 export type { TraitState } from './traits.ts';
-export { checkInvariants, INVARIANT_CHECKS, type InvariantResult } from './invariants.ts';
+export {
+  checkInvariants,
+  INVARIANT_CHECKS,
+  REVIEW_LISTS,
+  reviewLists,
+  type InvariantResult,
+} from './invariants.ts';

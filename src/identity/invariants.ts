@@ -2,6 +2,7 @@
 // every identifier on exactly one live profile, tombstones one hop from a live profile, caps kept.
 import type { Graph } from '../graph/index.ts';
 import { CAPS } from './decide.ts';
+import { JUNK_VALUES } from './rules.ts';
 
 export const INVARIANT_CHECKS = [
   'checks/check-identifiers-without-profile',
@@ -35,5 +36,28 @@ export async function checkInvariants(graph: Graph, space?: string): Promise<Inv
       });
     }
     return results;
+  });
+}
+
+export const REVIEW_LISTS = ['checks/list-profiles-with-blocked-values'] as const;
+
+/**
+ * Profiles worth a person's review (not invariants): those holding an identifier that the default blocked
+ * values of SEMANTICS.md §8 now block, beside other identifiers. `space` undefined lists every space.
+ */
+export async function reviewLists(graph: Graph, space?: string): Promise<InvariantResult[]> {
+  return graph.read(async (tx) => {
+    const [row] = await tx.run('checks/list-profiles-with-blocked-values', {
+      space: space ?? null,
+      junk: [...JUNK_VALUES],
+      pattern: '^[0-]*$',
+    });
+    return [
+      {
+        check: 'profiles-with-blocked-values',
+        count: Number(row?.count ?? 0),
+        examples: Array.isArray(row?.examples) ? row.examples.map(String) : [],
+      },
+    ];
   });
 }

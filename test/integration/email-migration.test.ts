@@ -2,9 +2,9 @@
 // NFD) are re-normalised once, resumably; collisions are resolved by the ordinary rules and recorded.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkInvariants } from '../../src/identity/index.ts';
+import { checkInvariants, reviewLists } from '../../src/identity/index.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
-import { newStack, type Stack } from '../support/stack.ts';
+import { newStack, patchRule, type Stack } from '../support/stack.ts';
 
 let t: TestGraph;
 beforeAll(async () => {
@@ -107,5 +107,19 @@ describe('re-normalisation of stored emails (§8)', () => {
     const resumed = await s.identity.renormaliseEmails({ id, space: s.space });
     expect(resumed.renamed).toBe(1);
     expect(await emailsOf(s, 'user_id', 'r1')).toEqual(['r@x.com']);
+  });
+});
+
+describe('profiles glued by values now blocked (graph:check)', () => {
+  it('lists a profile that joined visitors through userId "NULL" under rules without the defaults', async () => {
+    const s = await newStack(t);
+    // A space that kept its own rules from before §8: user_id blocks nothing.
+    await s.setRules(patchRule('user_id', { blockedValues: [] }));
+    await s.send('identify', { userId: 'NULL', anonymousId: 'visitor-1' });
+    await s.send('identify', { userId: 'NULL', anonymousId: 'visitor-2' });
+    await s.send('identify', { userId: 'clean', anonymousId: 'visitor-3' });
+    const [listed] = await reviewLists(t.graph, s.space);
+    expect(listed).toMatchObject({ check: 'profiles-with-blocked-values', count: 1 });
+    expect(listed?.examples[0]).toContain('(user_id:NULL)');
   });
 });
