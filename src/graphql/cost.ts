@@ -1,5 +1,5 @@
 // What an operation costs: our pricing of our schema's fields, computed from the document and the
-// request's variables before anything runs (docs/adr/0006-graphql-protection.md, docs/adr/0014-graphql-armor.md).
+// request's variables before anything runs (docs/adr/0006-graphql-protection.md, docs/adr/0015-graphql-armor.md).
 //
 // graphql-armor's cost rule is not used: it does not know the schema, so it cannot tell a connection from a
 // list, price a field by what it returns, or read a `first` given as a variable.
@@ -43,6 +43,7 @@ export const FIELD_PRICES: Readonly<Record<string, number>> = {
   'Account.traits': EVENT_KIB,
   // The path of an input field: a few names and indexes.
   'Error.path': 1,
+  'Warning.path': 1,
 };
 
 export interface Prices {

@@ -1,7 +1,8 @@
-// The cap on one answer's size (docs/adr/0014-graphql-armor.md). The cost limit bounds what an operation
+// The cap on one answer's size (docs/adr/0015-graphql-armor.md). The cost limit bounds what an operation
 // may ask for before it runs; this bounds what is sent, for fields whose size no static price can know
 // (a profile's merged traits, a long list of identifiers).
 import type { ApolloServerPlugin } from '@apollo/server';
+import { isLosslessNumber } from '../json.ts';
 import type { RefusalCode } from './limits.ts';
 
 /**
@@ -38,7 +39,8 @@ export function responseSizePlugin(maxBytes: number): ApolloServerPlugin {
  * The size of `JSON.stringify(value)` in UTF-8 bytes, counted without building the text, and given up as
  * soon as it passes `limit` (the result is then some number over `limit`). Escapes inside strings (`\"`,
  * `\n`, `\u0001`) are counted as the one character they stand for, so text full of them measures a little
- * under its JSON.
+ * under its JSON. A number too long for a double (a `LosslessNumber`, src/json.ts) counts as its digits,
+ * as the answer writes it.
  */
 export function jsonBytes(value: unknown, limit: number = Number.POSITIVE_INFINITY): number {
   let bytes = 0;
@@ -50,6 +52,8 @@ export function jsonBytes(value: unknown, limit: number = Number.POSITIVE_INFINI
     } else if (typeof item === 'string') {
       bytes += Buffer.byteLength(item, 'utf8') + 2;
     } else if (typeof item === 'number' || typeof item === 'boolean' || typeof item === 'bigint') {
+      bytes += String(item).length;
+    } else if (isLosslessNumber(item)) {
       bytes += String(item).length;
     } else if (Array.isArray(item)) {
       // Brackets, and a comma between items.

@@ -28,6 +28,7 @@ import {
   SCHEMA_QUERY,
   type Prices,
 } from '../../src/graphql/index.ts';
+import { parseJson, stringifyJson } from '../../src/json.ts';
 import { createLogger } from '../../src/log.ts';
 
 const typeDefs = `
@@ -304,6 +305,12 @@ describe('jsonBytes', () => {
     for (const value of samples) {
       expect(jsonBytes(value), JSON.stringify(value)).toBe(Buffer.byteLength(JSON.stringify(value)));
     }
+  });
+
+  it('counts a number too long for a double as the digits the answer writes', () => {
+    const value = { data: { n: parseJson('{"id": 6416965886464272042}') } };
+    expect(jsonBytes(value)).toBe(Buffer.byteLength(stringifyJson(value)));
+    expect(stringifyJson(value)).toContain('6416965886464272042');
   });
 
   it('stops counting once over the limit', () => {
