@@ -37,7 +37,7 @@ const PUBLIC_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'QUERY_TOO_DEEP',
   'QUERY_TOO_COSTLY',
-  // The rest of src/graphql's refusals (docs/adr/0014-graphql-armor.md).
+  // The rest of src/graphql's refusals (docs/adr/0015-graphql-armor.md).
   'TOO_MANY_ALIASES',
   'TOO_MANY_TOKENS',
   'TOO_MANY_DIRECTIVES',

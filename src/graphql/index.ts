@@ -1,4 +1,4 @@
-// GraphQL protection (docs/adr/0006-graphql-protection.md, docs/adr/0014-graphql-armor.md): the Apollo
+// GraphQL protection (docs/adr/0006-graphql-protection.md, docs/adr/0015-graphql-armor.md): the Apollo
 // Server options that limit what an operation may ask for and what it may get back, give every refusal a
 // code, and turn introspection and the landing page on or off.
 import type { ApolloServerOptions, BaseContext } from '@apollo/server';

@@ -1,5 +1,5 @@
 // The generic limits on one GraphQL document, checked before anything runs: tokens, aliases, directives
-// and depth (docs/adr/0014-graphql-armor.md). The counting is graphql-armor's; what is ours is the mapping
+// and depth (docs/adr/0015-graphql-armor.md). The counting is graphql-armor's; what is ours is the mapping
 // of its refusals to SEMANTICS.md §7's codes, and the depth limit that lets introspection nest further.
 //
 // graphql-armor's own Apollo wrapper (`ApolloArmor`) is not used: it answers every refusal as
@@ -20,7 +20,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 
-/** Every code with which src/graphql refuses an operation (SEMANTICS.md §7; ADR 0014 adds the last two). */
+/** Every code with which src/graphql refuses an operation (SEMANTICS.md §7; ADR 0015 adds the last two). */
 export const REFUSAL_CODES = [
   'QUERY_TOO_DEEP',
   'QUERY_TOO_COSTLY',

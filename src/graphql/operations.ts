@@ -1,5 +1,5 @@
 // Requests Apollo Server refuses without a code, so that maskError (src/app.ts) would show them as
-// INTERNAL_SERVER_ERROR: they are the client's mistakes, and get codes of their own (docs/adr/0014-graphql-armor.md).
+// INTERNAL_SERVER_ERROR: they are the client's mistakes, and get codes of their own (docs/adr/0015-graphql-armor.md).
 import { createHash } from 'node:crypto';
 import type { ApolloServerPlugin, GraphQLRequest } from '@apollo/server';
 import { refusal } from './limits.ts';
