@@ -38,6 +38,13 @@ const PUBLIC_CODES = new Set([
   'OPERATION_RESOLUTION_FAILURE',
   'QUERY_TOO_DEEP',
   'QUERY_TOO_COSTLY',
+  // The rest of src/graphql's refusals (docs/adr/0015-graphql-armor.md).
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_TOKENS',
+  'TOO_MANY_DIRECTIVES',
+  'RESPONSE_TOO_LARGE',
+  'OPERATION_NOT_SUPPORTED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
 ]);
 
 export function loadTypeDefs(dir: string = SCHEMA_DIR): string {
@@ -73,7 +80,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const apollo = new ApolloServer<Context>({
     typeDefs: loadTypeDefs(),
     resolvers: resolvers as never,
-    // Introspection, the landing page, depth and cost limits.
+    // Introspection, the landing page, the limits on operations and answers, codes for refusals.
     ...graphqlProtection(deps.graphql),
     // src/server.ts owns shutdown (drain HTTP, close the driver, stop Neo4j); Apollo must not race it.
     stopOnTerminationSignals: false,

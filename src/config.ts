@@ -30,10 +30,20 @@ export interface GraphQLConfig {
   introspection: boolean;
   /** Whether a browser's GET /graphql gets the built-in query page. */
   landingPage: boolean;
-  /** Deepest field nesting an operation may select. */
+  /** Deepest field nesting an operation may select; a root field is depth 1. */
   maxDepth: number;
-  /** Largest static cost an operation may have (src/graphql/limits.ts). */
+  /** Deepest nesting, introspection included, of an operation that selects `__schema`. */
+  maxIntrospectionDepth: number;
+  /** Largest static cost an operation may have (src/graphql/cost.ts). */
   maxCost: number;
+  /** Most aliases one operation may use, fragments included (`__typename` aliases do not count). */
+  maxAliases: number;
+  /** Most lexical tokens (names, punctuation, literal values) one GraphQL document may hold. */
+  maxTokens: number;
+  /** Most directives (`@include`, `@skip`, …) one operation may use. */
+  maxDirectives: number;
+  /** Largest answer to a query, in bytes of JSON. */
+  maxResponseBytes: number;
 }
 
 /** The Segment-compatible tracking API (docs/adr/0007-tracking-api.md). */
@@ -101,7 +111,24 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'GRAPHQL_INTROSPECTION', description: 'true or false; unset: on, off in production' },
   { name: 'GRAPHQL_LANDING_PAGE', description: 'true or false; unset: on, off in production' },
   { name: 'GRAPHQL_MAX_DEPTH', description: 'deepest field nesting an operation may select', default: '12' },
+  {
+    name: 'GRAPHQL_MAX_INTROSPECTION_DEPTH',
+    description: 'deepest nesting, introspection included, of an operation that selects __schema',
+    default: '20',
+  },
   { name: 'GRAPHQL_MAX_COST', description: 'largest static cost an operation may have', default: '20000' },
+  { name: 'GRAPHQL_MAX_ALIASES', description: 'most aliases one operation may use', default: '30' },
+  {
+    name: 'GRAPHQL_MAX_TOKENS',
+    description: 'most lexical tokens one GraphQL document may hold',
+    default: '2000',
+  },
+  { name: 'GRAPHQL_MAX_DIRECTIVES', description: 'most directives one operation may use', default: '50' },
+  {
+    name: 'GRAPHQL_MAX_RESPONSE_BYTES',
+    description: 'largest answer to a query, in bytes of JSON',
+    default: String(10 * 1024 * 1024),
+  },
   {
     name: 'TRACKING_RATE_LIMIT',
     description: 'events per second per write key, per process',
@@ -214,7 +241,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       introspection: flag('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),
       landingPage: flag('GRAPHQL_LANDING_PAGE', nodeEnv !== 'production'),
       maxDepth: positive('GRAPHQL_MAX_DEPTH'),
+      maxIntrospectionDepth: positive('GRAPHQL_MAX_INTROSPECTION_DEPTH'),
       maxCost: positive('GRAPHQL_MAX_COST'),
+      maxAliases: positive('GRAPHQL_MAX_ALIASES'),
+      maxTokens: positive('GRAPHQL_MAX_TOKENS'),
+      maxDirectives: positive('GRAPHQL_MAX_DIRECTIVES'),
+      maxResponseBytes: positive('GRAPHQL_MAX_RESPONSE_BYTES'),
     },
     tracking: {
       rateLimit: positive('TRACKING_RATE_LIMIT'),
