@@ -192,6 +192,22 @@ describe('case 2: over-long values and odd trait keys', () => {
     expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', path });
   });
 
+  it('answers lookups by over-long values as not found, never 500', async () => {
+    const long = 'x'.repeat(9000);
+    const byGraphql = await gqlText(PROFILE, { by: { type: 'user_id', value: long } });
+    expect(byGraphql.status).toBe(200);
+    expect(byGraphql.body.data?.profile).toBeNull();
+    const account = await gqlText(`query ($g: String!) { account(groupId: $g) { groupId } }`, { g: long });
+    expect(account.body.data?.account).toBeNull();
+    const res = await fetch(
+      `${service.url}/v1/spaces/${space}/collections/users/profiles/user_id:${long}/traits`,
+      {
+        headers: { authorization: basic(keys.admin) },
+      },
+    );
+    expect(res.status).toBe(404);
+  });
+
   it('answers 400 for an over-long groupId', async () => {
     const res = await post('/v1/group', { userId: u('grp'), groupId: 'g'.repeat(9000) });
     expect(res.status).toBe(400);
