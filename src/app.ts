@@ -9,7 +9,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import type { Graph } from './graph/index.ts';
-import { graphqlProtection } from './graphql/index.ts';
+import { graphqlProtection, REFUSAL_CODES } from './graphql/index.ts';
 import { presentedSecret, readBody, sendJson, type HttpRoute } from './http.ts';
 import { parseJson, stringifyJson } from './json.ts';
 import type { Logger } from './log.ts';
@@ -36,15 +36,8 @@ const PUBLIC_CODES = new Set([
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
   'OPERATION_RESOLUTION_FAILURE',
-  'QUERY_TOO_DEEP',
-  'QUERY_TOO_COSTLY',
-  // The rest of src/graphql's refusals (docs/adr/0015-graphql-armor.md).
-  'TOO_MANY_ALIASES',
-  'TOO_MANY_TOKENS',
-  'TOO_MANY_DIRECTIVES',
-  'RESPONSE_TOO_LARGE',
-  'OPERATION_NOT_SUPPORTED',
-  'PERSISTED_QUERY_HASH_MISMATCH',
+  // Every refusal of src/graphql (SEMANTICS.md §7; docs/adr/0015-graphql-armor.md).
+  ...REFUSAL_CODES,
 ]);
 
 export function loadTypeDefs(dir: string = SCHEMA_DIR): string {

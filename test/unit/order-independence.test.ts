@@ -87,51 +87,36 @@ function outcome(events: BatchEvent[]) {
 }
 
 describe('order independence of windowed limits (§3, §8)', () => {
-  it('keeps two emails a day and an hour apart in either order', () => {
-    const first = event(0, { type: 'identify', userId: 'u', traits: { email: 'a@x.com' } }, start);
-    const second = event(
-      1,
-      { type: 'identify', userId: 'u', traits: { email: 'b@x.com' } },
-      start + 25 * HOUR,
-    );
-    const oneEmailADay = defaultRules().map((r) =>
-      r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
-    );
-    for (const order of [
-      [first, second],
-      [second, first],
-    ]) {
-      const plan = planBatch({
-        events: order,
+  const oneEmailADay = defaultRules().map((r) =>
+    r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
+  );
+  const identifyAt = (n: number, email: string, hours: number) =>
+    event(n, { type: 'identify', userId: 'u', traits: { email } }, start + hours * HOUR);
+  /** The plan of both arrival orders of two events. */
+  const bothOrders = (a: BatchEvent, b: BatchEvent) =>
+    [
+      [a, b],
+      [b, a],
+    ].map((events) =>
+      planBatch({
+        events,
         rules: oneEmailADay,
         profiles: [],
         ownerOf: new Map(),
         now,
         newProfileId: () => 'p',
-      });
+      }),
+    );
+
+  it('keeps two emails a day and an hour apart in either order', () => {
+    for (const plan of bothOrders(identifyAt(0, 'a@x.com', 0), identifyAt(1, 'b@x.com', 25))) {
       expect(plan.links.map((l) => l.key).sort()).toEqual(['email:a@x.com', 'email:b@x.com', 'user_id:u']);
       expect(plan.results.flatMap((r) => r.violations)).toEqual([]);
     }
   });
 
-  it('demotes a conflicting email whichever arrives first, and only while it conflicts', () => {
-    const oneEmailADay = defaultRules().map((r) =>
-      r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
-    );
-    const a = event(0, { type: 'identify', userId: 'u', traits: { email: 'a@x.com' } }, start);
-    const b = event(1, { type: 'identify', userId: 'u', traits: { email: 'b@x.com' } }, start + 23 * HOUR);
-    for (const order of [
-      [a, b],
-      [b, a],
-    ]) {
-      const plan = planBatch({
-        events: order,
-        rules: oneEmailADay,
-        profiles: [],
-        ownerOf: new Map(),
-        now,
-        newProfileId: () => 'p',
-      });
+  it('demotes one of two emails 23 hours apart, whichever arrives first', () => {
+    for (const plan of bothOrders(identifyAt(0, 'a@x.com', 0), identifyAt(1, 'b@x.com', 23))) {
       expect(plan.links.filter((l) => l.key.startsWith('email:'))).toHaveLength(1);
       expect(plan.results.flatMap((r) => r.violations)).toMatchObject([{ code: 'LIMIT_EXCEEDED' }]);
     }
