@@ -2,8 +2,8 @@
  * JSON that keeps every number's digits (SEMANTICS.md §8 "Numbers as ids"; docs/adr/0014-input-hygiene.md).
  *
  * `JSON.parse` rounds an integer beyond ±(2^53 − 1) to the nearest double, so `6416965886464272042` and
- * `6416965886464272041` become one value and two people one id. Text that holds a run of 16 or more
- * digits (the only text whose numbers can lose digits) is parsed with `lossless-json` instead: a number
+ * `6416965886464272041` become one value and two people one id. Text that may hold a number a double
+ * cannot carry (16 or more digits, or an exponent) is parsed with `lossless-json` instead: a number
  * that a double holds exactly stays a `number`; any other stays a `LosslessNumber` carrying its digits.
  * Id fields refuse a `LosslessNumber` (ingest/event.ts); properties and traits keep it, and
  * `stringifyJson` writes it back digit for digit, in storage and in every answer.
@@ -12,12 +12,16 @@ import { isLosslessNumber, isSafeNumber, LosslessNumber, parse, stringify } from
 
 export { isLosslessNumber, LosslessNumber };
 
-/** A number can lose digits only when it is written with 16 or more of them in a row. */
-const LONG_DIGIT_RUN = /\d{16}/;
+/**
+ * A number can lose digits only when it is written with 16 or more digits (a decimal point may stand
+ * among them) or with an exponent. The test may also fire inside a string; that only costs the slower
+ * parser.
+ */
+const MAY_LOSE_DIGITS = /(?:\d\.?){16}|\d[eE][+-]?\d/;
 
 /** Parses JSON text; throws `SyntaxError` as `JSON.parse` does. The last of duplicate keys wins. */
 export function parseJson(text: string): unknown {
-  if (!LONG_DIGIT_RUN.test(text)) return JSON.parse(text);
+  if (!MAY_LOSE_DIGITS.test(text)) return JSON.parse(text);
   return parse(text, null, {
     parseNumber: (digits) => (isSafeNumber(digits) ? Number(digits) : new LosslessNumber(digits)),
     onDuplicateKey: ({ newValue }) => newValue,

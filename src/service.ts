@@ -121,7 +121,11 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity
-      .renormaliseEmails({ stopped: () => stopping })
+      .renormaliseEmails({
+        stopped: () => stopping,
+        // STYLE.md §16: long work is visible; one line a page of 500.
+        progress: (counts) => logger.info('re-normalising stored email identifiers', { ...counts }),
+      })
       .then((counts) => {
         if (counts.renamed + counts.folded + counts.resolved + counts.unresolved > 0)
           logger.info('re-normalised stored email identifiers', { ...counts });

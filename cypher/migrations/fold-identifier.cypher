@@ -1,14 +1,15 @@
-// fold-identifier: makes one identifier of two that name the same value: the events that carried `from`
-// now come from `to`, its evidence edges move to `to` (kept as they were where `to` has none to the same
-// identifier), and `from` is deleted with its IDENTIFIES edge. Only when both identify the same profile,
-// or `from` identifies none, unless $acrossProfiles (ordinary resolution has already been asked to join
-// the two profiles and refused; `from`'s profile keeps its other identifiers).
-// params: $space, $from (key), $to (key), $acrossProfiles (boolean)
+// fold-identifier: makes one identifier of two that name the same value, deleting `from` with its
+// IDENTIFIES edge. The events that carried `from`, and its evidence edges (kept as they were where the
+// receiver has none to the same identifier), move to `$eventsTo`: `to` itself when both identify the same
+// profile (or `from` none); otherwise, with $acrossProfiles (ordinary resolution was asked to join the
+// two profiles and refused), another identifier of `from`'s own profile, so no event changes profile.
+// params: $space, $from (key), $to (key), $acrossProfiles (boolean), $eventsTo (key)
 // returns: folded (0 or 1), events (FROM edges moved)
 MATCH (n:Identifier {space: $space, key: $from})
-MATCH (m:Identifier {space: $space, key: $to})
+MATCH (t:Identifier {space: $space, key: $to})
+MATCH (m:Identifier {space: $space, key: $eventsTo})
 OPTIONAL MATCH (n)-[:IDENTIFIES]->(p:Profile)
-OPTIONAL MATCH (m)-[:IDENTIFIES]->(q:Profile)
+OPTIONAL MATCH (t)-[:IDENTIFIES]->(q:Profile)
 WITH n, m, p, q
 WHERE p IS NULL OR p = q OR $acrossProfiles
 CALL (n, m) {

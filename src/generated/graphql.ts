@@ -58,6 +58,8 @@ export type AccountMembersArgs = {
 
 /** Segment's alias call. */
 export type AliasInput = {
+  /** The device's anonymous id, when the alias has no userId (recorded under it; nothing merges). */
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Context: device, library, externalIds, traits … */
   context?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Destinations to enable or disable (recorded). */
@@ -65,14 +67,14 @@ export type AliasInput = {
   /** Idempotency key, at most 100 characters; generated when absent. */
   messageId?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The id the user had before (often an anonymous id). */
-  previousId?: InputMaybe<Scalars['String']['input']>;
+  previousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
   sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
   timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
-  /** The user's new id. */
+  /** The user's new id; an alias needs `userId` or `anonymousId`. */
   userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
@@ -200,7 +202,7 @@ export type EventEdge = {
 /** One item of a batch: any of the six calls, chosen by `type`, with that call's fields. */
 export type EventInput = {
   /** A device or session id for a user not known yet. */
-  anonymousId?: InputMaybe<Scalars['String']['input']>;
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Page: the category. */
   category?: InputMaybe<Scalars['String']['input']>;
   /** Context, merged over the batch's top-level context. */
@@ -216,9 +218,9 @@ export type EventInput = {
   /** Page and screen: the name. */
   name?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** Alias: the previous id. */
-  previousId?: InputMaybe<Scalars['String']['input']>;
+  previousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Track, page and screen properties. */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
@@ -290,7 +292,7 @@ export type GroupInput = {
   /** Idempotency key, at most 100 characters; generated when absent. */
   messageId?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
   sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
@@ -298,7 +300,7 @@ export type GroupInput = {
   /** Traits of the account (not of the user). */
   traits?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The user's id in your system. */
-  userId?: InputMaybe<Scalars['String']['input']>;
+  userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
 /** An identifier to look a profile up by. */
@@ -353,7 +355,7 @@ export type IdentifierRuleInput = {
 /** Segment's identify call. */
 export type IdentifyInput = {
   /** A device or session id for a user not known yet. */
-  anonymousId?: InputMaybe<Scalars['String']['input']>;
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Context: device, library, externalIds, traits … */
   context?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Destinations to enable or disable (recorded). */
@@ -361,7 +363,7 @@ export type IdentifyInput = {
   /** Idempotency key, at most 100 characters; generated when absent. */
   messageId?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
   sentAt?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** When the event happened (ISO-8601 with a timezone; SEMANTICS.md §1, §8). */
@@ -490,7 +492,7 @@ export type PageInfo = {
 /** Segment's page call. */
 export type PageInput = {
   /** A device or session id for a user not known yet. */
-  anonymousId?: InputMaybe<Scalars['String']['input']>;
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** The page's category. */
   category?: InputMaybe<Scalars['String']['input']>;
   /** Context: device, library, externalIds, traits … */
@@ -502,7 +504,7 @@ export type PageInput = {
   /** The page's name. */
   name?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** Properties of the page (url, title, …). */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
@@ -688,7 +690,7 @@ export type QueryProfilesArgs = {
 /** Segment's screen call. */
 export type ScreenInput = {
   /** A device or session id for a user not known yet. */
-  anonymousId?: InputMaybe<Scalars['String']['input']>;
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Context: device, library, externalIds, traits … */
   context?: InputMaybe<Scalars['JSONObject']['input']>;
   /** Destinations to enable or disable (recorded). */
@@ -698,7 +700,7 @@ export type ScreenInput = {
   /** The screen's name. */
   name?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** Properties of the screen. */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */
@@ -723,7 +725,7 @@ export type SetIdentityRulesResult = {
 /** Segment's track call. */
 export type TrackInput = {
   /** A device or session id for a user not known yet. */
-  anonymousId?: InputMaybe<Scalars['String']['input']>;
+  anonymousId?: InputMaybe<Scalars['SegmentId']['input']>;
   /** Context: device, library, externalIds, traits … */
   context?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The action's name, e.g. `Order Completed`. */
@@ -733,7 +735,7 @@ export type TrackInput = {
   /** Idempotency key, at most 100 characters; generated when absent. */
   messageId?: InputMaybe<Scalars['String']['input']>;
   /** The device's clock when the event happened (ISO-8601 with a timezone). */
-  originalTimestamp?: InputMaybe<Scalars['String']['input']>;
+  originalTimestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** Properties of the action. */
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
   /** The device's clock when the event was sent; used to correct clock skew. */

@@ -179,11 +179,11 @@ function involvedProfiles(
 /**
  * Every rule or cap the candidate (involved profiles + the remaining event identifiers) breaks.
  *
- * A limit is broken when a type's count exceeds the limit AND exceeds that type's count on every single
- * involved profile: a profile already over a limit (rules tightened later, §3) keeps resolving, and an
- * event that only brings identifiers a profile already holds never breaks anything. A windowed limit
- * counts values added at or after the window's start, including any added "later" than this event by
- * events that arrived first (out-of-order delivery), which errs on the side of not gluing.
+ * A limit is broken when some window-long stretch of event time (all time for EVER) holds more values of
+ * the type than the limit AND more than any single involved profile holds in that same stretch (§3, §8):
+ * a profile already over a limit (rules tightened later) keeps resolving where nothing new is added, and
+ * an event that only brings identifiers a profile already holds never breaks anything. Values count
+ * wherever they fall in event time, before or after this event, so arrival order does not matter.
  *
  * `implicated` names the event identifiers whose demotion can help: new values of the broken type, and
  * the links to profiles that bring values of that type (preferring a profile's only link, since dropping
@@ -234,13 +234,17 @@ function findBreaches(
     // in time the others were added, so that arrival order does not matter. New identifiers are added
     // at event time.
     const length = windowLength(rule.window);
-    const timesOf = (profile: ProfileSnapshot): number[] =>
-      profile.identifiers.filter((id) => id.type === type).map((id) => id.addedAt.getTime());
     const contributing = involved.filter((p) => p.identifiers.some((id) => id.type === type));
-    const all = [...contributing.flatMap(timesOf), ...freshOfType.map(() => eventTime.getTime())];
-    const count = mostInStretch(all, length);
-    const maxSingle = contributing.reduce((max, p) => Math.max(max, mostInStretch(timesOf(p), length)), 0);
-    if (count > limit && count > maxSingle) {
+    const points: StretchPoint[] = [
+      ...contributing.flatMap((p) =>
+        p.identifiers
+          .filter((id) => id.type === type)
+          .map((id) => ({ time: id.addedAt.getTime(), source: p.id })),
+      ),
+      ...freshOfType.map(() => ({ time: eventTime.getTime(), source: null })),
+    ];
+    const count = worstStretch(points, length, limit);
+    if (count > 0) {
       breaches.push({
         code: 'LIMIT_EXCEEDED',
         rule,
@@ -273,20 +277,35 @@ function findBreaches(
   return breaches;
 }
 
+/** A value's addition time; `source` is the profile holding it, null for a value this event adds. */
+export interface StretchPoint {
+  time: number;
+  source: string | null;
+}
+
 /**
- * The most of `times` (epoch ms) that fit in one closed stretch `length` ms long; all of them when
- * `length` is null (EVER).
+ * The largest number of values in one closed stretch `length` ms long (all time when null) among the
+ * stretches that hold more than `limit` values and more than any single profile holds in them; 0 when no
+ * stretch does. Stretches are tried from each value's time on, which covers every maximal one.
  */
-export function mostInStretch(times: number[], length: number | null): number {
-  if (length === null || times.length < 2) return times.length;
-  const sorted = [...times].sort((a, b) => a - b);
-  let most = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while ((sorted[end] as number) - (sorted[start] as number) > length) start++;
-    most = Math.max(most, end - start + 1);
+export function worstStretch(points: StretchPoint[], length: number | null, limit: number): number {
+  const sorted = [...points].sort((a, b) => a.time - b.time);
+  let worst = 0;
+  for (let start = 0; start < sorted.length; start++) {
+    const from = (sorted[start] as StretchPoint).time;
+    const perProfile = new Map<string, number>();
+    let total = 0;
+    for (let i = start; i < sorted.length; i++) {
+      const point = sorted[i] as StretchPoint;
+      if (length !== null && point.time - from > length) break;
+      total += 1;
+      if (point.source !== null) perProfile.set(point.source, (perProfile.get(point.source) ?? 0) + 1);
+    }
+    const single = Math.max(0, ...perProfile.values());
+    if (total > limit && total > single) worst = Math.max(worst, total);
+    if (length === null) break;
   }
-  return most;
+  return worst;
 }
 
 /** The least trusted implicated identifier: highest priority number; on a tie, the later in the event. */

@@ -1,7 +1,7 @@
 /**
  * Identifier extraction and normalisation (SEMANTICS.md §2). Pure.
  */
-import { LIMITS, type JsonObject, type ValidEvent } from '../ingest/event.ts';
+import { LIMITS, LONE_SURROGATE, type JsonObject, type ValidEvent } from '../ingest/event.ts';
 import { isLosslessNumber } from '../json.ts';
 
 export interface Identifier {
@@ -162,6 +162,7 @@ export function identifierProblem(event: ValidEvent): { message: string; path: (
       };
     }
     if (typeof raw === 'string') {
+      if (LONE_SURROGATE.test(raw)) return { message: `${field} holds an unpaired UTF-16 surrogate`, path };
       const bytes = Buffer.byteLength(raw.trim(), 'utf8');
       if (bytes > LIMITS.idBytes) {
         return {

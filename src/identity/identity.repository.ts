@@ -311,8 +311,15 @@ export class MigrationRepository {
     return Number(row?.renamed ?? 0) > 0;
   }
 
-  async fold(tx: Tx, space: string, from: string, to: string, acrossProfiles: boolean): Promise<boolean> {
-    const rows = await tx.run('migrations/fold-identifier', { space, from, to, acrossProfiles });
+  /** See fold-identifier.cypher: `eventsTo` is `to`, or with `acrossProfiles` a key of `from`'s profile. */
+  async fold(tx: Tx, space: string, from: string, to: string, eventsTo: string | null): Promise<boolean> {
+    const rows = await tx.run('migrations/fold-identifier', {
+      space,
+      from,
+      to,
+      acrossProfiles: eventsTo !== null,
+      eventsTo: eventsTo ?? to,
+    });
     return rows.length > 0;
   }
 }

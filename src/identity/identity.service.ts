@@ -260,7 +260,7 @@ export class IdentityService {
       else state.after = { space: last.space, key: last.key };
       state.counts = { ...counts };
       await this.graph.write((tx) => this.migrations.save(tx, id, state, this.clock()));
-      options.progress?.(counts);
+      options.progress?.({ ...counts });
     }
     return counts;
   }
@@ -272,7 +272,7 @@ export class IdentityService {
   ): Promise<'renamed' | 'folded' | 'resolved' | 'unresolved'> {
     const { space, key } = row;
     if (await this.graph.write((tx) => this.migrations.rename(tx, space, key, to, value))) return 'renamed';
-    if (await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, false))) return 'folded';
+    if (await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, null))) return 'folded';
     // The address is on two profiles: the ordinary rules decide whether they are one (§4).
     const ranked = rankRules(await this.rules(space));
     const rank = (type: string) => {
@@ -281,10 +281,11 @@ export class IdentityService {
     };
     // The profile's most trusted identifier that is not another stale form of the same address.
     const others = row.otherKeys
-      .map((k) => parseIdentifierKey(k))
-      .filter((k): k is Identifier => k !== null && identifierKey(k) !== to);
-    const other = others.sort((a, b) => rank(a.type) - rank(b.type))[0];
-    if (other === undefined) return 'unresolved';
+      .map((k) => ({ key: k, id: parseIdentifierKey(k) }))
+      .filter((k): k is { key: string; id: Identifier } => k.id !== null && identifierKey(k.id) !== to);
+    const anchor = others.sort((a, b) => rank(a.id.type) - rank(b.id.type))[0];
+    if (anchor === undefined) return 'unresolved';
+    const other = anchor.id;
     const now = this.clock();
     await this.applyBatch(space, [
       {
@@ -303,7 +304,11 @@ export class IdentityService {
         warnings: [],
       },
     ]);
-    await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, true));
+    // Merged: one profile holds both, fold as usual. Refused: the address stays with the other profile,
+    // and this profile's events of it stay here, on its most trusted other identifier.
+    if (!(await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, null)))) {
+      await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, anchor.key));
+    }
     return 'resolved';
   }
 

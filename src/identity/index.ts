@@ -9,7 +9,7 @@ export { IDENTITY_QUERIES } from './identity.repository.ts';
 export type { Violation } from './decide.ts';
 export { normaliseIdentifier, identifierKey, identifierProblem, type Identifier } from './identifiers.ts';
 export { blockedValueProblem, type IdentifierRule, type BlockedValue, type Window } from './rules.ts';
-export type { TraitState } from './traits.ts';
+export { searchableValue, type TraitState } from './traits.ts';
 export {
   checkInvariants,
   INVARIANT_CHECKS,

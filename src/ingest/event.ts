@@ -135,8 +135,17 @@ export function idText(raw: unknown, at: Path): string {
   return refuse('VALIDATION_FAILED', `${field} must be a string`, at);
 }
 
-/** §8 Sizes: refuses an id of more than LIMITS.idBytes UTF-8 bytes at `at`. */
+/**
+ * An unpaired UTF-16 surrogate (JSON's `"\ud800"`): UTF-8 has no encoding for it, so the database would
+ * store U+FFFD and the key read back would differ from the one sent (§8).
+ */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
+/** §8 Sizes: refuses an id of more than LIMITS.idBytes UTF-8 bytes, or one not valid Unicode, at `at`. */
 export function checkIdBytes(text: string, at: Path): void {
+  if (LONE_SURROGATE.test(text)) {
+    refuse('VALIDATION_FAILED', `${String(at[at.length - 1])} holds an unpaired UTF-16 surrogate`, at);
+  }
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > LIMITS.idBytes) {
     refuse(
@@ -259,8 +268,9 @@ function readTimestamp(
   return parsed.ok ? parsed.date : invalid(parsed.reason);
 }
 
-/** The largest time a JavaScript Date holds (±8.64e15 ms). */
-const MAX_TIME = 8.64e15;
+/** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the instants a 4-digit year can write. */
+const MIN_TIME = -62_167_219_200_000;
+const MAX_TIME = 253_402_300_799_999;
 
 /**
  * §1 Time. With `sentAt`, the device clock's offset (sentAt − original) is removed from the server
@@ -294,8 +304,17 @@ function eventTime(
   warnings: EventWarning[],
 ): Date {
   const corrected = correctedTimestamp(t);
-  const field = t.originalTimestamp !== undefined ? 'originalTimestamp' : 'timestamp';
-  if (Number.isNaN(corrected.getTime()) || Math.abs(corrected.getTime()) > MAX_TIME) {
+  // The field the time came from: with sentAt the device's original, else timestamp first (§1).
+  const field =
+    t.sentAt !== undefined
+      ? t.originalTimestamp !== undefined
+        ? 'originalTimestamp'
+        : 'timestamp'
+      : t.timestamp !== undefined
+        ? 'timestamp'
+        : 'originalTimestamp';
+  // A correction may not leave the years an ISO-8601 date-time can write (0000–9999).
+  if (Number.isNaN(corrected.getTime()) || corrected.getTime() < MIN_TIME || corrected.getTime() > MAX_TIME) {
     warnings.push({
       code: 'TIMESTAMP_INVALID',
       message: 'sentAt is too far from the event time to correct clock skew; receivedAt was used',
@@ -332,6 +351,7 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
   // §8: a blank messageId is absent, as a blank userId is: one is generated.
   let messageId = readString(input, 'messageId', path)?.trim();
   if (messageId !== undefined && messageId !== '') {
+    checkIdBytes(messageId, [...path, 'messageId']);
     if (messageId.length > LIMITS.messageIdChars) {
       refuse('VALIDATION_FAILED', `messageId must be at most ${LIMITS.messageIdChars} characters`, [
         ...path,
@@ -479,8 +499,12 @@ const TRAIT_KEY_BYTES = 256;
 /** Refuses a trait key that Neo4j cannot take as a property name (a NUL) or that is over-long. */
 function checkTraitKeys(traits: JsonObject, at: Path): void {
   for (const key of Object.keys(traits)) {
-    if (key.includes('\u0000')) {
-      refuse('VALIDATION_FAILED', 'a trait key must not contain the NUL character (U+0000)', [...at, key]);
+    if (key.includes('\u0000') || LONE_SURROGATE.test(key)) {
+      refuse(
+        'VALIDATION_FAILED',
+        'a trait key must not contain the NUL character (U+0000) or an unpaired surrogate',
+        [...at, key],
+      );
     }
     if (Buffer.byteLength(key, 'utf8') > TRAIT_KEY_BYTES) {
       refuse('VALIDATION_FAILED', `a trait key may have at most ${TRAIT_KEY_BYTES} bytes (UTF-8)`, [

@@ -2,7 +2,7 @@
 // are keyset-paged with opaque cursors and capped page sizes; nested lists go through per-request loaders.
 import { InputError } from '../errors.ts';
 import type { Graph } from '../graph/index.ts';
-import { identifierKey, normaliseIdentifier, type Identifier } from '../identity/index.ts';
+import { identifierKey, normaliseIdentifier, searchableValue, type Identifier } from '../identity/index.ts';
 import { decodeCursor, encodeCursor, pageSize, type Position } from './cursors.ts';
 import { ProfileLoaders } from './loaders.ts';
 import {
@@ -117,7 +117,9 @@ export class ProfilesService {
       identifierType: where?.identifierType ? where.identifierType.trim().toLowerCase() : null,
       traitKey: trait?.key ?? null,
       traitExists: trait?.exists ?? null,
-      traitEquals: trait?.equals ?? null,
+      // Compared with the `trait.<key>` mirror, so written as the mirror is (digits of long integers).
+      traitEquals:
+        trait?.equals === undefined || trait.equals === null ? null : searchableValue(trait.equals),
       traitPrefix: trait?.prefix ?? null,
       seenAfter: where?.seenAfter ?? null,
       seenBefore: where?.seenBefore ?? null,

@@ -23,9 +23,8 @@ function literalToJson(node: ValueNode, variables: Record<string, unknown> | nul
     case Kind.LIST:
       return node.values.map((v) => literalToJson(v, variables));
     case Kind.OBJECT: {
-      const out: Record<string, unknown> = {};
-      for (const field of node.fields) out[field.name.value] = literalToJson(field.value, variables);
-      return out;
+      // Own properties, so that a key such as `__proto__` is data, as it is in a variable (SEMANTICS.md §8).
+      return Object.fromEntries(node.fields.map((f) => [f.name.value, literalToJson(f.value, variables)]));
     }
     case Kind.VARIABLE:
       return variables?.[node.name.value];

@@ -80,9 +80,10 @@ describe('re-normalisation of stored emails (§8)', () => {
     expect(await emailsOf(s, 'anonymous_id', 'a9')).toEqual(['ann@x.com']);
     expect(await emailsOf(s, 'anonymous_id', 'a8')).toEqual(['ann@x.com']);
     // The stale identifiers' events now come from the one identifier of the address.
-    expect(await eventsFrom(s, 'email:jane@x.com')).toEqual(
-      expect.arrayContaining(['old-\ufeffjane@x.com', 'old-jane\u200b@x.com']),
-    );
+    expect(await eventsFrom(s, 'email:jane@x.com')).toContain('old-\ufeffjane@x.com');
+    expect(await eventsFrom(s, 'email:jane@x.com')).not.toContain('old-jane\u200b@x.com');
+    // u2 could not merge with u1: its event of the address stays on its own profile.
+    expect(await eventsFrom(s, 'user_id:u2')).toContain('old-jane\u200b@x.com');
     expect(await eventsFrom(s, 'email:bob@x.com')).toEqual(['old-bob\u200b@x.com']);
     // Each resolution is recorded as an event of its own.
     const { records } = await t.driver.executeQuery(

@@ -151,6 +151,63 @@ describe('case 1: 64-bit numbers as ids', () => {
   });
 });
 
+describe('GraphQL takes what HTTP takes', () => {
+  it('alias with anonymousId, numeric and odd-time fields in a batch: items judged alone', async () => {
+    const ALIAS = `mutation ($input: AliasInput!) { alias(input: $input) { ok error { code } } }`;
+    expect(
+      (await gql(ALIAS, { input: { anonymousId: u('gql-anon'), previousId: u('gql-prev') } })).alias,
+    ).toEqual({
+      ok: true,
+      error: null,
+    });
+    const BATCH = `mutation ($input: BatchInput!) {
+      batch(input: $input) { applied refused results { ok error { code path } warnings { code path } } }
+    }`;
+    const data = await gqlText(
+      BATCH,
+      `{"input": {"sentAt": 17, "batch": [
+        {"type": "track", "event": "E", "anonymousId": ${7_100_000 + Math.floor(Math.random() * 99_999)}, "originalTimestamp": 1714564800000},
+        {"type": "group", "userId": "${u('gql-g')}", "groupId": 6416965886464272042},
+        {"type": "alias", "anonymousId": "${u('gql-a2')}", "previousId": 42}
+      ]}}`,
+    );
+    expect(data.body.errors).toBeUndefined();
+    expect(data.body.data.batch).toMatchObject({ applied: 2, refused: 1 });
+    expect(data.body.data.batch.results[0].warnings.map((w: Json) => w.path)).toEqual([
+      ['sentAt'],
+      ['batch', 0, 'originalTimestamp'],
+    ]);
+    expect(data.body.data.batch.results[1].error).toEqual({
+      code: 'VALIDATION_FAILED',
+      path: ['batch', 1, 'groupId'],
+    });
+  });
+});
+
+describe('odd numbers and strings', () => {
+  it('refuses a fraction written with an exponent, and keeps a long fraction exactly', async () => {
+    const res = await post('/v1/identify', '{"userId": 1000000.00000000001e9}');
+    expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', path: ['userId'] });
+    const user = u('frac');
+    await post('/v1/track', `{"userId": "${user}", "event": "E", "properties": {"p": 12345678.123456789}}`);
+    const { text } = await gqlText(PROFILE, { by: { type: 'user_id', value: user } });
+    expect(text).toContain('"p":12345678.123456789');
+  });
+
+  it('refuses unpaired surrogates in ids, messageIds and trait keys, never 500', async () => {
+    for (const [body, path] of [
+      ['{"userId": "x\\ud800"}', ['userId']],
+      [`{"userId": "${u('sur')}", "messageId": "m\\udc00"}`, ['messageId']],
+      [`{"userId": "${u('sur')}", "traits": {"email": "a\\ud800@x.com"}}`, ['traits', 'email']],
+      [`{"userId": "${u('sur')}", "traits": {"k\\ud800": 1}}`, ['traits', 'k\ud800']],
+    ] as const) {
+      const res = await post('/v1/identify', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', path });
+    }
+  });
+});
+
 describe('case 2: over-long values and odd trait keys', () => {
   it('refuses an over-long item alone and applies its neighbours', async () => {
     const [first, second] = [u('nb1'), u('nb2')];

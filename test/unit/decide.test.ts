@@ -297,6 +297,39 @@ describe('decide: windowed limits (§3)', () => {
     ]);
     expect(d.violations[0]?.message).toContain('per week');
   });
+
+  // §3, §8: a stretch long past that is over a tightened limit does not exempt the profile elsewhere.
+  it('judges each stretch on its own: an old over-limit stretch exempts nothing now', () => {
+    const daily = defaultRules().map((r) =>
+      r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
+    );
+    const p = profile('P1', [
+      'user_id:u1',
+      ['email:a@x.com', daysAgo(10)],
+      ['email:b@x.com', daysAgo(10)],
+      ['email:c@x.com', daysAgo(0)],
+    ]);
+    const d = resolved(run(['user_id:u1', 'email:d@x.com'], [p], daily));
+    expect(d.addIdentifiers).toEqual([]);
+    expect(d.violations).toMatchObject([{ code: 'LIMIT_EXCEEDED', identifier: id('email:d@x.com') }]);
+    // The profile still resolves, and a value in a quiet stretch is added.
+    const quiet = profile('P1', [
+      'user_id:u1',
+      ['email:a@x.com', daysAgo(10)],
+      ['email:b@x.com', daysAgo(10)],
+    ]);
+    expect(resolved(run(['user_id:u1', 'email:d@x.com'], [quiet], daily)).violations).toEqual([]);
+  });
+
+  it('counts values added later in event time than the event (they arrived first)', () => {
+    const p = profile('P1', ['user_id:u1', ['email:r1@x.com', new Date(eventTime.getTime() + 3_600_000)]]);
+    const daily = defaultRules().map((r) =>
+      r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
+    );
+    expect(resolved(run(['user_id:u1', 'email:new@x.com'], [p], daily)).violations).toMatchObject([
+      { code: 'LIMIT_EXCEEDED' },
+    ]);
+  });
 });
 
 describe('decide: system caps (§4)', () => {
