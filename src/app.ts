@@ -8,6 +8,7 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
+import { ServiceUnavailableError } from './errors.ts';
 import type { Graph } from './graph/index.ts';
 import { graphqlProtection, REFUSAL_CODES } from './graphql/index.ts';
 import { presentedSecret, readBody, sendJson, type HttpRoute } from './http.ts';
@@ -20,6 +21,8 @@ import type { Services } from './services.ts';
 export const SCHEMA_DIR = fileURLToPath(new URL('../schema/', import.meta.url));
 /** Large enough for a 500 KB Segment batch wrapped in a GraphQL request. */
 const MAX_BODY_BYTES = 1024 * 1024;
+/** /readyz answers within this long whatever the database does (ADR 0017). */
+export const READY_TIMEOUT_MS = 1_000;
 /** Codes a client may see; anything else is masked (STYLE.md §8). */
 const PUBLIC_CODES = new Set([
   'VALIDATION_FAILED',
@@ -29,6 +32,7 @@ const PUBLIC_CODES = new Set([
   'FORBIDDEN',
   'NOT_FOUND',
   'RATE_LIMITED',
+  'SERVICE_UNAVAILABLE',
   'GRAPHQL_PARSE_FAILED',
   'GRAPHQL_VALIDATION_FAILED',
   'BAD_USER_INPUT',
@@ -90,6 +94,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
   const server = createServer((req, res) => {
     deps.metrics?.observeRequest(req, res, () => routeOf(req));
     handle(req, res).catch((error: unknown) => {
+      if (error instanceof ServiceUnavailableError && !res.headersSent) return unavailable(req, res, error);
       logger.error('request failed', { error, url: req.url });
       if (!res.headersSent)
         sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal error' } });
@@ -116,13 +121,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
 
   async function readiness(res: ServerResponse): Promise<void> {
     if (!ready) return sendJson(res, 503, { status: 'starting', neo4j: 'unknown', migrations: 'pending' });
-    try {
-      await deps.graph.ping();
-      sendJson(res, 200, { status: 'ready', neo4j: 'reachable', migrations: 'applied' });
-    } catch (error) {
-      logger.warn('readiness check failed', { error });
-      sendJson(res, 503, { status: 'unavailable', neo4j: 'unreachable', migrations: 'applied' });
+    if (await deps.graph.reachable(READY_TIMEOUT_MS)) {
+      return sendJson(res, 200, { status: 'ready', neo4j: 'reachable', migrations: 'applied' });
     }
+    logger.warn('readiness check failed: Neo4j did not answer', { timeoutMs: READY_TIMEOUT_MS });
+    sendJson(
+      res,
+      503,
+      { status: 'unavailable', neo4j: 'unreachable', migrations: 'applied' },
+      { 'retry-after': String(deps.graph.retryAfterSeconds) },
+    );
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -212,6 +220,23 @@ export async function createApp(deps: AppDeps): Promise<App> {
       await apollo.stop();
     },
   };
+}
+
+/**
+ * SEMANTICS.md §7: the database is unreachable (here, while authenticating); 503 with Retry-After, in
+ * the shape of the route's other errors. Resolvers' own refusals reach Apollo as coded errors instead.
+ */
+function unavailable(req: IncomingMessage, res: ServerResponse, error: ServiceUnavailableError): void {
+  const { code, message } = error;
+  const graphql = new URL(req.url ?? '/', 'http://localhost').pathname === '/graphql';
+  sendJson(
+    res,
+    503,
+    graphql ? { errors: [{ message, extensions: { code } }] } : { error: { code, message } },
+    {
+      'retry-after': String(error.retryAfterSeconds),
+    },
+  );
 }
 
 /** Unexpected errors are logged in full and reach clients only as INTERNAL_SERVER_ERROR. */

@@ -1,6 +1,7 @@
 // The only reader of process.env (STYLE.md §11). Every variable is validated once; all problems are
 // reported together so that an operator fixes them in one go.
 import { isIP } from 'node:net';
+import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from './graph/driver.ts';
 import { DEFAULT_WRITERS } from './ingest/write-queue.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -22,6 +23,11 @@ export interface Neo4jConfig {
   user: string;
   password: string | undefined;
   database: string;
+  /**
+   * How long requests keep trying an unreachable Neo4j, counted from the outage's first failure, before
+   * they are answered 503 SERVICE_UNAVAILABLE with Retry-After (docs/adr/0017-outages-and-browser-credentials.md).
+   */
+  unavailableTimeoutMs: number;
 }
 
 /** GraphQL protection (docs/adr/0006-graphql-protection.md). */
@@ -102,6 +108,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'NEO4J_USER', description: 'Neo4j user name', default: 'neo4j' },
   { name: 'NEO4J_PASSWORD', description: 'Neo4j password (required with NEO4J_URI when auth is on)' },
   { name: 'NEO4J_DATABASE', description: 'Neo4j database name', default: 'neo4j' },
+  {
+    name: 'NEO4J_UNAVAILABLE_TIMEOUT_MS',
+    description: 'how long requests keep trying an unreachable Neo4j before a 503 (milliseconds)',
+    default: String(DEFAULT_UNAVAILABLE_TIMEOUT_MS),
+  },
   { name: 'NEO4J_LOCAL_HOME', description: 'folder of the local Neo4j instance', default: '.neo4j/instance' },
   { name: 'NEO4J_LOCAL_BOLT_PORT', description: 'Bolt port of the local Neo4j', default: '7687' },
   { name: 'NEO4J_LOCAL_HTTP_PORT', description: 'HTTP port of the local Neo4j (Browser)', default: '7474' },
@@ -229,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       user: get('NEO4J_USER') ?? 'neo4j',
       password: get('NEO4J_PASSWORD'),
       database: get('NEO4J_DATABASE') ?? 'neo4j',
+      unavailableTimeoutMs: positive('NEO4J_UNAVAILABLE_TIMEOUT_MS'),
     },
     localNeo4j: {
       home: get('NEO4J_LOCAL_HOME') ?? '.neo4j/instance',

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'RATE_LIMITED'
+  | 'SERVICE_UNAVAILABLE'
   | 'INTERNAL_SERVER_ERROR';
 
 /** An expected refusal, carried as data in results (STYLE.md §9). */
@@ -35,5 +36,33 @@ export class InputError extends Error {
   ) {
     super(message);
     this.name = 'InputError';
+  }
+}
+
+/**
+ * The database could not be reached within NEO4J_UNAVAILABLE_TIMEOUT_MS (SEMANTICS.md §7: 503 with
+ * Retry-After). The client sends the request again after `retryAfterSeconds`; an event sent again with
+ * its messageId is applied once (docs/adr/0017-outages-and-browser-credentials.md). Raised by the graph
+ * layer for failures recognised by their driver code.
+ * `extensions` reaches GraphQL through graphql-js (a resolver's error keeps its original's extensions),
+ * and Apollo Server turns `extensions.http` into the response's status and headers.
+ */
+export class ServiceUnavailableError extends Error {
+  readonly code = 'SERVICE_UNAVAILABLE' as const;
+  readonly extensions: {
+    code: 'SERVICE_UNAVAILABLE';
+    http: { status: number; headers: Map<string, string> };
+  };
+
+  constructor(
+    readonly retryAfterSeconds: number,
+    override readonly cause?: unknown,
+  ) {
+    super(`The database is unreachable at the moment; retry after ${retryAfterSeconds} s.`);
+    this.name = 'ServiceUnavailableError';
+    this.extensions = {
+      code: this.code,
+      http: { status: 503, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+    };
   }
 }

@@ -59,10 +59,13 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       connection = { uri: local.uri, user: local.user, password: local.password };
       logger.info('local Neo4j is up', { bolt: local.uri, browser: `${local.httpUrl}/browser/` });
     }
-    const driver = createDriver(connection);
+    const driver = createDriver({ ...connection, unavailableTimeoutMs: config.neo4j.unavailableTimeoutMs });
     cleanups.push({ name: 'driver', run: () => driver.close() });
     const queries = await QueryRegistry.load(undefined, REQUIRED_QUERIES);
-    const graph = new Graph(driver, queries, { database: config.neo4j.database });
+    const graph = new Graph(driver, queries, {
+      database: config.neo4j.database,
+      unavailableTimeoutMs: config.neo4j.unavailableTimeoutMs,
+    });
     // One registry per service (docs/adr/0016-metrics.md), fed by the graph, ingestion and the app.
     const metrics = new Metrics();
     metrics.watchGraph(graph);

@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createGunzip } from 'node:zlib';
 import type { TrackingConfig } from '../config.ts';
-import type { AppError } from '../errors.ts';
+import { ServiceUnavailableError, type AppError } from '../errors.ts';
 import { presentedSecret, sendJson, type HttpRoute } from '../http.ts';
 import { parseJson } from '../json.ts';
 import type { Logger } from '../log.ts';
@@ -71,19 +71,33 @@ export function trackingApi(deps: TrackingApiDeps): HttpRoute {
     },
     async handle(req, res, url) {
       allowOrigin(req, res);
-      const settingsKey = SETTINGS_PATH.exec(url.pathname)?.[1];
-      if (settingsKey !== undefined) return settings(req, res, settingsKey);
-      const call = CALLS.get(CALL_PATH.exec(url.pathname)?.[1] ?? '');
-      if (call === undefined) return refuse(res, 404, 'NOT_FOUND', `No route for ${url.pathname}`);
-      if (req.method === 'OPTIONS') return preflight(req, res, 'POST, OPTIONS');
-      if (req.method !== 'POST') {
-        return refuse(res, 405, 'BAD_REQUEST', `Send events with POST, not ${req.method}`, [], {
-          allow: 'POST, OPTIONS',
+      try {
+        await route(req, res, url);
+      } catch (error) {
+        if (!(error instanceof ServiceUnavailableError) || res.headersSent) throw error;
+        // SEMANTICS.md §7: an unreachable database is an outage, not an error of ours; nothing of this
+        // request was acknowledged, and analytics.js and analytics-node send it again (ADR 0017).
+        drain(req);
+        refuse(res, 503, 'SERVICE_UNAVAILABLE', error.message, [], {
+          'retry-after': String(error.retryAfterSeconds),
         });
       }
-      return events(req, res, call);
     },
   };
+
+  async function route(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const settingsKey = SETTINGS_PATH.exec(url.pathname)?.[1];
+    if (settingsKey !== undefined) return settings(req, res, settingsKey);
+    const call = CALLS.get(CALL_PATH.exec(url.pathname)?.[1] ?? '');
+    if (call === undefined) return refuse(res, 404, 'NOT_FOUND', `No route for ${url.pathname}`);
+    if (req.method === 'OPTIONS') return preflight(req, res, 'POST, OPTIONS');
+    if (req.method !== 'POST') {
+      return refuse(res, 405, 'BAD_REQUEST', `Send events with POST, not ${req.method}`, [], {
+        allow: 'POST, OPTIONS',
+      });
+    }
+    return events(req, res, call);
+  }
 
   async function events(req: IncomingMessage, res: ServerResponse, call: Call): Promise<void> {
     // A key in the Authorization header is checked before the body is read; a body writeKey after.

@@ -4,6 +4,7 @@
 // space has at most `writers` transactions in flight in this process, so concurrent clients no longer
 // mean as many concurrent transactions contending for the same locks; each transaction pays its fixed
 // cost (round trips, commit) for more events.
+import { ServiceUnavailableError } from '../errors.ts';
 import type { ApplyResult } from '../identity/index.ts';
 import type { ValidEvent } from './event.ts';
 
@@ -84,7 +85,7 @@ export class WriteQueue {
       for (;;) {
         const jobs = this.take(queue);
         if (jobs.length === 0) return;
-        await this.run(space, jobs);
+        await this.run(space, queue, jobs);
       }
     } finally {
       queue.running -= 1;
@@ -105,7 +106,7 @@ export class WriteQueue {
     return taken;
   }
 
-  private async run(space: string, jobs: Job[]): Promise<void> {
+  private async run(space: string, queue: SpaceQueue, jobs: Job[]): Promise<void> {
     try {
       const events = jobs.flatMap((j) => j.events);
       this.options.onTransaction?.(events.length, jobs.length);
@@ -116,6 +117,14 @@ export class WriteQueue {
         at += job.events.length;
       }
     } catch (error) {
+      if (error instanceof ServiceUnavailableError) {
+        // The database has been unreachable for the whole bound (ADR 0017): trying each request alone,
+        // or the requests still waiting, would only make them wait again. All are refused now, and their
+        // clients send them again (the same messageId is applied once).
+        const waiting = queue.jobs.splice(0);
+        for (const job of [...jobs, ...waiting]) job.reject(error);
+        return;
+      }
       if (jobs.length === 1) {
         (jobs[0] as Job).reject(error);
         return;

@@ -3,7 +3,7 @@
 // codes. A thin layer: it authenticates, reads the path and the query, calls ProfilesService and shapes
 // the JSON. Where Segment's documentation is silent, docs/adr/0008-profile-api.md says what we chose.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { InputError, type ErrorCode } from '../errors.ts';
+import { InputError, ServiceUnavailableError, type ErrorCode } from '../errors.ts';
 import { presentedSecret, sendJson, type HttpRoute } from '../http.ts';
 import { normaliseIdentifier, type Identifier } from '../identity/index.ts';
 import type { Logger } from '../log.ts';
@@ -217,14 +217,23 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
       try {
         refusal = await serve(req, res, url);
       } catch (error) {
-        if (!(error instanceof InputError)) {
+        if (error instanceof ServiceUnavailableError) {
+          // SEMANTICS.md §7: the database is unreachable; the client asks again later (ADR 0017).
+          refusal = {
+            status: 503,
+            code: error.code,
+            message: error.message,
+            headers: { 'retry-after': String(error.retryAfterSeconds) },
+          };
+        } else if (!(error instanceof InputError)) {
           // Logged without the path: it holds the identifier, often an email (Segment warns of the same).
           logger.error('profile api request failed', { error });
           return sendJson(res, 500, {
             error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal error' },
           });
+        } else {
+          refusal = { status: 400, code: 'VALIDATION_FAILED', ...publicInputError(error) };
         }
-        refusal = { status: 400, code: 'VALIDATION_FAILED', ...publicInputError(error) };
       }
       if (refusal === null) return;
       logger.debug('profile api request refused', { status: refusal.status, code: refusal.code });

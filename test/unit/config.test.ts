@@ -6,7 +6,13 @@ describe('loadConfig', () => {
   it('has defaults for a local run', () => {
     const c = loadConfig({});
     expect(c).toMatchObject({ env: 'development', host: '127.0.0.1', port: 4000, logLevel: 'info' });
-    expect(c.neo4j).toEqual({ uri: undefined, user: 'neo4j', password: undefined, database: 'neo4j' });
+    expect(c.neo4j).toEqual({
+      uri: undefined,
+      user: 'neo4j',
+      password: undefined,
+      database: 'neo4j',
+      unavailableTimeoutMs: 5000,
+    });
     expect(c.localNeo4j).toMatchObject({ boltPort: 7687, httpPort: 7474, heap: '512m', pageCache: '256m' });
     expect(c.ingest).toEqual({ writersPerSpace: 4 });
   });
@@ -28,6 +34,13 @@ describe('loadConfig', () => {
       /METRICS_PORT must differ from PORT/,
     );
     expect(loadConfig({ PORT: '0', METRICS_PORT: '0' }).metrics.port).toBe(0);
+  });
+
+  it('takes the bound on an unreachable Neo4j in milliseconds, at least 1', () => {
+    expect(loadConfig({ NEO4J_UNAVAILABLE_TIMEOUT_MS: '2500' }).neo4j.unavailableTimeoutMs).toBe(2500);
+    expect(() => loadConfig({ NEO4J_UNAVAILABLE_TIMEOUT_MS: '5s' })).toThrow(
+      /NEO4J_UNAVAILABLE_TIMEOUT_MS must be a whole number/,
+    );
   });
 
   it('reports every problem at once', () => {

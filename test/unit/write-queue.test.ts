@@ -2,6 +2,7 @@
 // and answers when told to. What the shared transactions write is checked against Neo4j in
 // test/integration/group-commit.test.ts.
 import { describe, expect, it } from 'vitest';
+import { ServiceUnavailableError } from '../../src/errors.ts';
 import type { ApplyResult } from '../../src/identity/index.ts';
 import type { ValidEvent } from '../../src/ingest/event.ts';
 import { WriteQueue } from '../../src/ingest/write-queue.ts';
@@ -156,6 +157,29 @@ describe('WriteQueue', () => {
     r.calls[2]?.finish();
     await Promise.all(all);
     expect(q.stats()).toEqual({ waitingRequests: 0, waitingEvents: 0, running: 0 });
+  });
+
+  it('when the database is unreachable, refuses the shared call and the requests waiting, at once', async () => {
+    // Issue 11 §3 / ADR 0017: trying each request alone during an outage made each wait again.
+    const r = recorder();
+    const q = new WriteQueue(r.apply, { maxEvents: 3, writers: 1 });
+    const first = q.submit('s', batch('a', 1));
+    await tick();
+    const rest = [q.submit('s', batch('b', 2)), q.submit('s', batch('c', 1)), q.submit('s', batch('d', 2))];
+    r.calls[0]?.finish();
+    await first;
+    await tick();
+    // b and c share the next call; d waits behind it.
+    const outage = new ServiceUnavailableError(5);
+    r.calls[1]?.finish(outage);
+    const settled = await Promise.allSettled(rest);
+    expect(settled).toEqual(Array.from({ length: 3 }, () => ({ status: 'rejected', reason: outage })));
+    expect(r.calls.map((c) => c.ids)).toEqual([['a0'], ['b0', 'b1', 'c0']]);
+    // The queue keeps working once the database is back.
+    const after = q.submit('s', batch('e', 1));
+    await tick();
+    r.calls[2]?.finish();
+    expect(profileIds(await after)).toEqual(['e0']);
   });
 
   it('answers an empty request without a call', async () => {
