@@ -159,7 +159,11 @@ export function trackingApi(deps: TrackingApiDeps): HttpRoute {
     return answerEvent(res, await services.ingest.send(principal.space, call, body));
   }
 
-  /** True when the principal may send events; otherwise answers 401 or 403. */
+  /**
+   * True for a write key; otherwise answers 401 or 403. Write keys only (ADR 0017): an access token is
+   * an operator's secret, and a browser that once held one could send it here on its own. The 401 names
+   * no Basic scheme, so a browser never prompts for credentials and never keeps them for this origin.
+   */
   function mayWrite(res: ServerResponse, principal: Principal | null): principal is Principal {
     if (principal === null) {
       refuse(
@@ -168,12 +172,17 @@ export function trackingApi(deps: TrackingApiDeps): HttpRoute {
         'UNAUTHENTICATED',
         'A write key is required: send it as the HTTP Basic user name (empty password) or as writeKey in the body.',
         [],
-        { 'www-authenticate': 'Basic realm="stitchgraph"' },
+        { 'www-authenticate': 'Bearer realm="stitchgraph"' },
       );
       return false;
     }
-    if (principal.kind !== 'write' && !principal.scopes.includes('write')) {
-      refuse(res, 403, 'FORBIDDEN', 'This access token has no write scope; use a write key to send events.');
+    if (principal.kind !== 'write') {
+      refuse(
+        res,
+        403,
+        'FORBIDDEN',
+        'The tracking API (/v1) accepts write keys only, not access tokens; send events with a write key, or with an access token through GraphQL.',
+      );
       return false;
     }
     return true;
@@ -198,7 +207,7 @@ export function trackingApi(deps: TrackingApiDeps): HttpRoute {
       writeKey = '';
     }
     const principal = await services.spaces.authenticate(writeKey);
-    if (principal === null || (principal.kind !== 'write' && !principal.scopes.includes('write'))) {
+    if (principal === null || principal.kind !== 'write') {
       return refuse(res, 404, 'NOT_FOUND', 'No project settings for this write key.');
     }
     const { protocol, apiHost } = apiLocation(req);
@@ -294,15 +303,15 @@ function refuse(
 }
 
 /**
- * Browsers post from any site that embeds analytics.js. The write key is public there and no cookie
- * grants anything here, so every origin may call, with credentials when the library is set to send them.
+ * Browsers post from any site that embeds analytics.js. The write key is public there, so every origin
+ * may call; but nothing a browser sends on its own (cookies, cached HTTP credentials) may count, so
+ * credentials are never allowed (ADR 0017). analytics.js sends none.
  */
 function allowOrigin(req: IncomingMessage, res: ServerResponse): void {
   res.setHeader('vary', 'Origin');
   const origin = req.headers.origin;
   if (origin === undefined) return;
   res.setHeader('access-control-allow-origin', origin);
-  res.setHeader('access-control-allow-credentials', 'true');
 }
 
 function preflight(req: IncomingMessage, res: ServerResponse, methods: string): void {

@@ -67,7 +67,9 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
           principal === null
             ? 'An access token is required: send it as the HTTP Basic user name (or as a Bearer token).'
             : 'Write keys only send events; the Profile API needs an access token.',
-        headers: { 'www-authenticate': 'Basic realm="stitchgraph profile api"' },
+        // Not a Basic challenge: a browser would prompt, then keep and send the token by itself (ADR 0017).
+        // Clients that send Basic credentials of their own, as Segment's do, are still served.
+        headers: { 'www-authenticate': 'Bearer realm="stitchgraph profile api"' },
       };
     }
     const segments = url.pathname.slice(PREFIX.length).split('/');

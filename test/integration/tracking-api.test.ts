@@ -198,12 +198,12 @@ describe('accepted calls', () => {
     expect((await profileOf(user))?.events.nodes).toHaveLength(1);
   });
 
-  it('takes an access token with the write scope, and a gzip body', async () => {
-    const user = `token-${run}`;
+  it('takes a write key as a Bearer token, and a gzip body', async () => {
+    const user = `bearer-${run}`;
     const body = gzipSync(JSON.stringify({ userId: user, traits: { plan: 'team' }, messageId: `${user}-1` }));
     const res = await post('/v1/identify', new Uint8Array(body), {
       key: null,
-      headers: { authorization: `Bearer ${keys.writeTokenA}`, 'content-encoding': 'gzip' },
+      headers: { authorization: `Bearer ${keys.writeA}`, 'content-encoding': 'gzip' },
     });
     expect(res).toMatchObject({ status: 200, body: success(`${user}-1`) });
     expect((await profileOf(user))?.traits).toEqual({ plan: 'team' });
@@ -333,11 +333,12 @@ describe('refusals', () => {
     expect((await profileOf(user))?.events.nodes.map((e) => e.messageId)).toEqual([`${user}-1`, `${user}-3`]);
   });
 
-  it('answers 401 for a missing or unknown key, and 403 for a token without write', async () => {
+  it('answers 401 for a missing or unknown key, with no Basic challenge a browser would prompt for', async () => {
     const body = { userId: `auth-${run}`, event: 'E' };
     const missing = await post('/v1/track', body, { key: null });
     expect(missing).toMatchObject({ status: 401, body: error('UNAUTHENTICATED') });
-    expect(missing.headers.get('www-authenticate')).toMatch(/^Basic/);
+    // Issue 11 §4: a Basic challenge makes a browser prompt, then send what it was given on its own.
+    expect(missing.headers.get('www-authenticate')).toBe('Bearer realm="stitchgraph"');
     expect(await post('/v1/track', body, { key: 'sgw_unknown' })).toMatchObject({
       status: 401,
       body: error('UNAUTHENTICATED'),
@@ -345,11 +346,42 @@ describe('refusals', () => {
     expect(await post('/v1/track', { ...body, writeKey: 'sgw_unknown' }, { key: null })).toMatchObject({
       status: 401,
     });
-    expect(await post('/v1/track', body, { key: keys.tokenA })).toMatchObject({
-      status: 403,
-      body: error('FORBIDDEN'),
-    });
+    for (const res of [
+      await post('/v1/track', body, { key: 'sgw_unknown' }),
+      await post('/v1/track', { ...body, writeKey: 'sgw_unknown' }, { key: null }),
+    ]) {
+      expect(res.headers.get('www-authenticate') ?? '').not.toMatch(/basic/i);
+    }
     expect(await profileOf(`auth-${run}`)).toBeNull();
+  });
+
+  it('answers 403 naming write keys for any access token, even one with the write scope', async () => {
+    // Issue 11 §4: /v1 takes write keys only. A token is an operator's secret that a browser may hold;
+    // tokens send events through GraphQL.
+    const user = `token-${run}`;
+    const forbidden = error(
+      'FORBIDDEN',
+      [],
+      'The tracking API (/v1) accepts write keys only, not access tokens; send events with a write key, or with an access token through GraphQL.',
+    );
+    const body = { userId: user, event: 'E', messageId: `${user}-1` };
+    for (const token of [keys.tokenA, keys.writeTokenA]) {
+      expect(await post('/v1/track', body, { key: token })).toMatchObject({ status: 403, body: forbidden });
+      expect(
+        await post('/v1/track', body, { key: null, headers: { authorization: `Bearer ${token}` } }),
+      ).toMatchObject({ status: 403, body: forbidden });
+      // The text/plain POST a page on another site can send without a preflight, key in the body.
+      expect(
+        await post('/v1/t', JSON.stringify({ ...body, writeKey: token }), {
+          key: null,
+          headers: { 'content-type': 'text/plain', origin: 'http://elsewhere.example' },
+        }),
+      ).toMatchObject({ status: 403, body: forbidden });
+    }
+    // Nor do a token's analytics.js settings exist.
+    const settings = await fetch(`${service.url}/v1/projects/${keys.writeTokenA}/settings`);
+    expect(settings.status).toBe(404);
+    expect(await profileOf(user)).toBeNull();
   });
 
   it('answers 429 with Retry-After over the configured rate, per key', async () => {
@@ -395,7 +427,7 @@ describe('refusals', () => {
 });
 
 describe('browsers', () => {
-  it('answers a CORS preflight and echoes the origin on the answer', async () => {
+  it('answers a CORS preflight and echoes the origin on the answer, never allowing credentials', async () => {
     const origin = 'http://shop.example';
     const preflight = await fetch(`${service.url}/v1/t`, {
       method: 'OPTIONS',
@@ -408,7 +440,6 @@ describe('browsers', () => {
     expect(preflight.status).toBe(204);
     expect(Object.fromEntries(preflight.headers)).toMatchObject({
       'access-control-allow-origin': origin,
-      'access-control-allow-credentials': 'true',
       'access-control-allow-methods': 'POST, OPTIONS',
       'access-control-allow-headers': 'authorization,content-type',
       vary: 'Origin',
@@ -416,6 +447,19 @@ describe('browsers', () => {
     const res = await post('/v1/t', { userId: `cors-${run}`, event: 'E' }, { headers: { origin } });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe(origin);
+    // Issue 11 §4: without Allow-Credentials a browser neither sends cookies or cached HTTP credentials
+    // along a cross-site request that asks to include them, nor lets the page read the answer.
+    const settings = await fetch(`${service.url}/v1/projects/${keys.writeA}/settings`, {
+      headers: { origin },
+    });
+    const refused = await post(
+      '/v1/t',
+      { userId: `cors-${run}`, event: 'E' },
+      { key: null, headers: { origin } },
+    );
+    for (const answer of [preflight.headers, res.headers, settings.headers, refused.headers]) {
+      expect(answer.get('access-control-allow-credentials')).toBeNull();
+    }
   });
 
   it('serves analytics.js settings naming this server, and 404 for an unknown key', async () => {
