@@ -40,6 +40,7 @@ async function api(): Promise<void> {
     NEO4J_PASSWORD: process.env.HOSTILE_NEO4J_PASSWORD ?? '',
     TRACKING_RATE_LIMIT: '100000000',
     TRACKING_RATE_BURST: '100000000',
+    METRICS_PORT: '0',
     ...passed,
   });
   const service = await startService(config, createLogger(config.logLevel));

@@ -131,8 +131,7 @@ export function idText(raw: unknown, at: Path): string {
       at,
     );
   }
-  if (typeof raw === 'number') refuse('VALIDATION_FAILED', `${field} must be a string or an integer`, at);
-  return refuse('VALIDATION_FAILED', `${field} must be a string`, at);
+  return refuse('VALIDATION_FAILED', `${field} must be a string or an integer`, at);
 }
 
 /**
@@ -509,7 +508,7 @@ function checkTraitKeys(traits: JsonObject, at: Path): void {
     if (Buffer.byteLength(key, 'utf8') > TRAIT_KEY_BYTES) {
       refuse('VALIDATION_FAILED', `a trait key may have at most ${TRAIT_KEY_BYTES} bytes (UTF-8)`, [
         ...at,
-        key.slice(0, 64),
+        key,
       ]);
     }
   }

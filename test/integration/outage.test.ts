@@ -62,6 +62,8 @@ beforeAll(async () => {
       NEO4J_USER: neo.user,
       NEO4J_PASSWORD: neo.password,
       NEO4J_UNAVAILABLE_TIMEOUT_MS: String(BOUND_MS),
+      // A free port: a running `npm start` holds the default one.
+      METRICS_PORT: '0',
     }),
     createLogger('error', () => {}),
   );
