@@ -40,8 +40,9 @@ export class InputError extends Error {
 }
 
 /**
- * The database could not be reached within NEO4J_UNAVAILABLE_TIMEOUT_MS (SEMANTICS.md §7: 503 with
- * Retry-After). The client sends the request again after `retryAfterSeconds`; an event sent again with
+ * The database could not be reached within NEO4J_UNAVAILABLE_TIMEOUT_MS (`reason` 'unreachable'), or kept
+ * losing lock conflicts to concurrent writers past every retry ('busy') (SEMANTICS.md §7: 503 with
+ * Retry-After; docs/adr/0012-group-commit.md). The client sends the request again after `retryAfterSeconds`; an event sent again with
  * its messageId is applied once (docs/adr/0017-outages-and-browser-credentials.md). Raised by the graph
  * layer for failures recognised by their driver code.
  * `extensions` reaches GraphQL through graphql-js (a resolver's error keeps its original's extensions),
@@ -57,8 +58,13 @@ export class ServiceUnavailableError extends Error {
   constructor(
     readonly retryAfterSeconds: number,
     override readonly cause?: unknown,
+    readonly reason: 'unreachable' | 'busy' = 'unreachable',
   ) {
-    super(`The database is unreachable at the moment; retry after ${retryAfterSeconds} s.`);
+    super(
+      reason === 'busy'
+        ? `The database is busy with conflicting writes; retry after ${retryAfterSeconds} s.`
+        : `The database is unreachable at the moment; retry after ${retryAfterSeconds} s.`,
+    );
     this.name = 'ServiceUnavailableError';
     this.extensions = {
       code: this.code,

@@ -39,8 +39,11 @@ const UNAVAILABLE_CODES: ReadonlySet<string> = new Set([
   neo4j.error.SESSION_EXPIRED,
   'Neo.TransientError.General.DatabaseUnavailable',
 ]);
-/** Attempts of a write transaction that keeps losing deadlocks or failing transiently (about 4 s). */
-const MAX_WRITE_ATTEMPTS = 10;
+/**
+ * Attempts of a write transaction that keeps losing deadlocks or failing transiently (about 10 s); past
+ * them a lost deadlock is answered 503 `busy` with Retry-After, never 500: the client did nothing wrong.
+ */
+const MAX_WRITE_ATTEMPTS = 15;
 /** Attempts of a single read query that keeps failing transiently (a restarting server, a lost connection). */
 const MAX_READ_ATTEMPTS = 5;
 /** A statement answered this recently says the database is reachable; /readyz need not ask again. */
@@ -206,7 +209,10 @@ export class Graph {
         if (isUnavailable(error)) {
           const deadline = this.unreachable() + this.unavailableTimeoutMs;
           if (Date.now() + wait >= deadline) throw new ServiceUnavailableError(this.retryAfterSeconds, error);
-        } else if (!isRetryableError(error) || failures >= maxAttempts) {
+        } else if (!isRetryableError(error)) {
+          throw error;
+        } else if (failures >= maxAttempts) {
+          if (errorCode(error) === DEADLOCK) throw new ServiceUnavailableError(1, error, 'busy');
           throw error;
         } else if (errorCode(error) === DEADLOCK) {
           this.deadlocks += 1;

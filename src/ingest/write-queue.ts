@@ -117,7 +117,7 @@ export class WriteQueue {
         at += job.events.length;
       }
     } catch (error) {
-      if (error instanceof ServiceUnavailableError) {
+      if (error instanceof ServiceUnavailableError && error.reason === 'unreachable') {
         // The database has been unreachable for the whole bound (ADR 0017): trying each request alone,
         // or the requests still waiting, would only make them wait again. All are refused now, and their
         // clients send them again (the same messageId is applied once).

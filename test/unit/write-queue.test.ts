@@ -182,6 +182,24 @@ describe('WriteQueue', () => {
     expect(profileIds(await after)).toEqual(['e0']);
   });
 
+  it('when a shared call loses its lock conflicts (busy), tries each request alone as for any failure', async () => {
+    const r = recorder();
+    const q = new WriteQueue(r.apply, { maxEvents: 3, writers: 1 });
+    const first = q.submit('s', batch('a', 1));
+    await tick();
+    const rest = [q.submit('s', batch('b', 2)), q.submit('s', batch('c', 1))];
+    r.calls[0]?.finish();
+    await first;
+    await tick();
+    r.calls[1]?.finish(new ServiceUnavailableError(1, undefined, 'busy'));
+    await tick();
+    expect(r.calls.map((c) => c.ids)).toEqual([['a0'], ['b0', 'b1', 'c0'], ['b0', 'b1']]);
+    r.calls[2]?.finish();
+    await tick();
+    r.calls[3]?.finish();
+    expect((await Promise.all(rest)).map(profileIds)).toEqual([['b0', 'b1'], ['c0']]);
+  });
+
   it('answers an empty request without a call', async () => {
     const r = recorder();
     const q = new WriteQueue(r.apply, { maxEvents: 10, writers: 1 });
