@@ -7,7 +7,7 @@
 // generous bounds that prove nothing hangs for a minute.
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from '../support/ports.ts';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import neo4j from 'neo4j-driver';
@@ -27,18 +27,6 @@ let neo: LocalNeo4j | undefined;
 let service: Service | undefined;
 let ports = { bolt: 0, http: 0 };
 const keys = { write: '', token: '' };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function startNeo4j(): Promise<LocalNeo4j> {
   return startLocalNeo4j({

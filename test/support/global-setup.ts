@@ -1,6 +1,6 @@
 // Starts one local Neo4j for the whole run, unless NEO4J_URI points at one (then that one is used).
 // Tests never share data: each creates its own space (test/support/graph.ts).
-import { createServer } from 'node:net';
+import { freePort } from './ports.ts';
 import type { TestProject } from 'vitest/node';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -33,18 +33,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     neo4j: TestNeo4j;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Applies the schema once per run, as the service does at start-up. */
