@@ -229,12 +229,7 @@ export function parseTimestamp(text: string): { ok: true; date: Date } | { ok: f
 
 /** A short, printable rendering of a client's value for a warning message. */
 function shown(raw: unknown): string {
-  let text: string;
-  try {
-    text = typeof raw === 'string' ? JSON.stringify(raw) : (stringifyJson(raw) ?? String(raw));
-  } catch {
-    text = String(raw);
-  }
+  const text = raw instanceof Date ? raw.toISOString() : stringifyJson(raw);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
