@@ -82,6 +82,8 @@ export const IDENTITY_QUERIES = [
   'identity/delete-orphan-identifiers',
   'identity/lock-accounts',
   'identity/link-accounts',
+  'identity/find-trait-keys',
+  'identity/register-trait-keys',
   'migrations/read-migration',
   'migrations/save-migration',
   'migrations/list-email-identifiers',
@@ -128,6 +130,22 @@ export class IdentityRepository {
 
   async replaceRules(tx: Tx, space: string, rules: IdentifierRule[]): Promise<void> {
     await tx.run('spaces/replace-rules', { space, rules: rules.map(ruleToParams) });
+  }
+
+  /** Which of the profile property names `trait.<key>` the space mirrors already. */
+  async findTraitKeys(tx: Tx, space: string, names: string[]): Promise<string[]> {
+    const [row] = await tx.run('identity/find-trait-keys', { space, keys: names });
+    return Array.isArray(row?.known) ? row.known.map(String) : [];
+  }
+
+  /** Registers names for mirroring up to `cap` per space; returns the given names the space mirrors. */
+  async registerTraitKeys(tx: Tx, space: string, names: string[], cap: number): Promise<string[]> {
+    const [row] = await tx.run('identity/register-trait-keys', {
+      space,
+      keys: [...names].sort(),
+      cap: neo4j.int(cap),
+    });
+    return Array.isArray(row?.allowed) ? row.allowed.map(String) : [];
   }
 
   /** Every rule with a REGEX blocked value, in every space. */

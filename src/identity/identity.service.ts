@@ -15,7 +15,12 @@ import {
   parseIdentifierKey,
   type Identifier,
 } from './identifiers.ts';
-import { IdentityRepository, MigrationRepository, type MigrationState } from './identity.repository.ts';
+import {
+  IdentityRepository,
+  MigrationRepository,
+  type MigrationState,
+  type ProfileUpdate,
+} from './identity.repository.ts';
 import {
   defaultRules,
   isBlocked,
@@ -38,6 +43,13 @@ export type SetRulesResult =
 
 /** How often a batch is re-run after a concurrent writer stored one of its messageIds first. */
 const MAX_DUPLICATE_RETRIES = 5;
+
+/**
+ * §8: the most trait keys a space mirrors as searchable `trait.<key>` profile properties. Each is a
+ * property name of the whole database, so a write key must not add them without bound; traits beyond it
+ * are kept and shown as any trait, only not searchable with `profiles(where: {trait})`.
+ */
+export const MIRRORED_TRAIT_KEYS_CAP = 1000;
 
 /** The one-off re-normalisation of stored emails (SEMANTICS.md §8; docs/adr/0014-input-hygiene.md). */
 export const EMAIL_MIGRATION = 'email-normalisation-nfc-1';
@@ -78,6 +90,8 @@ export class IdentityService {
   private readonly migrations = new MigrationRepository();
   /** Rules by space and rulesVersion: shared configuration, not request data; a new version misses. */
   private readonly rulesCache = new Map<string, IdentifierRule[]>();
+  /** Mirrored trait property names by space, as committed (registrations only grow). */
+  private readonly mirroredCache = new Map<string, Set<string>>();
   private readonly clock: () => Date;
   private readonly newProfileId: () => string;
 
@@ -183,6 +197,7 @@ export class IdentityService {
 
     const plan = planBatch({ events: fresh, rules, profiles, ownerOf, now, newProfileId: this.newProfileId });
 
+    await this.limitMirroredTraits(tx, space, plan.updates);
     await this.repo.writeBatch(tx, space, plan, now);
     // Merges move what the merged profiles held before this batch (what the batch added went straight to
     // the final owner above), in the order they happened, so tombstones end one hop from a live profile.
@@ -310,6 +325,40 @@ export class IdentityService {
       await this.graph.write((tx) => this.migrations.fold(tx, space, key, to, anchor.key));
     }
     return 'resolved';
+  }
+
+  /**
+   * §8: mirrors only the trait keys the space has registered, registering new ones while it mirrors
+   * fewer than MIRRORED_TRAIT_KEYS_CAP. Names read as committed are cached; names this transaction
+   * registers are not (it may still roll back), so the next batch reads them once.
+   */
+  private async limitMirroredTraits(tx: Tx, space: string, updates: ProfileUpdate[]): Promise<void> {
+    const names = new Set(updates.flatMap((u) => Object.keys(u.traitProps)));
+    if (names.size === 0) return;
+    let known = this.mirroredCache.get(space);
+    if (known === undefined) {
+      if (this.mirroredCache.size > 1000) this.mirroredCache.clear();
+      known = new Set();
+      this.mirroredCache.set(space, known);
+    }
+    const allowed = new Set([...names].filter((n) => known.has(n)));
+    let unknown = [...names].filter((n) => !allowed.has(n));
+    if (unknown.length > 0) {
+      for (const name of await this.repo.findTraitKeys(tx, space, unknown)) {
+        known.add(name);
+        allowed.add(name);
+      }
+      unknown = unknown.filter((n) => !allowed.has(n));
+    }
+    if (unknown.length > 0) {
+      const registered = await this.repo.registerTraitKeys(tx, space, unknown, MIRRORED_TRAIT_KEYS_CAP);
+      for (const name of registered) allowed.add(name);
+    }
+    for (const update of updates) {
+      update.traitProps = Object.fromEntries(
+        Object.entries(update.traitProps).filter(([n]) => allowed.has(n)),
+      );
+    }
   }
 
   /** Group calls: account traits by last write wins, and memberships of the profiles (§5). */

@@ -2,7 +2,9 @@
 // service, read back over GraphQL and the Profile API. Each case failed on aada134.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MIRRORED_TRAIT_KEYS_CAP } from '../../src/identity/identity.service.ts';
 import type { Service } from '../../src/service.ts';
+import { openTestGraph } from '../support/graph.ts';
 import { startTestService } from '../support/service.ts';
 
 const run = randomUUID().slice(0, 8);
@@ -448,5 +450,41 @@ describe('case 10: a trait named __proto__', () => {
     );
     const body = JSON.parse(await res.text()) as { traits: Record<string, unknown> };
     expect(Object.keys(body.traits).sort()).toEqual(['__proto__', 'plan']);
+  });
+});
+
+describe('case 2, the trait mirror: a write key cannot grow property names without bound', () => {
+  it('mirrors at most MIRRORED_TRAIT_KEYS_CAP trait keys per space, and keeps every trait', async () => {
+    const user = u('many-keys');
+    const total = 4 * 299;
+    for (let part = 0; part < 4; part++) {
+      const traits = Object.fromEntries(
+        Array.from({ length: 299 }, (_, i) => [`k${part * 299 + i}-${run}`, part * 299 + i]),
+      );
+      expect((await post('/v1/identify', { userId: user, traits })).status).toBe(200);
+    }
+    const p = await profile('user_id', user);
+    expect(Object.keys(p?.traits ?? {})).toHaveLength(total);
+    const t = await openTestGraph();
+    try {
+      const { records } = await t.driver.executeQuery(
+        `MATCH (tk:TraitKey {space: $space}) WITH count(tk) AS registered
+         MATCH (:Identifier {space: $space, key: $key})-[:IDENTIFIES]->(pr:Profile)
+         RETURN registered, size([k IN keys(pr) WHERE k STARTS WITH 'trait.']) AS mirrored`,
+        { space, key: `user_id:${user}` },
+      );
+      expect(Number(records[0]?.get('registered'))).toBe(MIRRORED_TRAIT_KEYS_CAP);
+      const mirrored = Number(records[0]?.get('mirrored'));
+      expect(mirrored).toBeGreaterThan(0);
+      expect(mirrored).toBeLessThan(total);
+    } finally {
+      await t.close();
+    }
+    // A mirrored key is still searchable.
+    const found = await gql(
+      `query ($key: String!) { profiles(first: 5, where: { trait: { key: $key, equals: 0 } }) { nodes { id } } }`,
+      { key: `k0-${run}` },
+    );
+    expect(found.profiles.nodes).toEqual([{ id: p?.id }]);
   });
 });
