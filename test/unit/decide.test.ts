@@ -272,6 +272,9 @@ describe('decide: windowed limits (§3)', () => {
   const weekly = defaultRules().map((r) =>
     r.type === 'email' ? { ...r, limit: 2, window: 'WEEK' as const } : r,
   );
+  const daily = defaultRules().map((r) =>
+    r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
+  );
 
   it('counts only values added within the window', () => {
     const p = profile('P1', [
@@ -300,9 +303,6 @@ describe('decide: windowed limits (§3)', () => {
 
   // §3, §8: a stretch long past that is over a tightened limit does not exempt the profile elsewhere.
   it('judges each stretch on its own: an old over-limit stretch exempts nothing now', () => {
-    const daily = defaultRules().map((r) =>
-      r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
-    );
     const p = profile('P1', [
       'user_id:u1',
       ['email:a@x.com', daysAgo(10)],
@@ -323,9 +323,6 @@ describe('decide: windowed limits (§3)', () => {
 
   it('counts values added later in event time than the event (they arrived first)', () => {
     const p = profile('P1', ['user_id:u1', ['email:r1@x.com', new Date(eventTime.getTime() + 3_600_000)]]);
-    const daily = defaultRules().map((r) =>
-      r.type === 'email' ? { ...r, limit: 1, window: 'DAY' as const } : r,
-    );
     expect(resolved(run(['user_id:u1', 'email:new@x.com'], [p], daily)).violations).toMatchObject([
       { code: 'LIMIT_EXCEEDED' },
     ]);
