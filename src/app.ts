@@ -10,6 +10,7 @@ import type { Config } from './config.ts';
 import type { Context } from './context.ts';
 import { ServiceUnavailableError } from './errors.ts';
 import type { Graph } from './graph/index.ts';
+import type { Database } from './postgres/database.ts';
 import { graphqlProtection, REFUSAL_CODES } from './graphql/index.ts';
 import { presentedSecret, readBody, sendJson, type HttpRoute } from './http.ts';
 import { parseJson, stringifyJson } from './json.ts';
@@ -54,6 +55,8 @@ export function loadTypeDefs(dir: string = SCHEMA_DIR): string {
 
 export interface AppDeps {
   graph: Graph;
+  /** The event store's database (docs/adr/0018-event-store.md); /readyz asks it too. */
+  database: Database;
   services: Services;
   logger: Logger;
   /** Introspection, the landing page and the operation limits (docs/adr/0006-graphql-protection.md). */
@@ -120,17 +123,30 @@ export async function createApp(deps: AppDeps): Promise<App> {
   }
 
   async function readiness(res: ServerResponse): Promise<void> {
-    if (!ready) return sendJson(res, 503, { status: 'starting', neo4j: 'unknown', migrations: 'pending' });
-    if (await deps.graph.reachable(READY_TIMEOUT_MS)) {
-      return sendJson(res, 200, { status: 'ready', neo4j: 'reachable', migrations: 'applied' });
+    if (!ready) {
+      return sendJson(res, 503, {
+        status: 'starting',
+        neo4j: 'unknown',
+        postgres: 'unknown',
+        migrations: 'pending',
+      });
     }
-    logger.warn('readiness check failed: Neo4j did not answer', { timeoutMs: READY_TIMEOUT_MS });
-    sendJson(
-      res,
-      503,
-      { status: 'unavailable', neo4j: 'unreachable', migrations: 'applied' },
-      { 'retry-after': String(deps.graph.retryAfterSeconds) },
+    const [neo4j, postgres] = await Promise.all([
+      deps.graph.reachable(READY_TIMEOUT_MS),
+      deps.database.reachable(READY_TIMEOUT_MS),
+    ]);
+    const body = {
+      neo4j: neo4j ? 'reachable' : 'unreachable',
+      postgres: postgres ? 'reachable' : 'unreachable',
+      migrations: 'applied',
+    };
+    if (neo4j && postgres) return sendJson(res, 200, { status: 'ready', ...body });
+    logger.warn('readiness check failed: a database did not answer', { timeoutMs: READY_TIMEOUT_MS, ...body });
+    const retryAfter = Math.max(
+      neo4j ? 1 : deps.graph.retryAfterSeconds,
+      postgres ? 1 : deps.database.retryAfterSeconds,
     );
+    sendJson(res, 503, { status: 'unavailable', ...body }, { 'retry-after': String(retryAfter) });
   }
 
   async function graphql(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {

@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
 import { createServices } from './services.ts';
-import { REQUIRED_QUERIES } from './service.ts';
+import { openDatabase, REQUIRED_QUERIES } from './service.ts';
+import { createLogger } from './log.ts';
+import { migrateDatabase } from './postgres/migrations.ts';
 import type { KeyInfo, Scope } from './spaces/index.ts';
 import { SpaceError } from './spaces/index.ts';
 import { startLocalNeo4j } from '../tools/neo4j/launcher.ts';
@@ -104,7 +106,14 @@ async function main(): Promise<void> {
       database: config.neo4j.database,
     });
     await migrate(graph);
-    process.stdout.write(`${await runCommand(process.argv.slice(2), createServices(graph))}\n`);
+    const cleanups: { name: string; run: () => Promise<void> }[] = [];
+    try {
+      const database = await openDatabase(config, createLogger('warn'), cleanups);
+      await migrateDatabase(database);
+      process.stdout.write(`${await runCommand(process.argv.slice(2), createServices(graph, database))}\n`);
+    } finally {
+      for (const cleanup of cleanups.reverse()) await cleanup.run();
+    }
   } finally {
     await driver.close();
     await stopLocal?.();

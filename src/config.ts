@@ -30,6 +30,22 @@ export interface Neo4jConfig {
   unavailableTimeoutMs: number;
 }
 
+/** The event store (docs/adr/0018-event-store.md). */
+export interface PostgresConfig {
+  /** postgres:// URL of an existing server and database; when undefined the service starts a local one. */
+  url: string | undefined;
+  /** How long requests keep trying an unreachable PostgreSQL before a 503 with Retry-After. */
+  unavailableTimeoutMs: number;
+  /** Connections in this process's pool. */
+  poolSize: number;
+}
+
+export interface LocalPostgresConfig {
+  /** Folder of the local server's data and generated credentials (git-ignored). */
+  dir: string;
+  port: number;
+}
+
 /** GraphQL protection (docs/adr/0006-graphql-protection.md). */
 export interface GraphQLConfig {
   /** Whether `__schema` and `__type` are answered. */
@@ -86,6 +102,8 @@ export interface Config {
   logLevel: LogLevel;
   neo4j: Neo4jConfig;
   localNeo4j: LocalNeo4jConfig;
+  postgres: PostgresConfig;
+  localPostgres: LocalPostgresConfig;
   graphql: GraphQLConfig;
   tracking: TrackingConfig;
   ingest: IngestConfig;
@@ -118,6 +136,18 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'NEO4J_LOCAL_HTTP_PORT', description: 'HTTP port of the local Neo4j (Browser)', default: '7474' },
   { name: 'NEO4J_LOCAL_HEAP', description: 'JVM heap of the local Neo4j', default: '512m' },
   { name: 'NEO4J_LOCAL_PAGECACHE', description: 'page cache of the local Neo4j', default: '256m' },
+  {
+    name: 'DATABASE_URL',
+    description: 'postgres:// URL of the event store (an existing PostgreSQL database); unset starts a local one',
+  },
+  {
+    name: 'DATABASE_UNAVAILABLE_TIMEOUT_MS',
+    description: 'how long requests keep trying an unreachable PostgreSQL before a 503 (milliseconds)',
+    default: String(DEFAULT_UNAVAILABLE_TIMEOUT_MS),
+  },
+  { name: 'DATABASE_POOL_SIZE', description: 'PostgreSQL connections per process', default: '10' },
+  { name: 'LOCAL_POSTGRES_DIR', description: 'folder of the local PostgreSQL', default: '.postgres' },
+  { name: 'LOCAL_POSTGRES_PORT', description: 'port of the local PostgreSQL (loopback only)', default: '5433' },
   // Unset means on, except with NODE_ENV=production: a default that depends on another variable.
   { name: 'GRAPHQL_INTROSPECTION', description: 'true or false; unset: on, off in production' },
   { name: 'GRAPHQL_LANDING_PAGE', description: 'true or false; unset: on, off in production' },
@@ -229,6 +259,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push(`NEO4J_URI must be a neo4j:// or bolt:// URI, got "${uri}"`);
   }
 
+  const databaseUrl = get('DATABASE_URL');
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\/.+/.test(databaseUrl)) {
+    problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+
   const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
   const config: Config = {
     env: nodeEnv,
@@ -248,6 +283,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       httpPort: port('NEO4J_LOCAL_HTTP_PORT'),
       heap: memory('NEO4J_LOCAL_HEAP'),
       pageCache: memory('NEO4J_LOCAL_PAGECACHE'),
+    },
+    postgres: {
+      url: databaseUrl,
+      unavailableTimeoutMs: positive('DATABASE_UNAVAILABLE_TIMEOUT_MS'),
+      poolSize: positive('DATABASE_POOL_SIZE'),
+    },
+    localPostgres: {
+      dir: get('LOCAL_POSTGRES_DIR') ?? '.postgres',
+      port: port('LOCAL_POSTGRES_PORT'),
     },
     graphql: {
       introspection: flag('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),

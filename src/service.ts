@@ -1,5 +1,7 @@
-// Composition root: config → Neo4j (the configured one, or a local one we start) → driver → migrations →
-// services → HTTP. src/server.ts runs it for `npm start`; tests start it the same way.
+// Composition root: config → Neo4j and PostgreSQL (the configured ones, or local ones we start) →
+// driver and pool → migrations → services → HTTP, then the background work of the two-store commit
+// (recovery, marker sweeping, partitions ahead). src/server.ts runs it for `npm start`; tests start it the
+// same way.
 import type { Config } from './config.ts';
 import { createApp, type App } from './app.ts';
 import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
@@ -11,6 +13,15 @@ import { PROFILE_QUERIES, profileApi } from './profiles/index.ts';
 import { createServices, type Services } from './services.ts';
 import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
+import { startLocalPostgres } from '../tools/postgres/launcher.ts';
+import { EVENT_QUERIES } from './events/index.ts';
+import { RECOVERY_AGE_MS } from './ingest/index.ts';
+import { Database } from './postgres/database.ts';
+import { ensurePartitions, migrateDatabase, SQL_DIR } from './postgres/migrations.ts';
+import pg from 'pg';
+
+/** How often the recovery pass, the marker sweep and the partitions check run (docs/adr/0018-event-store.md). */
+const HOUSEKEEPING_MS = 10_000;
 
 export const REQUIRED_QUERIES = [
   ...IDENTITY_QUERIES,
@@ -59,6 +70,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
       connection = { uri: local.uri, user: local.user, password: local.password };
       logger.info('local Neo4j is up', { bolt: local.uri, browser: `${local.httpUrl}/browser/` });
     }
+    const database = await openDatabase(config, logger, cleanups);
     const driver = createDriver({ ...connection, unavailableTimeoutMs: config.neo4j.unavailableTimeoutMs });
     cleanups.push({ name: 'driver', run: () => driver.close() });
     const queries = await QueryRegistry.load(undefined, REQUIRED_QUERIES);
@@ -69,13 +81,14 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     // One registry per service (docs/adr/0016-metrics.md), fed by the graph, ingestion and the app.
     const metrics = new Metrics();
     metrics.watchGraph(graph);
-    const services = createServices(graph, {
+    const services = createServices(graph, database, {
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
     });
     metrics.watchQueue(() => services.ingest.queueStats());
     const app = await createApp({
       graph,
+      database,
       services,
       logger,
       graphql: config.graphql,
@@ -102,6 +115,10 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     }
 
     const applied = await migrate(graph);
+    const sqlApplied = await migrateDatabase(database);
+    // Batches a crash left half written: finished before the service says it is ready.
+    const recovered = await services.commit.recover(new Date());
+    if (recovered > 0) logger.warn('finished batches that a crash left half written', { batches: recovered });
     const bootstrap = await services.spaces.bootstrap();
     if (bootstrap !== null) {
       // Shown once: only their hashes are stored (issue #5). Never an open server.
@@ -119,12 +136,15 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     logger.info('stitchgraph is ready', {
       graphql: `${url}/graphql`,
       metrics: metricsUrl ?? 'off',
-      migrations: applied.length,
+      migrations: applied.length + sqlApplied.length,
     });
+    const housekeeping = startHousekeeping(services, database, logger);
+    cleanups.push({ name: 'housekeeping', run: () => housekeeping.stop() });
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity
       .renormaliseEmails({
+        apply: (space, events) => services.commit.apply(space, events),
         stopped: () => stopping,
         // STYLE.md §16: long work is visible; one line a page of 500.
         progress: (counts) => logger.info('re-normalising stored email identifiers', { ...counts }),
@@ -148,4 +168,81 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     await stop();
     throw error;
   }
+}
+
+/**
+ * The event store's pool: on DATABASE_URL, or on a local PostgreSQL started under LOCAL_POSTGRES_DIR (and
+ * stopped with the service) holding a `stitchgraph` database.
+ */
+export async function openDatabase(
+  config: Config,
+  logger: Logger,
+  cleanups: { name: string; run: () => Promise<void> }[],
+): Promise<Database> {
+  let url = config.postgres.url;
+  if (url === undefined) {
+    logger.info('DATABASE_URL is not set: starting a local PostgreSQL', { dir: config.localPostgres.dir });
+    const local = await startLocalPostgres({
+      dir: config.localPostgres.dir,
+      port: config.localPostgres.port,
+      persistent: true,
+      log: (msg) => logger.info(msg, { component: 'postgres' }),
+    });
+    cleanups.push({ name: 'postgres', run: () => local.stop() });
+    url = await ensureLocalDatabase(local.url, 'stitchgraph');
+    logger.info('local PostgreSQL is up', { host: local.host, port: local.port, database: 'stitchgraph' });
+  }
+  const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, { extension: '.sql', skip: ['migrations'] });
+  const database = new Database(queries, {
+    url,
+    unavailableTimeoutMs: config.postgres.unavailableTimeoutMs,
+    maxConnections: config.postgres.poolSize,
+  });
+  cleanups.push({ name: 'pool', run: () => database.close() });
+  return database;
+}
+
+/** Creates `name` on the local server unless it exists; returns its URL. */
+async function ensureLocalDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/**
+ * Background work of the two-store commit, every HOUSEKEEPING_MS: finishing batches whose writer went
+ * away (in this or another process), removing graph markers of finished batches, and creating next
+ * months' partitions. Failures are logged and tried again next time.
+ */
+function startHousekeeping(services: Services, database: Database, logger: Logger): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const tick = () => {
+    running = (async () => {
+      const now = Date.now();
+      try {
+        const recovered = await services.commit.recover(new Date(now - RECOVERY_AGE_MS));
+        if (recovered > 0) logger.warn('finished batches that their writer left half written', { batches: recovered });
+        await services.commit.sweep(new Date(now - RECOVERY_AGE_MS));
+        await ensurePartitions(database, new Date(now), new Date(now + 62 * 24 * 3600 * 1000));
+      } catch (error) {
+        logger.warn('housekeeping failed; it runs again shortly', { error });
+      }
+    })();
+  };
+  const timer = setInterval(tick, HOUSEKEEPING_MS);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -1,12 +1,17 @@
 // The services a request can reach, built once by the composition root.
+import { EventStore } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
-import { IngestService, type IngestObserver } from './ingest/index.ts';
+import { IngestService, TwoStoreCommit, type IngestObserver } from './ingest/index.ts';
+import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
 import { SpacesService } from './spaces/index.ts';
 
 export interface Services {
   identity: IdentityService;
+  events: EventStore;
+  /** Both stores, exactly once (docs/adr/0018-event-store.md): ingestion and recovery go through it. */
+  commit: TwoStoreCommit;
   ingest: IngestService;
   profiles: ProfilesService;
   spaces: SpacesService;
@@ -14,16 +19,21 @@ export interface Services {
 
 export function createServices(
   graph: Graph,
+  database: Database,
   options: { ingestWriters?: number; ingestObserver?: IngestObserver } = {},
 ): Services {
   const identity = new IdentityService(graph);
+  const events = new EventStore(database);
+  const commit = new TwoStoreCommit(events, identity);
   return {
     identity,
-    ingest: new IngestService(identity, {
+    events,
+    commit,
+    ingest: new IngestService((space, batch) => commit.apply(space, batch), {
       ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
       ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
     }),
-    profiles: new ProfilesService(graph),
+    profiles: new ProfilesService(graph, events),
     spaces: new SpacesService(graph, identity),
   };
 }

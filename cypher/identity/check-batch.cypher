@@ -1,11 +1,9 @@
-// check-batch: the space's rules version (so cached rules can be reused) and which of a batch's
-// messageIds the space already stores (deduplication, SEMANTICS.md §1).
-// params: $space, $messageIds (list)
-// returns: rulesVersion (null when the space does not exist), stored (list of messageIds)
+// check-batch: the space's rules version (so cached rules can be reused) and, when the batch's identity
+// effect was already written (a resend or the recovery pass finishing it), that effect
+// (docs/adr/0018-event-store.md).
+// params: $space, $batchId
+// returns: rulesVersion (null when the space does not exist), effect (JSON text, or null when not applied)
 OPTIONAL MATCH (s:Space {id: $space})
-CALL () {
-  UNWIND $messageIds AS wanted
-  MATCH (e:Event {space: $space, messageId: wanted})
-  RETURN collect(e.messageId) AS stored
-}
-RETURN CASE WHEN s IS NULL THEN null ELSE coalesce(s.rulesVersion, 0) END AS rulesVersion, stored
+OPTIONAL MATCH (b:AppliedBatch {id: $batchId})
+RETURN CASE WHEN s IS NULL THEN null ELSE coalesce(s.rulesVersion, 0) END AS rulesVersion,
+       b.effect AS effect

@@ -3,7 +3,8 @@
 import neo4j from 'neo4j-driver';
 import type { Tx, Row } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
-import { stringifyJson } from '../json.ts';
+import { parseJson, stringifyJson } from '../json.ts';
+import type { BatchEffect } from './identity.service.ts';
 import type { ProfileSnapshot } from './decide.ts';
 import type { BlockedValue, IdentifierRule, Window } from './rules.ts';
 import { parseTraitState, type TraitState } from './traits.ts';
@@ -78,6 +79,8 @@ export const IDENTITY_QUERIES = [
   'identity/lock-identifiers',
   'identity/lock-profiles',
   'identity/write-batch',
+  'identity/record-batch',
+  'identity/sweep-batches',
   'identity/merge-profiles',
   'identity/delete-orphan-identifiers',
   'identity/lock-accounts',
@@ -157,21 +160,41 @@ export class IdentityRepository {
     }));
   }
 
-  /** The space's rules version (null: no such space) and which of `messageIds` it already stores. */
+  /** The space's rules version (null: no such space) and the batch's recorded effect, if written already. */
   async checkBatch(
     tx: Tx,
     space: string,
-    messageIds: string[],
-  ): Promise<{ rulesVersion: number | null; stored: Set<string> }> {
-    const [row] = await tx.run('identity/check-batch', { space, messageIds });
+    batchId: string,
+  ): Promise<{ rulesVersion: number | null; effect: BatchEffect | null }> {
+    const [row] = await tx.run('identity/check-batch', { space, batchId });
     return {
       rulesVersion:
         row?.rulesVersion === null || row?.rulesVersion === undefined ? null : Number(row.rulesVersion),
-      stored: new Set(Array.isArray(row?.stored) ? row.stored.map(String) : []),
+      effect: typeof row?.effect === 'string' ? (parseJson(row.effect) as BatchEffect) : null,
     };
   }
 
-  /** Writes a batch plan's profiles, identifiers, profile state, events and evidence in one statement. */
+  /** Marks the batch's effect as written, with the effect (record-batch.cypher). */
+  async recordBatch(tx: Tx, batchId: string, space: string, now: Date, effect: BatchEffect): Promise<void> {
+    await tx.run('identity/record-batch', {
+      batchId,
+      space,
+      now: now.toISOString(),
+      effect: stringifyJson(effect),
+    });
+  }
+
+  /** Removes up to `limit` markers of batches finished before `before`; returns how many. */
+  async sweepBatches(tx: Tx, before: Date, pending: string[], limit: number): Promise<number> {
+    const [row] = await tx.run('identity/sweep-batches', {
+      before: before.toISOString(),
+      pending,
+      limit: neo4j.int(limit),
+    });
+    return Number(row?.removed ?? 0);
+  }
+
+  /** Writes a batch plan's profiles, identifiers, profile state and evidence in one statement. */
   async writeBatch(tx: Tx, space: string, w: BatchWrite, now: Date): Promise<void> {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
     await tx.run('identity/write-batch', {
@@ -189,29 +212,6 @@ export class IdentityRepository {
         lastEventAt: iso(p.lastEventAt),
         firstSeenAt: iso(p.firstSeenAt),
         lastSeenAt: iso(p.lastSeenAt),
-      })),
-      events: w.events.map(({ event, keys, violations, resolvedTo }) => ({
-        messageId: event.messageId,
-        type: event.type,
-        event: event.event ?? null,
-        name: event.name ?? null,
-        category: event.category ?? null,
-        userId: event.userId ?? null,
-        anonymousId: event.anonymousId ?? null,
-        previousId: event.previousId ?? null,
-        groupId: event.groupId ?? null,
-        properties: jsonOrNull(event.properties),
-        traits: jsonOrNull(event.traits),
-        context: stringifyJson(event.context),
-        integrations: stringifyJson(event.integrations),
-        timestamp: event.timestamp.toISOString(),
-        receivedAt: event.receivedAt.toISOString(),
-        sentAt: event.sentAt?.toISOString() ?? null,
-        originalTimestamp: event.originalTimestamp?.toISOString() ?? null,
-        violations: JSON.stringify(violations),
-        warnings: JSON.stringify(event.warnings),
-        resolvedTo,
-        keys,
       })),
       pairs: w.evidence.map((p) => ({
         ...p,

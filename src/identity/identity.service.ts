@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { CONSTRAINT_VIOLATION, errorCode, type Graph, type Tx } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
-import { planBatch, type BatchEvent } from './batch.ts';
+import { planBatch, type BatchEvent, type BatchPlan } from './batch.ts';
 import type { Violation } from './decide.ts';
 import {
   extractIdentifiers,
@@ -18,6 +18,7 @@ import {
 import {
   IdentityRepository,
   MigrationRepository,
+  type LockedProfile,
   type MigrationState,
   type ProfileUpdate,
 } from './identity.repository.ts';
@@ -31,17 +32,37 @@ import {
   type IdentifierRule,
   type RuleProblem,
 } from './rules.ts';
-import { applyTraits } from './traits.ts';
+import { applyTraits, type TraitState } from './traits.ts';
+import { stringifyJson } from '../json.ts';
 
 export type ApplyResult =
   | { status: 'applied'; profileId: string; violations: Violation[] }
   | { status: 'duplicate' }
   | { status: 'refused'; code: 'NO_IDENTIFIERS'; message: string; violations: Violation[] };
 
+/**
+ * What a batch did to the identity graph, recorded on its marker and copied to the event store and its
+ * change log (docs/adr/0018-event-store.md). `results` has one entry per event, in order ('applied' or
+ * 'refused'); `events` one per applied event, with the identifiers it resolved with (by key).
+ */
+export interface BatchEffect {
+  results: ApplyResult[];
+  events: { messageId: string; profileId: string; keys: string[]; violations: Violation[] }[];
+  /** Identifiers that joined a profile (new ones, or ones added by the batch). */
+  identifiers: { key: string; profileId: string }[];
+  /** In the order they happened; `identifiers` are the keys that moved. */
+  merges: { mergedId: string; survivorId: string; messageId: string; identifiers: string[] }[];
+  /** Profiles whose traits changed: the changed keys' new values (null: removed). */
+  traits: { profileId: string; changed: Record<string, unknown> }[];
+  /** Accounts whose traits a group call changed: the whole new traits. */
+  accounts: { groupId: string; traits: Record<string, unknown> }[];
+  memberships: { groupId: string; profileId: string }[];
+}
+
 export type SetRulesResult =
   { ok: true; rules: IdentifierRule[] } | { ok: false; rules: IdentifierRule[]; problems: RuleProblem[] };
 
-/** How often a batch is re-run after a concurrent writer stored one of its messageIds first. */
+/** How often a batch is re-run after a concurrent writer recorded it first (it then reads that effect). */
 const MAX_DUPLICATE_RETRIES = 5;
 
 /**
@@ -63,6 +84,11 @@ export interface EmailMigrationCounts {
 }
 
 export interface EmailMigrationOptions {
+  /**
+   * Applies events through both stores (ingestion's two-store commit, docs/adr/0018-event-store.md): the
+   * pass records an identify when two profiles hold forms of one address.
+   */
+  apply: (space: string, events: ValidEvent[]) => Promise<unknown>;
   /** The marker that records progress; EMAIL_MIGRATION unless a caller runs its own pass. */
   id?: string;
   /** One space only; every space when absent. */
@@ -127,56 +153,57 @@ export class IdentityService {
     });
   }
 
-  async apply(space: string, event: ValidEvent): Promise<ApplyResult> {
-    const [result] = await this.applyBatch(space, [event]);
-    return result as ApplyResult;
-  }
-
   /**
-   * Applies events in order, as if one after another, in one transaction; one result per event. A
-   * messageId the space already stores (or that came earlier in the batch) is a duplicate.
+   * Writes the identity effect of a batch of events that the event store has already stored under
+   * `batchId` (docs/adr/0018-event-store.md): the events are applied in order, as if one after another,
+   * in one graph transaction, which also records the effect on an `AppliedBatch` marker. A batch whose
+   * effect is written already (a resend or the recovery pass finishing what a crash left) is not applied
+   * again: its recorded effect is returned. Every event here is new; the event store deduplicates.
    */
-  async applyBatch(space: string, events: ValidEvent[]): Promise<ApplyResult[]> {
+  async applyBatch(space: string, events: ValidEvent[], batchId: string): Promise<BatchEffect> {
     const prepared = events.map((event) => ({ event, identifiers: extractIdentifiers(event) }));
-    // A concurrent writer may store one of these messageIds first: the constraint then fails this
-    // transaction, and the next attempt sees those events as duplicates.
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.graph.write((tx) => this.applyInTx(tx, space, prepared));
+        return await this.graph.write((tx) => this.applyInTx(tx, space, prepared, batchId));
       } catch (error) {
+        // A concurrent writer of the same batch recorded it first: the next attempt reads its effect.
         if (errorCode(error) !== CONSTRAINT_VIOLATION || attempt >= MAX_DUPLICATE_RETRIES) throw error;
       }
     }
   }
 
-  private async applyInTx(tx: Tx, space: string, prepared: BatchEvent[]): Promise<ApplyResult[]> {
+  /** Throws UnknownSpaceError unless the space exists (before anything of a batch is stored). */
+  async requireSpace(space: string): Promise<void> {
+    const [row] = await this.graph.readOne('identity/check-batch', { space, batchId: '' });
+    if (row?.rulesVersion === null || row?.rulesVersion === undefined) throw new UnknownSpaceError(space);
+  }
+
+  /** Removes the markers of finished batches written before `before` (none of `pending`). */
+  async sweepBatches(before: Date, pending: string[]): Promise<number> {
+    return this.graph.write((tx) => this.repo.sweepBatches(tx, before, pending, 1000));
+  }
+
+  private async applyInTx(
+    tx: Tx,
+    space: string,
+    prepared: BatchEvent[],
+    batchId: string,
+  ): Promise<BatchEffect> {
     const now = this.clock();
-    const { rulesVersion, stored } = await this.repo.checkBatch(
-      tx,
-      space,
-      prepared.map((p) => p.event.messageId),
-    );
+    const { rulesVersion, effect } = await this.repo.checkBatch(tx, space, batchId);
     if (rulesVersion === null) throw new UnknownSpaceError(space);
+    if (effect !== null) return effect;
     const rules = await this.rulesWithTypes(
       tx,
       space,
       rulesVersion,
       prepared.flatMap((p) => p.identifiers),
     );
-    const results: (ApplyResult | undefined)[] = [];
-    const fresh: BatchEvent[] = [];
-    const seen = new Set<string>();
-    for (const p of prepared) {
-      const duplicate = stored.has(p.event.messageId) || seen.has(p.event.messageId);
-      seen.add(p.event.messageId);
-      results.push(duplicate ? { status: 'duplicate' } : undefined);
-      if (!duplicate) fresh.push(p);
-    }
 
     // Lock every usable identifier of the batch, then every profile holding one of them.
     const ruleOf = new Map(rules.map((r) => [r.type, r]));
     const spans = new Map<string, { key: string; type: string; value: string; first: Date; last: Date }>();
-    for (const { event, identifiers } of fresh) {
+    for (const { event, identifiers } of prepared) {
       for (const id of identifiers) {
         // Types beyond the space's cap have no rule and are dropped (§8); blocked values are not used.
         const rule = ruleOf.get(id.type);
@@ -195,7 +222,7 @@ export class IdentityService {
     for (const [key, owner] of owners) if (owner !== null) ownerOf.set(key, owner);
     const profiles = await this.repo.lockProfiles(tx, [...new Set(ownerOf.values())]);
 
-    const plan = planBatch({ events: fresh, rules, profiles, ownerOf, now, newProfileId: this.newProfileId });
+    const plan = planBatch({ events: prepared, rules, profiles, ownerOf, now, newProfileId: this.newProfileId });
 
     await this.limitMirroredTraits(tx, space, plan.updates);
     await this.repo.writeBatch(tx, space, plan, now);
@@ -208,22 +235,10 @@ export class IdentityService {
       space,
       plan.unowned.filter((key) => owners.has(key)),
     );
-    await this.writeAccounts(tx, space, plan.groups, now);
-
-    let next = 0;
-    return results.map((r) => {
-      if (r !== undefined) return r;
-      const resolved = plan.results[next++];
-      if (resolved === undefined) throw new Error('batch plan lost an event');
-      return resolved.status === 'applied'
-        ? resolved
-        : {
-            status: 'refused',
-            code: 'NO_IDENTIFIERS',
-            message: 'The event carries no usable identifier (every value was missing or blocked).',
-            violations: resolved.violations,
-          };
-    });
+    const groups = await this.writeAccounts(tx, space, plan.groups, now);
+    const recorded = effectOf(plan, profiles, groups.accounts, groups.members);
+    await this.repo.recordBatch(tx, batchId, space, now, recorded);
+    return recorded;
   }
 
   /**
@@ -249,7 +264,7 @@ export class IdentityService {
    * limits allow, a demotion if not; either way one identifier is left for the address. A profile whose
    * only identifier is the stale email is left as it is and counted as `unresolved`.
    */
-  async renormaliseEmails(options: EmailMigrationOptions = {}): Promise<EmailMigrationCounts> {
+  async renormaliseEmails(options: EmailMigrationOptions): Promise<EmailMigrationCounts> {
     const id = options.id ?? EMAIL_MIGRATION;
     const state: MigrationState = await this.graph.read((tx) => this.migrations.read(tx, id));
     const counts: EmailMigrationCounts = {
@@ -268,7 +283,7 @@ export class IdentityService {
         counts.scanned += 1;
         const normal = normaliseIdentifier('email', row.value);
         if (normal === null || normal.value === row.value) continue;
-        counts[await this.renormaliseOne(row, identifierKey(normal), normal.value)] += 1;
+        counts[await this.renormaliseOne(row, identifierKey(normal), normal.value, options.apply)] += 1;
       }
       const last = page[page.length - 1];
       if (last === undefined) state.done = true;
@@ -284,6 +299,7 @@ export class IdentityService {
     row: { space: string; key: string; profileId: string | null; otherKeys: string[] },
     to: string,
     value: string,
+    apply: EmailMigrationOptions['apply'],
   ): Promise<'renamed' | 'folded' | 'resolved' | 'unresolved'> {
     const { space, key } = row;
     if (await this.graph.write((tx) => this.migrations.rename(tx, space, key, to, value))) return 'renamed';
@@ -302,7 +318,7 @@ export class IdentityService {
     if (anchor === undefined) return 'unresolved';
     const other = anchor.id;
     const now = this.clock();
-    await this.applyBatch(space, [
+    await apply(space, [
       {
         type: 'identify',
         messageId: `sg-migration-${createHash('sha256').update(`${space}\u0000${key}`).digest('hex').slice(0, 32)}`,
@@ -361,18 +377,26 @@ export class IdentityService {
     }
   }
 
-  /** Group calls: account traits by last write wins, and memberships of the profiles (§5). */
+  /**
+   * Group calls: account traits by last write wins, and memberships of the profiles (§5). Returns the
+   * accounts whose traits a call of the batch set, and the memberships the batch named.
+   */
   private async writeAccounts(
     tx: Tx,
     space: string,
-    groups: ReturnType<typeof planBatch>['groups'],
+    groups: BatchPlan['groups'],
     now: Date,
-  ) {
-    if (groups.length === 0) return;
+  ): Promise<{ accounts: Map<string, TraitState>; members: { groupId: string; profileId: string }[] }> {
+    if (groups.length === 0) return { accounts: new Map(), members: [] };
     const accounts = await this.repo.lockAccounts(tx, space, [...new Set(groups.map((g) => g.groupId))], now);
+    const changed = new Map<string, TraitState>();
     for (const g of groups) {
       const current = accounts.get(g.groupId);
-      if (current !== undefined && g.traits) accounts.set(g.groupId, applyTraits(current, g.traits, g.stamp));
+      if (current !== undefined && g.traits) {
+        const next = applyTraits(current, g.traits, g.stamp);
+        accounts.set(g.groupId, next);
+        changed.set(g.groupId, next);
+      }
     }
     // One membership per account and profile, dated by the batch's first group call that made it.
     const members = new Map<string, (typeof groups)[number]>();
@@ -386,6 +410,10 @@ export class IdentityService {
       accounts,
       [...members.values()].map((g) => ({ groupId: g.groupId, profileId: g.profileId, since: g.at })),
     );
+    return {
+      accounts: changed,
+      members: [...members.values()].map((g) => ({ groupId: g.groupId, profileId: g.profileId })),
+    };
   }
 
   /** The space's rules, registering identifier types seen for the first time (§2). */
@@ -414,4 +442,47 @@ export class IdentityService {
     if (registered.added.length > 0) await this.repo.addRules(tx, space, registered.added);
     return registered.rules;
   }
+}
+
+const NO_IDENTIFIERS_MESSAGE = 'The event carries no usable identifier (every value was missing or blocked).';
+
+/** The effect a plan wrote, as the marker and the event store keep it. */
+function effectOf(
+  plan: BatchPlan,
+  locked: LockedProfile[],
+  accounts: Map<string, TraitState>,
+  memberships: { groupId: string; profileId: string }[],
+): BatchEffect {
+  const before = new Map(locked.map((p) => [p.id, p.traits.values]));
+  return {
+    results: plan.results.map((r) =>
+      r.status === 'applied'
+        ? r
+        : { status: 'refused', code: 'NO_IDENTIFIERS', message: NO_IDENTIFIERS_MESSAGE, violations: r.violations },
+    ),
+    events: plan.events.map((e) => ({
+      messageId: e.event.messageId,
+      profileId: e.resolvedTo,
+      keys: e.keys,
+      violations: e.violations as Violation[],
+    })),
+    identifiers: plan.links.map((l) => ({ key: l.key, profileId: l.profileId })),
+    merges: plan.merges.map((m) => ({
+      mergedId: m.mergedId,
+      survivorId: m.survivorId,
+      messageId: m.messageId,
+      identifiers: m.identifiers,
+    })),
+    traits: plan.updates.flatMap((u) => {
+      const old = before.get(u.id) ?? {};
+      const changed: Record<string, unknown> = {};
+      for (const key of new Set([...Object.keys(old), ...Object.keys(u.traits.values)])) {
+        const next = u.traits.values[key];
+        if (stringifyJson(old[key]) !== stringifyJson(next)) changed[key] = next ?? null;
+      }
+      return Object.keys(changed).length === 0 ? [] : [{ profileId: u.id, changed }];
+    }),
+    accounts: [...accounts].map(([groupId, t]) => ({ groupId, traits: t.values })),
+    memberships,
+  };
 }

@@ -3,6 +3,7 @@ export {
   IdentityService,
   UnknownSpaceError,
   type ApplyResult,
+  type BatchEffect,
   type SetRulesResult,
 } from './identity.service.ts';
 export { IDENTITY_QUERIES } from './identity.repository.ts';

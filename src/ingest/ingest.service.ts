@@ -2,12 +2,7 @@
 // code (STYLE.md §9); a refused event is written nowhere (SEMANTICS.md §1, §7).
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import {
-  identifierProblem,
-  type ApplyResult,
-  type IdentityService,
-  type Violation,
-} from '../identity/index.ts';
+import { identifierProblem, type ApplyResult, type Violation } from '../identity/index.ts';
 import {
   validateBatch,
   validateEvent,
@@ -16,7 +11,7 @@ import {
   type Validated,
   type ValidEvent,
 } from './event.ts';
-import { DEFAULT_WRITERS, WriteQueue, type QueueStats } from './write-queue.ts';
+import { DEFAULT_WRITERS, WriteQueue, type ApplyBatch, type QueueStats } from './write-queue.ts';
 
 /** Events per transaction when a batch is applied; bounds a transaction's size and lock set. */
 export const BATCH_CHUNK = 100;
@@ -64,11 +59,12 @@ export class IngestService {
   private readonly queue: WriteQueue;
   private readonly observer: IngestObserver | undefined;
 
-  constructor(identity: IdentityService, options: IngestServiceOptions = {}) {
+  /** `apply` stores a batch in both stores (TwoStoreCommit.apply, docs/adr/0018-event-store.md). */
+  constructor(apply: ApplyBatch, options: IngestServiceOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
     this.newMessageId = options.newMessageId ?? (() => `sg-${randomUUID()}`);
     const observer = (this.observer = options.observer);
-    this.queue = new WriteQueue((space, events) => identity.applyBatch(space, events), {
+    this.queue = new WriteQueue(apply, {
       maxEvents: BATCH_CHUNK,
       writers: options.writers ?? DEFAULT_WRITERS,
       ...(observer === undefined ? {} : { onTransaction: (e, r) => observer.transaction(e, r) }),

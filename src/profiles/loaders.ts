@@ -1,5 +1,5 @@
 // Per-request DataLoaders (STYLE.md §10): every nested list of a profile or account is fetched for all
-// the profiles of a response in one round trip, so a query's cost in Cypher calls does not grow with the
+// the profiles of a response in one round trip per store, so a query's cost in calls does not grow with the
 // number of profiles or items it returns. Built in the GraphQL context factory, never shared.
 import DataLoader from 'dataloader';
 import type {
@@ -8,11 +8,13 @@ import type {
   EventView,
   MergeView,
   ProfileIdentifierView,
+  ProfileKeys,
   ProfileView,
   ProfilesRepository,
   ViolationView,
 } from './profiles.repository.ts';
 import type { Position } from './cursors.ts';
+import { identifierKey } from '../identity/identifiers.ts';
 
 /**
  * Dispatch a batch only once the current round of promise jobs has settled (the next macrotask), so keys
@@ -36,7 +38,7 @@ export class ProfileLoaders {
 
   constructor(
     private readonly repo: ProfilesRepository,
-    space: string,
+    private readonly space: string,
   ) {
     this.profileById = new DataLoader(async (ids) => {
       const found = await repo.loadProfiles(space, ids);
@@ -48,7 +50,7 @@ export class ProfileLoaders {
     this.events = groupedLoader(
       (k) => k.profileId,
       (k) => k.query,
-      (ids, query) => repo.loadEvents(ids, query),
+      async (ids, query) => repo.loadEvents(space, await this.keysOf(ids), query),
     );
     this.members = groupedLoader(
       (k) => k.groupId,
@@ -60,10 +62,20 @@ export class ProfileLoaders {
   violations(first: number): DataLoader<string, ViolationView[]> {
     let loader = this.violationsByLimit.get(first);
     if (loader === undefined) {
-      loader = listLoader((ids) => this.repo.loadViolations(ids, first));
+      loader = listLoader(async (ids) => this.repo.loadViolations(this.space, await this.keysOf(ids), first));
       this.violationsByLimit.set(first, loader);
     }
     return loader;
+  }
+
+  /** The profiles' identifier keys, through the identifiers loader (one graph call for all lists). */
+  private async keysOf(ids: readonly string[]): Promise<ProfileKeys[]> {
+    const lists = await this.identifiers.loadMany(ids);
+    return ids.map((profileId, i) => {
+      const list = lists[i];
+      if (list instanceof Error) throw list;
+      return { profileId, keys: (list ?? []).map(identifierKey) };
+    });
   }
 
   /** Forgets everything loaded so far, e.g. after a mutation in the same request merged profiles. */

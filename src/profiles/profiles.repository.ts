@@ -4,6 +4,7 @@ import neo4j from 'neo4j-driver';
 import type { Graph, Row } from '../graph/index.ts';
 import type { Identifier } from '../identity/index.ts';
 import { parseIdentifierKey } from '../identity/identifiers.ts';
+import type { EventStore, StoredEvent } from '../events/index.ts';
 import type { TraitMeta } from '../identity/traits.ts';
 import type { Position } from './cursors.ts';
 import { parseJson } from '../json.ts';
@@ -89,6 +90,12 @@ export interface EventQuery {
   after: Position | null;
 }
 
+/** A profile and its identifiers' keys (`type:value`): how its events are found in the event store. */
+export interface ProfileKeys {
+  profileId: string;
+  keys: string[];
+}
+
 export interface ProfileFilter {
   identifierType: string | null;
   traitKey: string | null;
@@ -105,18 +112,17 @@ export const PROFILE_QUERIES = [
   'profiles/load-identifiers',
   'profiles/load-accounts',
   'profiles/load-merges',
-  'profiles/load-violations',
-  'profiles/load-events',
   'profiles/search-profiles',
   'profiles/find-account',
   'profiles/load-members',
   'profiles/find-account-state',
-  'profiles/load-account-events',
-  'profiles/load-event-identifiers',
 ] as const;
 
 export class ProfilesRepository {
-  constructor(private readonly graph: Graph) {}
+  constructor(
+    private readonly graph: Graph,
+    private readonly events: EventStore,
+  ) {}
 
   async findByIdentifierKey(space: string, key: string): Promise<ProfileView | null> {
     const [row] = await this.graph.readOne('profiles/find-profile-by-identifier', { space, key });
@@ -155,52 +161,38 @@ export class ProfilesRepository {
     }));
   }
 
-  async loadViolations(ids: readonly string[], first: number): Promise<Map<string, ViolationView[]>> {
-    const events = await this.perProfile(
-      'profiles/load-violations',
-      { ids, first: neo4j.int(first) },
-      'events',
-      (e) => e,
-    );
+  /** The newest events of each profile's history that recorded violations, flattened per violation. */
+  async loadViolations(
+    space: string,
+    profiles: ProfileKeys[],
+    first: number,
+  ): Promise<Map<string, ViolationView[]>> {
+    const found = await this.events.violations(space, profiles, first);
     const out = new Map<string, ViolationView[]>();
-    for (const [profileId, rows] of events) {
+    for (const [profileId, events] of found) {
       out.set(
         profileId,
-        rows.flatMap((e) => {
-          const list: unknown = typeof e.violations === 'string' ? JSON.parse(e.violations) : [];
-          return (Array.isArray(list) ? (list as Row[]) : []).map((v) => {
+        events.flatMap((e) =>
+          (e.violations as Row[]).map((v) => {
             const identifier = (v.identifier ?? {}) as Row;
             return {
               code: String(v.code),
               message: String(v.message),
               identifier: { type: String(identifier.type), value: String(identifier.value) },
-              messageId: String(e.messageId),
-              timestamp: new Date(Number(e.timestamp)),
+              messageId: e.messageId,
+              timestamp: e.timestamp,
             };
-          });
-        }),
+          }),
+        ),
       );
     }
     return out;
   }
 
-  async loadEvents(ids: readonly string[], q: EventQuery): Promise<Map<string, EventView[]>> {
-    return this.perProfile(
-      'profiles/load-events',
-      {
-        ids,
-        first: neo4j.int(q.fetch),
-        newestFirst: q.newestFirst,
-        types: q.types,
-        names: q.names,
-        since: q.since?.getTime() ?? null,
-        until: q.until?.getTime() ?? null,
-        afterTime: q.after?.time ?? null,
-        afterId: q.after?.id ?? null,
-      },
-      'events',
-      rowToEvent,
-    );
+  /** One page of each profile's history (PostgreSQL), found through the identifiers it holds. */
+  async loadEvents(space: string, profiles: ProfileKeys[], q: EventQuery): Promise<Map<string, EventView[]>> {
+    const pages = await this.events.pages(space, profiles, q);
+    return new Map([...pages].map(([profileId, events]) => [profileId, events.map(toEventView)]));
   }
 
   async searchProfiles(space: string, filter: ProfileFilter, fetch: number, after: Position | null) {
@@ -259,18 +251,7 @@ export class ProfilesRepository {
 
   /** One page of an account's group calls; `q.types` is ignored (they are all `group`). */
   async loadAccountEvents(space: string, groupId: string, q: EventQuery): Promise<EventView[]> {
-    const rows = await this.graph.readOne('profiles/load-account-events', {
-      space,
-      groupId,
-      first: neo4j.int(q.fetch),
-      newestFirst: q.newestFirst,
-      names: q.names,
-      since: q.since?.getTime() ?? null,
-      until: q.until?.getTime() ?? null,
-      afterTime: q.after?.time ?? null,
-      afterId: q.after?.id ?? null,
-    });
-    return rows.map(rowToEvent);
+    return (await this.events.accountEvents(space, groupId, q)).map(toEventView);
   }
 
   /** The identifiers each event carried and resolved with, keyed by messageId. */
@@ -278,14 +259,11 @@ export class ProfilesRepository {
     space: string,
     messageIds: readonly string[],
   ): Promise<Map<string, Identifier[]>> {
-    const rows = await this.graph.readOne('profiles/load-event-identifiers', { space, messageIds });
+    const keys = await this.events.eventKeys(space, messageIds);
     return new Map(
-      rows.map((r) => [
-        String(r.messageId),
-        (Array.isArray(r.identifiers) ? (r.identifiers as Row[]) : []).map((i) => ({
-          type: String(i.type),
-          value: String(i.value),
-        })),
+      [...keys].map(([messageId, list]) => [
+        messageId,
+        list.map(parseIdentifierKey).filter((i): i is Identifier => i !== null),
       ]),
     );
   }
@@ -336,34 +314,24 @@ function rowToAccount(row: Row): AccountView {
   };
 }
 
-function rowToEvent(row: Row): EventView {
-  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+function toEventView(e: StoredEvent): EventView {
   return {
-    messageId: String(row.messageId),
-    type: String(row.type),
-    event: text(row.event),
-    name: text(row.name),
-    category: text(row.category),
-    properties: parseJsonObject(row.properties),
-    traits: parseJsonObject(row.traits),
-    context: parseJsonObject(row.context) ?? {},
-    userId: text(row.userId),
-    anonymousId: text(row.anonymousId),
-    groupId: text(row.groupId),
-    previousId: text(row.previousId),
-    timestamp: new Date(Number(row.timestamp)),
-    receivedAt: new Date(Number(row.receivedAt)),
-    warnings: parseWarnings(row.warnings),
+    messageId: e.messageId,
+    type: e.type,
+    event: e.event,
+    name: e.name,
+    category: e.category,
+    properties: e.properties,
+    traits: e.traits,
+    context: e.context,
+    userId: e.userId,
+    anonymousId: e.anonymousId,
+    groupId: e.groupId,
+    previousId: e.previousId,
+    timestamp: e.timestamp,
+    receivedAt: e.receivedAt,
+    warnings: e.warnings,
   };
-}
-
-function parseWarnings(json: unknown): EventView['warnings'] {
-  const list: unknown = typeof json === 'string' ? JSON.parse(json) : [];
-  return (Array.isArray(list) ? (list as Row[]) : []).map((w) => ({
-    code: String(w.code),
-    message: String(w.message),
-    path: Array.isArray(w.path) ? w.path.map((p) => (typeof p === 'number' ? p : String(p))) : [],
-  }));
 }
 
 function parseJsonObject(json: unknown): Record<string, unknown> | null {

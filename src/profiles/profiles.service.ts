@@ -1,6 +1,7 @@
 // Profile reads (issue #4). Lookups normalise the identifier as ingestion does (SEMANTICS.md §2); lists
 // are keyset-paged with opaque cursors and capped page sizes; nested lists go through per-request loaders.
 import { InputError } from '../errors.ts';
+import type { EventStore } from '../events/index.ts';
 import type { Graph } from '../graph/index.ts';
 import { identifierKey, normaliseIdentifier, searchableValue, type Identifier } from '../identity/index.ts';
 import { decodeCursor, encodeCursor, pageSize, type Position } from './cursors.ts';
@@ -91,8 +92,8 @@ export const MAX_TRAIT_PAGE_SIZE = 200;
 export class ProfilesService {
   private readonly repo: ProfilesRepository;
 
-  constructor(graph: Graph) {
-    this.repo = new ProfilesRepository(graph);
+  constructor(graph: Graph, events: EventStore) {
+    this.repo = new ProfilesRepository(graph, events);
   }
 
   /** Fresh loaders for one request. */

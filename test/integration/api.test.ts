@@ -39,7 +39,12 @@ describe('HTTP endpoints', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${service.url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toEqual({ status: 'ready', neo4j: 'reachable', migrations: 'applied' });
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      neo4j: 'reachable',
+      postgres: 'reachable',
+      migrations: 'applied',
+    });
   });
 
   it('answers unknown paths with a coded 404', async () => {

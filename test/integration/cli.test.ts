@@ -10,7 +10,7 @@ let t: TestGraph;
 let services: ReturnType<typeof createServices>;
 beforeAll(async () => {
   t = await openTestGraph();
-  services = createServices(t.graph);
+  services = createServices(t.graph, t.db);
 });
 afterAll(() => t.close());
 

@@ -17,9 +17,11 @@ describe('migrations', () => {
     expect(second).toEqual(first);
     expect(await describeSchema(t)).toEqual(schemaAfterFirst);
     expect(schemaAfterFirst.constraints).toEqual(
-      expect.arrayContaining(['account_key', 'event_message_id', 'identifier_key', 'profile_id', 'space_id']),
+      expect.arrayContaining(['account_key', 'applied_batch_id', 'identifier_key', 'profile_id', 'space_id']),
     );
-    expect(schemaAfterFirst.indexes).toContain('event_timestamp');
+    // Events live in PostgreSQL (docs/adr/0018-event-store.md): no Event schema in the graph.
+    expect(schemaAfterFirst.constraints).not.toContain('event_message_id');
+    expect(schemaAfterFirst.indexes).not.toContain('event_timestamp');
   });
 });
 

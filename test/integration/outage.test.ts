@@ -9,12 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { freePort } from '../support/ports.ts';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import neo4j from 'neo4j-driver';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startService, type Service } from '../../src/service.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../../tools/neo4j/launcher.ts';
+import { openTestDatabase, storedCounts } from '../support/postgres.ts';
 
 /** The bound under test (NEO4J_UNAVAILABLE_TIMEOUT_MS); not the default, to show it is configuration. */
 const BOUND_MS = 3_000;
@@ -50,6 +50,7 @@ beforeAll(async () => {
       NEO4J_USER: neo.user,
       NEO4J_PASSWORD: neo.password,
       NEO4J_UNAVAILABLE_TIMEOUT_MS: String(BOUND_MS),
+      DATABASE_URL: inject('postgres').url,
       // A free port: a running `npm start` holds the default one.
       METRICS_PORT: '0',
     }),
@@ -208,18 +209,13 @@ const failed = (error: unknown): Answer => ({
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
-/** messageId → how many Event nodes the space stores for it, read straight from the test's Neo4j. */
+/** messageId → how many rows the event store holds for it in the space. */
 async function storedEvents(): Promise<Map<string, number>> {
-  if (neo === undefined) throw new Error('no Neo4j');
-  const driver = neo4j.driver(neo.uri, neo4j.auth.basic(neo.user, neo.password));
+  const db = await openTestDatabase();
   try {
-    const { records } = await driver.executeQuery(
-      'MATCH (e:Event {space: $space}) RETURN e.messageId AS id, count(*) AS n',
-      { space: SPACE },
-    );
-    return new Map(records.map((r) => [r.get('id') as string, Number(r.get('n'))]));
+    return await storedCounts(db, SPACE);
   } finally {
-    await driver.close();
+    await db.close();
   }
 }
 
@@ -347,7 +343,12 @@ describe('a Neo4j outage', () => {
       // Readiness says so, and at once, until the database answers again.
       expect(down.length).toBeGreaterThan(0);
       expect(down.every((a) => a.status === 503 && a.retryAfter === retryAfter)).toBe(true);
-      expect(down[0]?.body).toEqual({ status: 'unavailable', neo4j: 'unreachable', migrations: 'applied' });
+      expect(down[0]?.body).toEqual({
+        status: 'unavailable',
+        neo4j: 'unreachable',
+        postgres: 'reachable',
+        migrations: 'applied',
+      });
       expect(Math.max(...down.map((a) => a.ms))).toBeLessThan(HANG_MS);
       // GraphQL: a coded SERVICE_UNAVAILABLE with HTTP 503, for a read and for ingestion.
       for (const answer of [graphqlRead, graphqlWrite]) {

@@ -14,10 +14,11 @@ const space = uniqueSpace('read');
 
 beforeAll(async () => {
   t = await openTestGraph();
-  const services = createServices(t.graph);
+  const services = createServices(t.graph, t.db);
   await services.spaces.createSpace(space);
   app = await createApp({
     graph: t.graph,
+    database: t.db,
     services,
     logger: createLogger('error'),
     graphql: loadConfig({}).graphql,
@@ -377,7 +378,7 @@ describe('round trips', () => {
     accounts { groupId }
     merges { profileId }`;
 
-  it('a profile page costs a fixed number of Cypher calls, however many profiles and items', async () => {
+  it('a profile page costs a fixed number of calls to each store, however many profiles and items', async () => {
     for (let i = 0; i < 20; i++) {
       await send('identify', { userId: `rt-${i}`, anonymousId: `rt-a-${i}`, traits: { rt: true } });
       for (let k = 0; k < 3; k++) await send('track', { userId: `rt-${i}`, event: `E${k}` });
@@ -387,18 +388,20 @@ describe('round trips', () => {
     const one = await gql(`{ profile(by: { type: "user_id", value: "rt-3" }) { ${pageQuery} } }`);
     expect(one.errors).toBeUndefined();
     // Only the read path counts: a request may also refresh the token's cached authentication.
-    const single = t.queries.filter((q) => q.startsWith('profiles/'));
+    const reads = (q: string) => q.startsWith('profiles/') || q.startsWith('events/');
+    const single = t.queries.filter(reads);
     t.queries.length = 0;
     const many = await gql(
       `{ profiles(where: { trait: { key: "rt", exists: true } }, first: 20) { nodes { ${pageQuery} } } }`,
     );
     expect((many.data?.profiles as { nodes: unknown[] }).nodes).toHaveLength(20);
-    const twenty = t.queries.filter((q) => q.startsWith('profiles/'));
+    const twenty = t.queries.filter(reads);
     expect([...single].sort()).toEqual(
       [
         'profiles/find-profile-by-identifier',
         'profiles/load-identifiers',
-        'profiles/load-events',
+        'events/load-event-pages',
+        'events/load-events-by-id',
         'profiles/load-accounts',
         'profiles/load-merges',
       ].sort(),

@@ -19,6 +19,7 @@ export function startTestService(
     NEO4J_USER: neo4j.user,
     NEO4J_PASSWORD: neo4j.password,
     NEO4J_DATABASE: neo4j.database,
+    DATABASE_URL: inject('postgres').url,
     ...env,
   });
   return startService(config, log ? createLogger('info', log) : createLogger('warn', () => {}));

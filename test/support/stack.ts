@@ -1,6 +1,7 @@
-// Services wired to the run's Neo4j, in a fresh space per call (test isolation by space).
+// Services wired to the run's Neo4j and PostgreSQL, in a fresh space per call (test isolation by space).
 import { IdentityService, type IdentifierRule } from '../../src/identity/index.ts';
-import { IngestService, type EventOutcome } from '../../src/ingest/index.ts';
+import { EventStore } from '../../src/events/index.ts';
+import { IngestService, TwoStoreCommit, type EventOutcome } from '../../src/ingest/index.ts';
 import { ProfilesService } from '../../src/profiles/index.ts';
 import type { EventType } from '../../src/ingest/event.ts';
 import type { TestGraph } from './graph.ts';
@@ -9,6 +10,8 @@ import { uniqueSpace } from './graph.ts';
 export interface Stack {
   space: string;
   identity: IdentityService;
+  events: EventStore;
+  commit: TwoStoreCommit;
   ingest: IngestService;
   profiles: ProfilesService;
   send(type: EventType, input: Record<string, unknown>): Promise<EventOutcome>;
@@ -23,13 +26,20 @@ export interface StackOptions {
 export async function newStack(t: TestGraph, options: StackOptions = {}): Promise<Stack> {
   const space = uniqueSpace();
   const identity = new IdentityService(t.graph, options.clock ? { clock: options.clock } : {});
-  const ingest = new IngestService(identity, options.clock ? { clock: options.clock } : {});
+  const events = new EventStore(t.db);
+  const commit = new TwoStoreCommit(events, identity);
+  const ingest = new IngestService(
+    (s, batch) => commit.apply(s, batch),
+    options.clock ? { clock: options.clock } : {},
+  );
   await identity.ensureSpace(space);
   return {
     space,
     identity,
+    events,
+    commit,
     ingest,
-    profiles: new ProfilesService(t.graph),
+    profiles: new ProfilesService(t.graph, events),
     send: (type, input) => ingest.send(space, type, input),
     setRules: async (change) => {
       const result = await identity.setRules(space, change(await identity.rules(space)));

@@ -1,0 +1,11 @@
+-- read-changes: the change log after a position, in commit-safe order: only rows of transactions older
+-- than every transaction still running, so no row can later appear before one already read.
+-- params: $1 after txid (xid8 as text, '0' from the start), $2 after position (bigint), $3 limit
+-- returns: txid (text), position (text), space, kind, payload (jsonb), at (epoch ms)
+SELECT txid::text AS txid, position::text AS position, space, kind, payload,
+       round(extract(epoch FROM at) * 1000)::float8 AS at
+FROM changes
+WHERE (txid, position) > ($1::xid8, $2::bigint)
+  AND txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY txid, position
+LIMIT $3

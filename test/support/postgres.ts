@@ -1,0 +1,62 @@
+// The run's PostgreSQL database for tests: global-setup.ts creates one database per run (on DATABASE_URL's
+// server, or on a local server of its own) and prepares it once with the service's own migrations; tests
+// open it with openTestDatabase (the service's pool and queries) or openTestDb (a raw pool for checks).
+import pg from 'pg';
+import { inject } from 'vitest';
+import { QueryRegistry } from '../../src/graph/registry.ts';
+import { EVENT_QUERIES } from '../../src/events/index.ts';
+import { Database } from '../../src/postgres/database.ts';
+import { migrateDatabase, SQL_DIR } from '../../src/postgres/migrations.ts';
+
+async function openDatabase(url: string, onQuery?: (name: string) => void): Promise<Database> {
+  const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, {
+    extension: '.sql',
+    skip: ['migrations'],
+  });
+  return new Database(queries, {
+    url,
+    unavailableTimeoutMs: 5_000,
+    maxConnections: 4,
+    ...(onQuery === undefined ? {} : { onQuery }),
+  });
+}
+
+/** Applies the event store's migrations to the run's fresh database; called once by the global setup. */
+export async function prepareDatabase(url: string): Promise<void> {
+  const db = await openDatabase(url);
+  try {
+    await migrateDatabase(db);
+  } finally {
+    await db.close();
+  }
+}
+
+/** The service's Database on the run's database, reporting each statement sent; close it in `afterAll`. */
+export function openTestDatabase(onQuery?: (name: string) => void): Promise<Database> {
+  return openDatabase(inject('postgres').url, onQuery);
+}
+
+/** A pool of at most 4 connections on the run's database, for checks on rows; end it in `afterAll`. */
+export function openTestDb(): pg.Pool {
+  const pool = new pg.Pool({ connectionString: inject('postgres').url, max: 4 });
+  // An idle client whose connection drops emits 'error' on the pool, which would otherwise crash the test
+  // worker; the next query that needs the connection reports the problem.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** messageId → how many rows the event tables hold for it in the space (a test's "stored once" check). */
+export async function storedCounts(db: Database, space: string): Promise<Map<string, number>> {
+  const tables = ['identifies', 'tracks', 'pages', 'screens', 'groups', 'aliases'];
+  const { rows } = await db.pool.query<{ id: string; n: number }>(
+    `SELECT id, count(*)::int AS n FROM (${tables.map((t) => `SELECT id FROM ${t} WHERE space = $1`).join(' UNION ALL ')}) AS e GROUP BY id`,
+    [space],
+  );
+  return new Map(rows.map((r) => [r.id, r.n]));
+}
+
+/** How many rows a query counts (`SELECT count(*)::int AS n ...`), for checks on the event store. */
+export async function countRows(db: Database, sql: string, params: unknown[]): Promise<number> {
+  const { rows } = await db.pool.query<{ n: number }>(sql, params);
+  return Number(rows[0]?.n ?? 0);
+}
