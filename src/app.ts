@@ -141,7 +141,10 @@ export async function createApp(deps: AppDeps): Promise<App> {
       migrations: 'applied',
     };
     if (neo4j && postgres) return sendJson(res, 200, { status: 'ready', ...body });
-    logger.warn('readiness check failed: a database did not answer', { timeoutMs: READY_TIMEOUT_MS, ...body });
+    logger.warn('readiness check failed: a database did not answer', {
+      timeoutMs: READY_TIMEOUT_MS,
+      ...body,
+    });
     const retryAfter = Math.max(
       neo4j ? 1 : deps.graph.retryAfterSeconds,
       postgres ? 1 : deps.database.retryAfterSeconds,

@@ -138,7 +138,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   { name: 'NEO4J_LOCAL_PAGECACHE', description: 'page cache of the local Neo4j', default: '256m' },
   {
     name: 'DATABASE_URL',
-    description: 'postgres:// URL of the event store (an existing PostgreSQL database); unset starts a local one',
+    description:
+      'postgres:// URL of the event store (an existing PostgreSQL database); unset starts a local one',
   },
   {
     name: 'DATABASE_UNAVAILABLE_TIMEOUT_MS',
@@ -147,7 +148,11 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   { name: 'DATABASE_POOL_SIZE', description: 'PostgreSQL connections per process', default: '10' },
   { name: 'LOCAL_POSTGRES_DIR', description: 'folder of the local PostgreSQL', default: '.postgres' },
-  { name: 'LOCAL_POSTGRES_PORT', description: 'port of the local PostgreSQL (loopback only)', default: '5433' },
+  {
+    name: 'LOCAL_POSTGRES_PORT',
+    description: 'port of the local PostgreSQL (loopback only)',
+    default: '5433',
+  },
   // Unset means on, except with NODE_ENV=production: a default that depends on another variable.
   { name: 'GRAPHQL_INTROSPECTION', description: 'true or false; unset: on, off in production' },
   { name: 'GRAPHQL_LANDING_PAGE', description: 'true or false; unset: on, off in production' },

@@ -192,7 +192,10 @@ export async function openDatabase(
     url = await ensureLocalDatabase(local.url, 'stitchgraph');
     logger.info('local PostgreSQL is up', { host: local.host, port: local.port, database: 'stitchgraph' });
   }
-  const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, { extension: '.sql', skip: ['migrations'] });
+  const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, {
+    extension: '.sql',
+    skip: ['migrations'],
+  });
   const database = new Database(queries, {
     url,
     unavailableTimeoutMs: config.postgres.unavailableTimeoutMs,
@@ -222,14 +225,19 @@ async function ensureLocalDatabase(serverUrl: string, name: string): Promise<str
  * away (in this or another process), removing graph markers of finished batches, and creating next
  * months' partitions. Failures are logged and tried again next time.
  */
-function startHousekeeping(services: Services, database: Database, logger: Logger): { stop(): Promise<void> } {
+function startHousekeeping(
+  services: Services,
+  database: Database,
+  logger: Logger,
+): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
   const tick = () => {
     running = (async () => {
       const now = Date.now();
       try {
         const recovered = await services.commit.recover(new Date(now - RECOVERY_AGE_MS));
-        if (recovered > 0) logger.warn('finished batches that their writer left half written', { batches: recovered });
+        if (recovered > 0)
+          logger.warn('finished batches that their writer left half written', { batches: recovered });
         await services.commit.sweep(new Date(now - RECOVERY_AGE_MS));
         await ensurePartitions(database, new Date(now), new Date(now + 62 * 24 * 3600 * 1000));
       } catch (error) {

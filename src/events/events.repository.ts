@@ -250,7 +250,10 @@ export class EventsRepository {
     messageIds: string[],
   ): Promise<{ batchId: string; messageIds: string[] }[]> {
     const rows = await db.query('events/find-pending-batches', [space, messageIds]);
-    return rows.map((r) => ({ batchId: String(r.batch_id), messageIds: (r.message_ids as unknown[]).map(String) }));
+    return rows.map((r) => ({
+      batchId: String(r.batch_id),
+      messageIds: (r.message_ids as unknown[]).map(String),
+    }));
   }
 
   async listPendingBatches(
@@ -305,7 +308,12 @@ export class EventsRepository {
     return out;
   }
 
-  async loadAccountEvents(db: Database, space: string, groupId: string, q: PageQuery): Promise<StoredEvent[]> {
+  async loadAccountEvents(
+    db: Database,
+    space: string,
+    groupId: string,
+    q: PageQuery,
+  ): Promise<StoredEvent[]> {
     const rows = await db.query('events/load-account-events', [
       space,
       groupId,
@@ -320,7 +328,11 @@ export class EventsRepository {
     return rows.map(rowToEvent);
   }
 
-  async loadEventKeys(db: Database, space: string, messageIds: readonly string[]): Promise<Map<string, string[]>> {
+  async loadEventKeys(
+    db: Database,
+    space: string,
+    messageIds: readonly string[],
+  ): Promise<Map<string, string[]>> {
     const rows = await db.query('events/load-event-identifiers', [space, [...messageIds]]);
     return new Map(rows.map((r) => [String(r.message_id), (r.keys as unknown[]).map(String)]));
   }

@@ -60,7 +60,8 @@ export class EventStore {
       const pending = batch.events
         .map((e) => e.messageId)
         .filter((id) => batch.pending.messageIds.has(id) && claimed.has(id));
-      if (pending.length > 0) await this.repo.addPendingBatch(tx, batch.pending.batchId, batch.space, pending);
+      if (pending.length > 0)
+        await this.repo.addPendingBatch(tx, batch.pending.batchId, batch.space, pending);
       const links = batch.fast.links.filter((l) => claimed.has(l.event.messageId));
       await this.repo.storeFastEffects(tx, batch.space, links, batch.fast.changes(claimed));
       return claimed;
@@ -118,7 +119,9 @@ export class EventStore {
 
   /** The identifier keys each event resolved with. */
   eventKeys(space: string, messageIds: readonly string[]): Promise<Map<string, string[]>> {
-    return messageIds.length === 0 ? Promise.resolve(new Map()) : this.repo.loadEventKeys(this.db, space, messageIds);
+    return messageIds.length === 0
+      ? Promise.resolve(new Map())
+      : this.repo.loadEventKeys(this.db, space, messageIds);
   }
 
   violations(space: string, profiles: { profileId: string; keys: string[] }[], limit: number) {

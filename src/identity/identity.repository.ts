@@ -342,10 +342,6 @@ export class MigrationRepository {
   }
 }
 
-function jsonOrNull(value: Record<string, unknown> | undefined): string | null {
-  return value === undefined ? null : stringifyJson(value);
-}
-
 function ruleToParams(rule: IdentifierRule): Record<string, unknown> {
   return {
     type: rule.type,

@@ -222,7 +222,14 @@ export class IdentityService {
     for (const [key, owner] of owners) if (owner !== null) ownerOf.set(key, owner);
     const profiles = await this.repo.lockProfiles(tx, [...new Set(ownerOf.values())]);
 
-    const plan = planBatch({ events: prepared, rules, profiles, ownerOf, now, newProfileId: this.newProfileId });
+    const plan = planBatch({
+      events: prepared,
+      rules,
+      profiles,
+      ownerOf,
+      now,
+      newProfileId: this.newProfileId,
+    });
 
     await this.limitMirroredTraits(tx, space, plan.updates);
     await this.repo.writeBatch(tx, space, plan, now);
@@ -458,7 +465,12 @@ function effectOf(
     results: plan.results.map((r) =>
       r.status === 'applied'
         ? r
-        : { status: 'refused', code: 'NO_IDENTIFIERS', message: NO_IDENTIFIERS_MESSAGE, violations: r.violations },
+        : {
+            status: 'refused',
+            code: 'NO_IDENTIFIERS',
+            message: NO_IDENTIFIERS_MESSAGE,
+            violations: r.violations,
+          },
     ),
     events: plan.events.map((e) => ({
       messageId: e.event.messageId,

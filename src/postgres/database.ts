@@ -42,7 +42,8 @@ const FRESH_MS = 1_000;
 /** jsonb and json come back through the one JSON reader, so large numbers keep every digit (§8). */
 const types = {
   getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === pg.types.builtins.JSONB || oid === pg.types.builtins.JSON) return (text: string) => parseJson(text);
+    if (oid === pg.types.builtins.JSONB || oid === pg.types.builtins.JSON)
+      return (text: string) => parseJson(text);
     return pg.types.getTypeParser(oid, format);
   }) as typeof pg.types.getTypeParser,
 };
@@ -163,7 +164,8 @@ export class Database {
 
   /** Whether the server answers, known within `timeoutMs` (/readyz); a recent answer is answer enough. */
   reachable(timeoutMs: number): Promise<boolean> {
-    if (this.unreachableSince === null && Date.now() - this.lastAnswerAt < FRESH_MS) return Promise.resolve(true);
+    if (this.unreachableSince === null && Date.now() - this.lastAnswerAt < FRESH_MS)
+      return Promise.resolve(true);
     this.probe ??= this.pool.query('SELECT 1').then(
       () => {
         this.answered();

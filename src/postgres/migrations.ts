@@ -40,7 +40,9 @@ export async function migrateDatabase(db: Database, now: Date = new Date()): Pro
           await connection.query('COMMIT');
         } catch (error) {
           await connection.query('ROLLBACK');
-          throw new Error(`PostgreSQL migration ${file} failed: ${(error as Error).message}`, { cause: error });
+          throw new Error(`PostgreSQL migration ${file} failed: ${(error as Error).message}`, {
+            cause: error,
+          });
         }
         applied.push(name);
       }

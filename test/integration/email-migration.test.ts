@@ -95,8 +95,13 @@ describe('re-normalisation of stored emails (§8)', () => {
     expect((await checkInvariants(t.graph, s.space)).filter((r) => r.count > 0)).toEqual([]);
 
     // Done: a second run changes nothing and reports the same totals.
-    expect(await s.identity.renormaliseEmails({
-      apply: (space, events) => s.commit.apply(space, events), id, space: s.space })).toEqual(counts);
+    expect(
+      await s.identity.renormaliseEmails({
+        apply: (space, events) => s.commit.apply(space, events),
+        id,
+        space: s.space,
+      }),
+    ).toEqual(counts);
   });
 
   it('stops when asked and resumes from its cursor', async () => {
@@ -105,11 +110,18 @@ describe('re-normalisation of stored emails (§8)', () => {
     await staleEmail(s, { type: 'user_id', value: 'r1' }, 'r\u200b@x.com');
     const id = `test-${randomUUID()}`;
     const stopped = await s.identity.renormaliseEmails({
-      apply: (space, events) => s.commit.apply(space, events), id, space: s.space, stopped: () => true });
+      apply: (space, events) => s.commit.apply(space, events),
+      id,
+      space: s.space,
+      stopped: () => true,
+    });
     expect(stopped.renamed).toBe(0);
     expect(await emailsOf(s, 'user_id', 'r1')).toEqual(['r\u200b@x.com']);
     const resumed = await s.identity.renormaliseEmails({
-      apply: (space, events) => s.commit.apply(space, events), id, space: s.space });
+      apply: (space, events) => s.commit.apply(space, events),
+      id,
+      space: s.space,
+    });
     expect(resumed.renamed).toBe(1);
     expect(await emailsOf(s, 'user_id', 'r1')).toEqual(['r@x.com']);
   });

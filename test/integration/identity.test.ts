@@ -197,7 +197,9 @@ describe('blocked values', () => {
     ]);
     // Refused means written nowhere: no event row, no deduplication claim, no identifier.
     expect((await storedCounts(t.db, s.space)).size).toBe(0);
-    expect(await countRows(t.db, 'SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [s.space])).toBe(0);
+    expect(
+      await countRows(t.db, 'SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [s.space]),
+    ).toBe(0);
     expect(await count('MATCH (i:Identifier {space: $space}) RETURN count(i)', { space: s.space })).toBe(0);
 
     const kept = await s.send('identify', { userId: 'null', anonymousId: 'a1' });
