@@ -259,7 +259,8 @@ export type EventResult = {
   violations: Array<Violation>;
   /**
    * Fields that were not trusted: `TIMESTAMP_INVALID` (not used) or `TIMESTAMP_CLAMPED` (set to
-   * `receivedAt`); the event was applied without them (SEMANTICS.md §7, §8).
+   * `receivedAt`); the event was applied without them (SEMANTICS.md §7, §8). `TEXT_REPLACED`: a name or
+   * JSON field held NUL characters or unpaired surrogates, stored as U+FFFD (docs/adr/0018-event-store.md).
    */
   warnings: Array<Warning>;
 };
@@ -795,6 +796,9 @@ export type Warning = {
    * `TIMESTAMP_INVALID`: a time field that is not a full ISO-8601 date-time with an offset, or a clock-skew
    * correction out of range; it was not used. `TIMESTAMP_CLAMPED`: an event time more than the tolerance
    * (1 hour, docs/adr/0014-input-hygiene.md) past `receivedAt`; `receivedAt` was used instead.
+   * `TEXT_REPLACED`: NUL characters or unpaired UTF-16 surrogates in a name or in `properties`, `traits`,
+   * `context` or `integrations`, which PostgreSQL cannot store, replaced by U+FFFD
+   * (docs/adr/0018-event-store.md).
    */
   code: Scalars['String']['output'];
   /** What was wrong, with the value as sent. */

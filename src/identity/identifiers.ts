@@ -163,6 +163,8 @@ export function identifierProblem(event: ValidEvent): { message: string; path: (
     }
     if (typeof raw === 'string') {
       if (LONE_SURROGATE.test(raw)) return { message: `${field} holds an unpaired UTF-16 surrogate`, path };
+      // PostgreSQL's text cannot hold NUL (docs/adr/0018-event-store.md).
+      if (raw.includes('\u0000')) return { message: `${field} holds a NUL character`, path };
       const bytes = Buffer.byteLength(raw.trim(), 'utf8');
       if (bytes > LIMITS.idBytes) {
         return {

@@ -13,7 +13,7 @@ export const EVENT_TYPES: readonly EventType[] = ['identify', 'track', 'page', '
 
 /** A field that was not trusted; the event is applied without it (SEMANTICS.md §7, §8). */
 export interface EventWarning {
-  code: 'TIMESTAMP_INVALID' | 'TIMESTAMP_CLAMPED';
+  code: 'TIMESTAMP_INVALID' | 'TIMESTAMP_CLAMPED' | 'TEXT_REPLACED';
   message: string;
   path: (string | number)[];
 }
@@ -145,6 +145,9 @@ export function checkIdBytes(text: string, at: Path): void {
   if (LONE_SURROGATE.test(text)) {
     refuse('VALIDATION_FAILED', `${String(at[at.length - 1])} holds an unpaired UTF-16 surrogate`, at);
   }
+  // PostgreSQL's text cannot hold NUL (docs/adr/0018-event-store.md).
+  if (text.includes('\u0000'))
+    refuse('VALIDATION_FAILED', `${String(at[at.length - 1])} holds a NUL character`, at);
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > LIMITS.idBytes) {
     refuse(
@@ -593,4 +596,61 @@ export function validateBatch(
     return result;
   });
   return { ok: true, items };
+}
+
+/** Characters PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair. */
+const UNSTORABLE = /[\u0000\p{Cs}]/gu;
+
+/** A copy of `value` with unstorable characters in its strings and keys replaced, or `value` itself. */
+function storable(value: unknown): { value: unknown; replaced: boolean } {
+  if (typeof value === 'string') {
+    UNSTORABLE.lastIndex = 0;
+    if (!UNSTORABLE.test(value)) return { value, replaced: false };
+    return { value: value.replace(UNSTORABLE, '\ufffd'), replaced: true };
+  }
+  if (Array.isArray(value)) {
+    let replaced = false;
+    const out = value.map((item) => {
+      const r = storable(item);
+      replaced ||= r.replaced;
+      return r.value;
+    });
+    return replaced ? { value: out, replaced } : { value, replaced: false };
+  }
+  if (isPlainObject(value)) {
+    let replaced = false;
+    const out: JsonObject = {};
+    for (const [key, item] of Object.entries(value)) {
+      const k = storable(key);
+      const r = storable(item);
+      replaced ||= k.replaced || r.replaced;
+      out[k.value as string] = r.value;
+    }
+    return replaced ? { value: out, replaced } : { value, replaced: false };
+  }
+  return { value, replaced: false };
+}
+
+const TEXT_FIELDS = ['event', 'name', 'category', 'traits', 'properties', 'context', 'integrations'] as const;
+
+/**
+ * The event as the event store can keep it (docs/adr/0018-event-store.md): NUL characters and unpaired
+ * surrogates in names and in the JSON fields' strings and keys become U+FFFD, each field so changed with a
+ * TEXT_REPLACED warning at `path` + its name. Ids never reach here with them (they are refused); the
+ * identifier check runs before this, on the event as sent.
+ */
+export function storableEvent(event: ValidEvent, path: Path = []): ValidEvent {
+  let out: ValidEvent | undefined;
+  for (const field of TEXT_FIELDS) {
+    const r = storable(event[field]);
+    if (!r.replaced) continue;
+    out ??= { ...event, warnings: [...event.warnings] };
+    (out as unknown as Record<string, unknown>)[field] = r.value;
+    out.warnings.push({
+      code: 'TEXT_REPLACED',
+      message: `${field} held NUL characters or unpaired UTF-16 surrogates, which the event store cannot keep; they were replaced by U+FFFD`,
+      path: [...path, field],
+    });
+  }
+  return out ?? event;
 }

@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
 import { identifierProblem, type ApplyResult, type Violation } from '../identity/index.ts';
 import {
+  storableEvent,
   validateBatch,
   validateEvent,
   type EventType,
@@ -146,7 +147,7 @@ export class IngestService {
 function withIdentifierCheck(item: Validated, prefix: AppError['path']): Validated {
   if (!item.ok) return item;
   const problem = identifierProblem(item.event);
-  if (problem === null) return item;
+  if (problem === null) return { ok: true, event: storableEvent(item.event, prefix) };
   return {
     ok: false,
     error: { code: 'VALIDATION_FAILED', message: problem.message, path: [...prefix, ...problem.path] },

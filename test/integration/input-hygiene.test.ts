@@ -210,6 +210,39 @@ describe('odd numbers and strings', () => {
   });
 });
 
+describe('text PostgreSQL cannot store (docs/adr/0018-event-store.md)', () => {
+  it('refuses NUL in an id or an identifier value, at its path, never 500', async () => {
+    for (const [body, path] of [
+      ['{"userId": "x\\u0000y"}', ['userId']],
+      [`{"userId": "${u('nul')}", "messageId": "m\\u0000"}`, ['messageId']],
+      [`{"userId": "${u('nul')}", "traits": {"email": "a\\u0000@x.com"}}`, ['traits', 'email']],
+    ] as const) {
+      const res = await post('/v1/identify', body);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'VALIDATION_FAILED', path });
+    }
+  });
+
+  it('stores NUL and unpaired surrogates in properties and names as U+FFFD, with a warning', async () => {
+    const user = u('fffd');
+    const res = await post(
+      '/v1/batch',
+      `{"batch": [{"type": "track", "userId": "${user}", "event": "E\\u0000", "messageId": "${user}-m",
+        "properties": {"a": "x\\u0000y", "k\\ud800": ["\\udc00"], "ok": "fine"}}]}`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.body.results[0].warnings).toEqual([
+      expect.objectContaining({ code: 'TEXT_REPLACED', path: ['batch', 0, 'event'] }),
+      expect.objectContaining({ code: 'TEXT_REPLACED', path: ['batch', 0, 'properties'] }),
+    ]);
+    const found = await profile('user_id', user);
+    expect(found?.events.nodes[0]).toMatchObject({
+      messageId: `${user}-m`,
+      properties: { a: 'x\ufffdy', 'k\ufffd': ['\ufffd'], ok: 'fine' },
+    });
+  });
+});
+
 describe('case 2: over-long values and odd trait keys', () => {
   it('refuses an over-long item alone and applies its neighbours', async () => {
     const [first, second] = [u('nb1'), u('nb2')];
