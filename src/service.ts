@@ -15,7 +15,7 @@ import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES } from './events/index.ts';
-import { RECOVERY_AGE_MS } from './ingest/index.ts';
+import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import { ensurePartitions, migrateDatabase, SQL_DIR } from './postgres/migrations.ts';
 import pg from 'pg';
@@ -41,7 +41,16 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(config: Config, logger: Logger): Promise<Service> {
+export interface StartOptions {
+  /** Called after each step of every batch's two-store commit (the crash tests kill the process there). */
+  onCommitStep?: (step: CommitStep) => void;
+}
+
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<Service> {
   const cleanups: { name: string; run: () => Promise<void> }[] = [];
   const stop = async () => {
     for (const cleanup of cleanups.reverse()) {
@@ -84,6 +93,7 @@ export async function startService(config: Config, logger: Logger): Promise<Serv
     const services = createServices(graph, database, {
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
+      ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });
     metrics.watchQueue(() => services.ingest.queueStats());
     const app = await createApp({

@@ -2,7 +2,7 @@
 import { EventStore } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
-import { IngestService, TwoStoreCommit, type IngestObserver } from './ingest/index.ts';
+import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } from './ingest/index.ts';
 import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
 import { SpacesService } from './spaces/index.ts';
@@ -20,11 +20,19 @@ export interface Services {
 export function createServices(
   graph: Graph,
   database: Database,
-  options: { ingestWriters?: number; ingestObserver?: IngestObserver } = {},
+  options: {
+    ingestWriters?: number;
+    ingestObserver?: IngestObserver;
+    onCommitStep?: (step: CommitStep) => void;
+  } = {},
 ): Services {
   const identity = new IdentityService(graph);
   const events = new EventStore(database);
-  const commit = new TwoStoreCommit(events, identity);
+  const commit = new TwoStoreCommit(
+    events,
+    identity,
+    options.onCommitStep === undefined ? {} : { onStep: options.onCommitStep },
+  );
   return {
     identity,
     events,

@@ -19,12 +19,30 @@ import type { ValidEvent } from './event.ts';
 /** Pending batches older than this are taken to be abandoned by their writer and finished by recovery. */
 export const RECOVERY_AGE_MS = 10_000;
 
+/**
+ * The points between the writes: `stored` after step 1 commits, `applied` after step 2, `finished` after
+ * step 3 (before the client is answered). The crash tests kill the process at each.
+ */
+export type CommitStep = 'stored' | 'applied' | 'finished';
+
+export interface TwoStoreCommitOptions {
+  newBatchId?: () => string;
+  /** Called after each step of a batch's commit (test/integration/crash.test.ts). */
+  onStep?: (step: CommitStep) => void;
+}
+
 export class TwoStoreCommit {
+  private readonly newBatchId: () => string;
+  private readonly onStep: (step: CommitStep) => void;
+
   constructor(
     private readonly events: EventStore,
     private readonly identity: IdentityService,
-    private readonly newBatchId: () => string = randomUUID,
-  ) {}
+    options: TwoStoreCommitOptions = {},
+  ) {
+    this.newBatchId = options.newBatchId ?? randomUUID;
+    this.onStep = options.onStep ?? (() => {});
+  }
 
   /**
    * Applies a batch in order; one result per event. A messageId the space stores already, or that came
@@ -44,6 +62,7 @@ export class TwoStoreCommit {
       pending: { batchId, messageIds: new Set(first.keys()) },
       fast: { links: [], changes: () => [] },
     });
+    this.onStep('stored');
     const fresh = unique.filter((e) => claimed.has(e.messageId));
     const duplicates = unique.filter((e) => !claimed.has(e.messageId)).map((e) => e.messageId);
     const effect = fresh.length === 0 ? null : await this.finishBatch(space, batchId, fresh);
@@ -87,7 +106,9 @@ export class TwoStoreCommit {
   /** Steps 2 and 3 for stored events of a pending batch. */
   private async finishBatch(space: string, batchId: string, events: ValidEvent[]): Promise<BatchEffect> {
     const effect = await this.identity.applyBatch(space, events, batchId);
+    this.onStep('applied');
     await this.events.finish(finishedBatch(space, batchId, events, effect));
+    this.onStep('finished');
     return effect;
   }
 }

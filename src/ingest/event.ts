@@ -599,6 +599,7 @@ export function validateBatch(
 }
 
 /** Characters PostgreSQL's text and jsonb cannot hold: NUL, and UTF-16 surrogates without their pair. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
 const UNSTORABLE = /[\u0000\p{Cs}]/gu;
 
 /** A copy of `value` with unstorable characters in its strings and keys replaced, or `value` itself. */

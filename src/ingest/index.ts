@@ -8,4 +8,4 @@ export type { QueueStats } from './write-queue.ts';
 export { validateEvent, validateBatch, LIMITS, type ValidEvent, type EventType } from './event.ts';
 export { trackingApi, type TrackingApiDeps } from './tracking-api.ts';
 export { RateLimiter, type RateLimitOptions, type RateDecision } from './rate-limit.ts';
-export { TwoStoreCommit, RECOVERY_AGE_MS } from './commit.ts';
+export { TwoStoreCommit, RECOVERY_AGE_MS, type CommitStep } from './commit.ts';

@@ -1,0 +1,165 @@
+// Issue 12 §4: exactly once across the two stores. The service runs in a child process that kills itself
+// (SIGKILL, no clean-up of any kind) right after each step of a batch's two-store commit: the events
+// stored with their batch pending, the graph's effect written, the effect copied back. Then either the
+// client sends the batch again (Segment's libraries do on a lost connection), or nobody does and the next
+// start-up's recovery pass must finish it. Either way: every event stored once, the identity effect
+// written once, nothing pending, one change-log entry (docs/adr/0018-event-store.md).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { CommitStep } from '../../src/ingest/index.ts';
+import type { Service } from '../../src/service.ts';
+import { createServices, type Services } from '../../src/services.ts';
+import { openTestGraph, uniqueSpace, type TestGraph } from '../support/graph.ts';
+import { countRows, storedCounts } from '../support/postgres.ts';
+import { startTestService } from '../support/service.ts';
+
+let t: TestGraph;
+let services: Services;
+beforeAll(async () => {
+  t = await openTestGraph();
+  services = createServices(t.graph, t.db);
+});
+afterAll(() => t.close());
+
+/** Starts the crash service; resolves with its URL once it is ready, and its process. */
+async function startChild(
+  crashAt: CommitStep,
+): Promise<{ url: string; child: ChildProcess; exited: Promise<string> }> {
+  const neo4j = inject('neo4j');
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/crash-service.ts'], {
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      PORT: '0',
+      METRICS_PORT: '0',
+      NEO4J_URI: neo4j.uri,
+      NEO4J_USER: neo4j.user,
+      NEO4J_PASSWORD: neo4j.password ?? '',
+      NEO4J_DATABASE: neo4j.database,
+      DATABASE_URL: inject('postgres').url,
+      CRASH_AT: crashAt,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
+  );
+  let errors = '';
+  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (line.startsWith('READY ')) resolve(line.slice('READY '.length));
+    });
+    void exited.then((how) =>
+      reject(new Error(`crash service exited (${how}) before it was ready:\n${errors}`)),
+    );
+  });
+  return { url, child, exited };
+}
+
+const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+
+function postBatch(url: string, writeKey: string, batch: unknown[]): Promise<Response> {
+  return fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: basic(writeKey) },
+    body: JSON.stringify({ batch }),
+  });
+}
+
+/** A batch that needs every step: new identifiers, traits, an account, events of several types. */
+function batchFor(space: string): unknown[] {
+  const user = `${space}-u`;
+  return [
+    {
+      type: 'identify',
+      userId: user,
+      anonymousId: `${space}-a`,
+      traits: { plan: 'pro' },
+      messageId: `${space}-1`,
+    },
+    {
+      type: 'track',
+      userId: user,
+      event: 'Order Completed',
+      properties: { total: 12 },
+      messageId: `${space}-2`,
+    },
+    { type: 'group', userId: user, groupId: `${space}-g`, traits: { name: 'Acme' }, messageId: `${space}-3` },
+    { type: 'page', anonymousId: `${space}-a`, name: 'Home', messageId: `${space}-4` },
+  ];
+}
+
+/** What must hold once the batch is finished, however it got there. */
+async function expectFinishedOnce(space: string, service: Service): Promise<void> {
+  const stored = await storedCounts(t.db, space);
+  expect(stored).toEqual(new Map([1, 2, 3, 4].map((n) => [`${space}-${n}`, 1])));
+  expect(
+    await countRows(t.db, 'SELECT count(*)::int AS n FROM pending_batches WHERE space = $1', [space]),
+  ).toBe(0);
+  expect(
+    await countRows(t.db, "SELECT count(*)::int AS n FROM changes WHERE space = $1 AND kind = 'events'", [
+      space,
+    ]),
+  ).toBe(1);
+  // Each event is found through the identifiers it resolved with, once per identifier.
+  expect(
+    await countRows(
+      t.db,
+      'SELECT count(DISTINCT message_id)::int AS n FROM event_identifiers WHERE space = $1',
+      [space],
+    ),
+  ).toBe(4);
+  const profile = await service.services.profiles.profileBy(space, 'user_id', `${space}-u`);
+  expect(profile?.traits).toEqual({ plan: 'pro' });
+  const loaders = service.services.profiles.loaders(space);
+  const events = await service.services.profiles.events(loaders, profile?.id ?? '', { first: 10 });
+  expect(events.nodes.map((e) => e.messageId).sort()).toEqual([1, 2, 3, 4].map((n) => `${space}-${n}`));
+  expect((await service.services.profiles.account(space, `${space}-g`))?.memberCount).toBe(1);
+  const { records } = await t.driver.executeQuery(
+    'MATCH (p:Profile {space: $space}) WHERE p.merged IS NULL RETURN count(p) AS n',
+    { space },
+  );
+  expect(Number(records[0]?.get('n'))).toBe(1);
+}
+
+describe('kill -9 between the two stores', () => {
+  for (const step of ['stored', 'applied', 'finished'] as const) {
+    for (const then of ['resent', 'recovered at start-up'] as const) {
+      it(`after "${step}", ${then}: every event stored once, nothing lost`, async () => {
+        const space = uniqueSpace(`crash-${step}`);
+        await services.spaces.createSpace(space);
+        const writeKey = (await services.spaces.createKey(space, 'write')).secret;
+        const batch = batchFor(space);
+
+        const crashing = await startChild(step);
+        const answer = await postBatch(crashing.url, writeKey, batch).then(
+          (r) => `HTTP ${r.status}`,
+          () => 'connection lost',
+        );
+        expect(await crashing.exited).toBe('SIGKILL');
+        expect(answer).toBe('connection lost');
+        const pending = await countRows(
+          t.db,
+          'SELECT count(*)::int AS n FROM pending_batches WHERE space = $1',
+          [space],
+        );
+        expect(pending).toBe(step === 'finished' ? 0 : 1);
+
+        const service = await startTestService();
+        try {
+          if (then === 'resent') {
+            const res = await postBatch(service.url, writeKey, batch);
+            expect(res.status).toBe(200);
+            const body = (await res.json()) as { duplicates: number; applied: number };
+            expect(body).toMatchObject({ applied: 0, duplicates: 4 });
+          }
+          await expectFinishedOnce(space, service);
+        } finally {
+          await service.stop();
+        }
+      });
+    }
+  }
+});
