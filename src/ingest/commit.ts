@@ -31,7 +31,14 @@ export interface TwoStoreCommitOptions {
   onStep?: (step: CommitStep) => void;
 }
 
+/** Events this process stored, and how many of them took the fast path (no graph write). */
+export interface CommitStats {
+  events: number;
+  fastPath: number;
+}
+
 export class TwoStoreCommit {
+  private readonly counts: CommitStats = { events: 0, fastPath: 0 };
   private readonly newBatchId: () => string;
   private readonly onStep: (step: CommitStep) => void;
 
@@ -64,6 +71,7 @@ export class TwoStoreCommit {
     });
     this.onStep('stored');
     const fresh = unique.filter((e) => claimed.has(e.messageId));
+    this.counts.events += fresh.length;
     const duplicates = unique.filter((e) => !claimed.has(e.messageId)).map((e) => e.messageId);
     const effect = fresh.length === 0 ? null : await this.finishBatch(space, batchId, fresh);
     for (const pending of await this.events.pendingHolding(space, duplicates)) {
@@ -78,6 +86,11 @@ export class TwoStoreCommit {
       seen.add(e.messageId);
       return own ? (resultOf.get(e.messageId) as ApplyResult) : { status: 'duplicate' };
     });
+  }
+
+  /** Counts since start (benchmarks report the fast path's share). */
+  stats(): CommitStats {
+    return { ...this.counts };
   }
 
   /**
