@@ -95,6 +95,8 @@ export async function startService(
       ingestObserver: metrics.ingest,
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });
+    // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
+    cleanups.push({ name: 'activity', run: () => services.identity.close() });
     metrics.watchQueue(() => services.ingest.queueStats());
     const app = await createApp({
       graph,

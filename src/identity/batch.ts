@@ -252,7 +252,7 @@ function mergeInto(
 }
 
 /** A star from the event's most trusted identifier to each other one, aggregated over the batch. */
-function recordEvidence(evidence: Map<string, EvidencePair>, keys: string[], event: ValidEvent): void {
+export function recordEvidence(evidence: Map<string, EvidencePair>, keys: string[], event: ValidEvent): void {
   const [anchor, ...others] = keys;
   if (anchor === undefined) return;
   for (const other of others) {

@@ -1,7 +1,8 @@
 // The identity domain's Cypher calls and the mapping of their rows to domain types (STYLE.md §6).
 // Every method takes the caller's transaction: the service owns transaction scope.
 import neo4j from 'neo4j-driver';
-import type { Tx, Row } from '../graph/index.ts';
+import type { Graph, Tx, Row } from '../graph/index.ts';
+import type { SpaceActivity } from './activity.ts';
 import type { ValidEvent } from '../ingest/event.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import type { BatchEffect } from './identity.service.ts';
@@ -80,6 +81,8 @@ export const IDENTITY_QUERIES = [
   'identity/lock-profiles',
   'identity/write-batch',
   'identity/record-batch',
+  'identity/find-owners',
+  'identity/record-activity',
   'identity/sweep-batches',
   'identity/merge-profiles',
   'identity/delete-orphan-identifiers',
@@ -172,6 +175,47 @@ export class IdentityRepository {
         row?.rulesVersion === null || row?.rulesVersion === undefined ? null : Number(row.rulesVersion),
       effect: typeof row?.effect === 'string' ? (parseJson(row.effect) as BatchEffect) : null,
     };
+  }
+
+  /** The space's rules version (null: no such space) and the live owner of each key that has one. */
+  async findOwners(
+    graph: Graph,
+    space: string,
+    keys: string[],
+  ): Promise<{ rulesVersion: number | null; ownerOf: Map<string, string> }> {
+    const [row] = await graph.readOne('identity/find-owners', { space, keys });
+    const owners = Array.isArray(row?.owners) ? (row.owners as Row[]) : [];
+    return {
+      rulesVersion:
+        row?.rulesVersion === null || row?.rulesVersion === undefined ? null : Number(row.rulesVersion),
+      ownerOf: new Map(owners.map((o) => [String(o.key), String(o.profileId)])),
+    };
+  }
+
+  /** Writes batched fast-path bookkeeping of one space (record-activity.cypher). */
+  async recordActivity(tx: Tx, space: string, a: SpaceActivity): Promise<void> {
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const byKey = <T>(entries: [string, T][]) => entries.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+    await tx.run('identity/record-activity', {
+      space,
+      profiles: byKey([...a.profiles]).map(([id, p]) => ({
+        id,
+        firstEventAt: iso(p.firstEventAt),
+        lastEventAt: iso(p.lastEventAt),
+        firstSeenAt: iso(p.firstSeenAt),
+        lastSeenAt: iso(p.lastSeenAt),
+      })),
+      identifiers: byKey([...a.identifiers]).map(([key, seen]) => ({
+        key,
+        first: seen.first.toISOString(),
+        last: seen.last.toISOString(),
+      })),
+      pairs: [...a.pairs.values()].map((p) => ({
+        ...p,
+        firstAt: p.firstAt.toISOString(),
+        lastAt: p.lastAt.toISOString(),
+      })),
+    });
   }
 
   /** Marks the batch's effect as written, with the effect (record-batch.cypher). */

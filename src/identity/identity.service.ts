@@ -33,6 +33,8 @@ import {
   type RuleProblem,
 } from './rules.ts';
 import { applyTraits, type TraitState } from './traits.ts';
+import { Activity } from './activity.ts';
+import { fastPath, type FastEvent } from './fast-path.ts';
 import { stringifyJson } from '../json.ts';
 
 export type ApplyResult =
@@ -61,6 +63,9 @@ export interface BatchEffect {
 
 export type SetRulesResult =
   { ok: true; rules: IdentifierRule[] } | { ok: false; rules: IdentifierRule[]; problems: RuleProblem[] };
+
+/** How long fast-path bookkeeping waits in memory before it is written to the graph (ms). */
+export const ACTIVITY_FLUSH_MS = 250;
 
 /** How often a batch is re-run after a concurrent writer recorded it first (it then reads that effect). */
 const MAX_DUPLICATE_RETRIES = 5;
@@ -120,6 +125,8 @@ export class IdentityService {
   private readonly mirroredCache = new Map<string, Set<string>>();
   private readonly clock: () => Date;
   private readonly newProfileId: () => string;
+  private readonly activity = new Activity();
+  private flushTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly graph: Graph,
@@ -172,10 +179,71 @@ export class IdentityService {
     }
   }
 
-  /** Throws UnknownSpaceError unless the space exists (before anything of a batch is stored). */
-  async requireSpace(space: string): Promise<void> {
-    const [row] = await this.graph.readOne('identity/check-batch', { space, batchId: '' });
-    if (row?.rulesVersion === null || row?.rulesVersion === undefined) throw new UnknownSpaceError(space);
+  /**
+   * Which events of a batch take the fast path (docs/adr/0018-event-store.md): one graph read, without
+   * locks, of the rules version and the owners of the batch's identifiers. Throws UnknownSpaceError for
+   * an unknown space, before anything of the batch is stored. Entries are null for events that need
+   * resolution.
+   */
+  async fastEvents(space: string, events: ValidEvent[]): Promise<(FastEvent | null)[]> {
+    const identifiers = events.map((e) => extractIdentifiers(e));
+    const keys = [...new Set(identifiers.flat().map(identifierKey))];
+    const { rulesVersion, ownerOf } = await this.repo.findOwners(this.graph, space, keys);
+    if (rulesVersion === null) throw new UnknownSpaceError(space);
+    let rules = this.rulesCache.get(`${space}\u0000${rulesVersion}`);
+    if (rules === undefined) {
+      const found = await this.graph.read((tx) => this.repo.readRules(tx, space));
+      if (!found.exists) throw new UnknownSpaceError(space);
+      rules = found.rules;
+      if (this.rulesCache.size > 1000) this.rulesCache.clear();
+      this.rulesCache.set(`${space}\u0000${rulesVersion}`, rules);
+    }
+    const known = rules;
+    return events.map((e, i) => fastPath(e, identifiers[i] ?? [], known, ownerOf));
+  }
+
+  /**
+   * Notes the bookkeeping of stored fast-path events; it reaches the graph with the next flush (within
+   * ACTIVITY_FLUSH_MS, and when the service stops).
+   */
+  noteFastEvents(space: string, events: { event: ValidEvent; fast: FastEvent }[]): void {
+    for (const { event, fast } of events) this.activity.add(space, event, fast.profileId, fast.keys);
+    if (events.length > 0) this.armFlush();
+  }
+
+  private armFlush(): void {
+    if (this.flushTimer !== undefined) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      // A failed flush keeps its bookkeeping and arms the next one.
+      void this.flushActivity().catch(() => undefined);
+    }, ACTIVITY_FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Writes the noted bookkeeping now, one statement per space; what fails is kept for the next flush. */
+  async flushActivity(): Promise<void> {
+    const taken = this.activity.take();
+    let failure: unknown;
+    for (const [space, a] of taken) {
+      try {
+        await this.graph.write((tx) => this.repo.recordActivity(tx, space, a));
+      } catch (error) {
+        this.activity.restore(space, a);
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) {
+      this.armFlush();
+      throw failure;
+    }
+  }
+
+  /** Stops the flush timer and writes what is noted (service shutdown). */
+  async close(): Promise<void> {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flushActivity();
   }
 
   /** Removes the markers of finished batches written before `before` (none of `pending`). */

@@ -18,3 +18,4 @@ export {
   reviewLists,
   type InvariantResult,
 } from './invariants.ts';
+export type { FastEvent } from './fast-path.ts';

@@ -13,7 +13,7 @@
 // batches nobody resends. Step 2 run twice returns the marker's effect; step 3 run twice does nothing.
 import { randomUUID } from 'node:crypto';
 import type { Change, EventLink, EventStore, FinishedBatch } from '../events/index.ts';
-import type { ApplyResult, BatchEffect, IdentityService } from '../identity/index.ts';
+import type { ApplyResult, BatchEffect, FastEvent, IdentityService } from '../identity/index.ts';
 import type { ValidEvent } from './event.ts';
 
 /** Pending batches older than this are taken to be abandoned by their writer and finished by recovery. */
@@ -57,29 +57,55 @@ export class TwoStoreCommit {
    * before this returns (the resend completes what a crash left).
    */
   async apply(space: string, events: ValidEvent[]): Promise<ApplyResult[]> {
-    // An unknown space must fail before anything is stored (the graph would refuse the batch forever).
-    await this.identity.requireSpace(space);
     const first = new Map<string, ValidEvent>();
     for (const e of events) if (!first.has(e.messageId)) first.set(e.messageId, e);
     const unique = [...first.values()];
+    // One graph read: an unknown space fails here, before anything is stored; events whose identifiers
+    // all belong to one profile already need no graph write (the fast path).
+    const fastOf = new Map<string, FastEvent>();
+    (await this.identity.fastEvents(space, unique)).forEach((fast, i) => {
+      if (fast !== null) fastOf.set((unique[i] as ValidEvent).messageId, fast);
+    });
     const batchId = this.newBatchId();
     const claimed = await this.events.store({
       space,
       events: unique,
-      pending: { batchId, messageIds: new Set(first.keys()) },
-      fast: { links: [], changes: () => [] },
+      pending: {
+        batchId,
+        messageIds: new Set(unique.filter((e) => !fastOf.has(e.messageId)).map((e) => e.messageId)),
+      },
+      fast: {
+        links: unique.flatMap((event) =>
+          (fastOf.get(event.messageId)?.keys ?? []).map((key) => ({ key, event })),
+        ),
+        changes: (stored) => fastChanges(unique, fastOf, stored),
+      },
     });
     this.onStep('stored');
     const fresh = unique.filter((e) => claimed.has(e.messageId));
+    const fastFresh = fresh.filter((e) => fastOf.has(e.messageId));
+    const slowFresh = fresh.filter((e) => !fastOf.has(e.messageId));
     this.counts.events += fresh.length;
+    this.counts.fastPath += fastFresh.length;
+    this.identity.noteFastEvents(
+      space,
+      fastFresh.map((event) => ({ event, fast: fastOf.get(event.messageId) as FastEvent })),
+    );
+    const effect = slowFresh.length === 0 ? null : await this.finishBatch(space, batchId, slowFresh);
     const duplicates = unique.filter((e) => !claimed.has(e.messageId)).map((e) => e.messageId);
-    const effect = fresh.length === 0 ? null : await this.finishBatch(space, batchId, fresh);
     for (const pending of await this.events.pendingHolding(space, duplicates)) {
       await this.recoverBatch(space, pending.batchId, pending.messageIds);
     }
 
     const resultOf = new Map<string, ApplyResult>();
-    fresh.forEach((e, i) => resultOf.set(e.messageId, effect?.results[i] as ApplyResult));
+    slowFresh.forEach((e, i) => resultOf.set(e.messageId, effect?.results[i] as ApplyResult));
+    for (const e of fastFresh) {
+      resultOf.set(e.messageId, {
+        status: 'applied',
+        profileId: (fastOf.get(e.messageId) as FastEvent).profileId,
+        violations: [],
+      });
+    }
     const seen = new Set<string>();
     return events.map((e) => {
       const own = !seen.has(e.messageId) && claimed.has(e.messageId);
@@ -124,6 +150,21 @@ export class TwoStoreCommit {
     this.onStep('finished');
     return effect;
   }
+}
+
+/** The change-log entry of the fast-path events a store claimed. */
+function fastChanges(events: ValidEvent[], fastOf: Map<string, FastEvent>, claimed: Set<string>): Change[] {
+  const stored = events.filter((e) => claimed.has(e.messageId) && fastOf.has(e.messageId));
+  if (stored.length === 0) return [];
+  return [
+    {
+      kind: 'events',
+      payload: stored.map((e) => {
+        const fast = fastOf.get(e.messageId) as FastEvent;
+        return { messageId: e.messageId, type: e.type, profileId: fast.profileId, keys: fast.keys };
+      }),
+    },
+  ];
 }
 
 /** What step 3 copies in, from the effect of the batch's events. */

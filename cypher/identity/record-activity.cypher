@@ -1,0 +1,44 @@
+// record-activity: the bookkeeping of fast-path events, batched (docs/adr/0018-event-store.md): when
+// profiles saw events (first and last event time and receipt), when identifiers were seen, and evidence
+// of identifiers seen together. Every write is a min, a max or a sum, so the order of flushes does not
+// matter. A profile merged away since is followed to its survivor (one MERGED_INTO hop).
+// params: $space,
+//   $profiles (list of {id, firstEventAt, lastEventAt, firstSeenAt, lastSeenAt (ISO-8601)}, sorted by id),
+//   $identifiers (list of {key, first, last (ISO-8601)}, sorted by key),
+//   $pairs (list of {from, to (keys), messageId, firstAt, lastAt (ISO-8601), count})
+// returns: profiles, identifiers, pairs (counts written)
+CALL () {
+  UNWIND $profiles AS row
+  MATCH (asked:Profile {id: row.id})
+  OPTIONAL MATCH (asked)-[:MERGED_INTO]->(survivor:Profile)
+  WITH row, coalesce(survivor, asked) AS p
+  SET p.firstEventAt = CASE WHEN p.firstEventAt IS NULL OR datetime(row.firstEventAt) < p.firstEventAt
+                            THEN datetime(row.firstEventAt) ELSE p.firstEventAt END,
+      p.lastEventAt = CASE WHEN p.lastEventAt IS NULL OR datetime(row.lastEventAt) > p.lastEventAt
+                           THEN datetime(row.lastEventAt) ELSE p.lastEventAt END,
+      p.firstSeenAt = CASE WHEN p.firstSeenAt IS NULL OR datetime(row.firstSeenAt) < p.firstSeenAt
+                           THEN datetime(row.firstSeenAt) ELSE p.firstSeenAt END,
+      p.lastSeenAt = CASE WHEN p.lastSeenAt IS NULL OR datetime(row.lastSeenAt) > p.lastSeenAt
+                          THEN datetime(row.lastSeenAt) ELSE p.lastSeenAt END
+  RETURN count(p) AS profiles
+}
+CALL () {
+  UNWIND $identifiers AS row
+  MATCH (i:Identifier {space: $space, key: row.key})
+  SET i.firstSeen = CASE WHEN datetime(row.first) < i.firstSeen THEN datetime(row.first) ELSE i.firstSeen END,
+      i.lastSeen = CASE WHEN datetime(row.last) > i.lastSeen THEN datetime(row.last) ELSE i.lastSeen END
+  RETURN count(i) AS identifiers
+}
+CALL () {
+  UNWIND $pairs AS pair
+  MATCH (a:Identifier {space: $space, key: pair.from})
+  MATCH (b:Identifier {space: $space, key: pair.to})
+  MERGE (a)-[w:SEEN_WITH]->(b)
+  ON CREATE SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt),
+                w.lastAt = datetime(pair.lastAt), w.count = 0
+  SET w.count = w.count + pair.count,
+      w.firstAt = CASE WHEN datetime(pair.firstAt) < w.firstAt THEN datetime(pair.firstAt) ELSE w.firstAt END,
+      w.lastAt = CASE WHEN datetime(pair.lastAt) > w.lastAt THEN datetime(pair.lastAt) ELSE w.lastAt END
+  RETURN count(w) AS pairs
+}
+RETURN profiles, identifiers, pairs
