@@ -162,4 +162,48 @@ describe('kill -9 between the two stores', () => {
       });
     }
   }
+
+  it('after "stored" of a fast-path batch (one transaction, nothing pending): resent, stored once', async () => {
+    const space = uniqueSpace('crash-fast');
+    await services.spaces.createSpace(space);
+    const writeKey = (await services.spaces.createKey(space, 'write')).secret;
+    const known = await startTestService();
+    try {
+      const res = await postBatch(known.url, writeKey, [
+        { type: 'identify', userId: `${space}-u`, messageId: `${space}-0` },
+      ]);
+      expect(res.status).toBe(200);
+    } finally {
+      await known.stop();
+    }
+    const batch = [1, 2, 3].map((n) => ({
+      type: 'track',
+      userId: `${space}-u`,
+      event: 'Seen',
+      messageId: `${space}-${n}`,
+    }));
+    const crashing = await startChild('stored');
+    await postBatch(crashing.url, writeKey, batch).catch(() => undefined);
+    expect(await crashing.exited).toBe('SIGKILL');
+    const service = await startTestService();
+    try {
+      const res = await postBatch(service.url, writeKey, batch);
+      expect(await res.json()).toMatchObject({ applied: 0, duplicates: 3 });
+      expect(await storedCounts(t.db, space)).toEqual(new Map([0, 1, 2, 3].map((n) => [`${space}-${n}`, 1])));
+      expect(
+        await countRows(t.db, 'SELECT count(*)::int AS n FROM pending_batches WHERE space = $1', [space]),
+      ).toBe(0);
+      const profile = await service.services.profiles.profileBy(space, 'user_id', `${space}-u`);
+      const events = await service.services.profiles.events(
+        service.services.profiles.loaders(space),
+        profile?.id ?? '',
+        {
+          first: 10,
+        },
+      );
+      expect(events.nodes).toHaveLength(4);
+    } finally {
+      await service.stop();
+    }
+  });
 });
