@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { checkInvariants } from '../../src/identity/index.ts';
 import type { CommitStep } from '../../src/ingest/index.ts';
 import type { Service } from '../../src/service.ts';
 import { createServices, type Services } from '../../src/services.ts';
@@ -206,4 +207,77 @@ describe('kill -9 between the two stores', () => {
       await service.stop();
     }
   });
+
+  it('under load, killed mid-stream: acked events lost 0, stored twice 0', async () => {
+    const space = uniqueSpace('crash-load');
+    await services.spaces.createSpace(space);
+    const writeKey = (await services.spaces.createKey(space, 'write')).secret;
+    // Batches of new and known users (fast and slow paths, merges), sent by four clients at once.
+    const batches = Array.from({ length: 80 }, (_, b) =>
+      Array.from({ length: 10 }, (_, i) => {
+        const n = b * 10 + i;
+        const user = `${space}-u${n % 37}`;
+        return n % 3 === 0
+          ? {
+              type: 'identify',
+              userId: user,
+              anonymousId: `${space}-a${n % 53}`,
+              traits: { n },
+              messageId: `${space}-${n}`,
+            }
+          : { type: 'track', userId: user, event: 'Seen', messageId: `${space}-${n}` };
+      }),
+    );
+    const acked = new Set<string>();
+    const unacked: unknown[][] = [];
+    const statuses = new Set<string>();
+    const crashing = await startChild('none' as CommitStep);
+    let next = 0;
+    const sender = async () => {
+      for (;;) {
+        const b = next++;
+        const batch = batches[b];
+        if (batch === undefined) return;
+        const ok = await postBatch(crashing.url, writeKey, batch).then(
+          async (r) => {
+            if (r.status !== 200) statuses.add(`${r.status} ${await r.text()}`);
+            return r.status === 200;
+          },
+          () => false,
+        );
+        if (ok) for (const e of batch) acked.add(e.messageId);
+        else unacked.push(batch);
+      }
+    };
+    // Killed once 15 batches are acknowledged, with more in flight or waiting.
+    const killer = (async () => {
+      while (acked.size < 150) await new Promise((r) => setTimeout(r, 20));
+      crashing.child.kill('SIGKILL');
+    })();
+    await Promise.all([sender(), sender(), sender(), sender(), killer]);
+    expect(await crashing.exited).toBe('SIGKILL');
+    console.log(
+      `kill -9 under load: ${acked.size} events acknowledged before the kill, ${unacked.length} batches not`,
+    );
+    expect([...statuses]).toEqual([]);
+    expect(acked.size).toBeGreaterThan(0);
+    expect(unacked.length).toBeGreaterThan(0);
+
+    const service = await startTestService();
+    try {
+      // The clients send again what was not acknowledged, as Segment's libraries do.
+      const resent = await Promise.all(unacked.map((batch) => postBatch(service.url, writeKey, batch)));
+      expect(resent.map((r) => r.status).filter((status) => status !== 200)).toEqual([]);
+      const stored = await storedCounts(t.db, space);
+      expect([...acked].filter((id) => stored.get(id) !== 1)).toEqual([]);
+      expect([...stored.values()].filter((n) => n !== 1)).toEqual([]);
+      expect(stored.size).toBe(800);
+      expect(
+        await countRows(t.db, 'SELECT count(*)::int AS n FROM pending_batches WHERE space = $1', [space]),
+      ).toBe(0);
+      expect((await checkInvariants(t.graph, space)).filter((r) => r.count > 0)).toEqual([]);
+    } finally {
+      await service.stop();
+    }
+  }, 180_000);
 });
