@@ -137,6 +137,14 @@ export class Database {
     return this.retrying(async () => {
       const connection = await client(this.pool.connect());
       let broken = false;
+      // The pool listens for errors of idle connections only. One checked out here that loses its server
+      // between statements (a shutdown's 57P01, a reset socket) emits 'error', an uncaught exception that
+      // would end the process; the next statement fails instead, and the transaction runs again.
+      const dropped = () => {
+        broken = true;
+        this.unreachable();
+      };
+      connection.on('error', dropped);
       try {
         await client(connection.query('BEGIN'));
         const result = await work({
@@ -148,10 +156,11 @@ export class Database {
         await client(connection.query('COMMIT'));
         return result;
       } catch (error) {
-        broken = isUnreachable(error);
+        broken ||= isUnreachable(error);
         if (!broken) await connection.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
+        connection.removeListener('error', dropped);
         connection.release(broken);
       }
     });

@@ -8,7 +8,8 @@ import { EVENT_QUERIES } from '../../src/events/index.ts';
 import { Database } from '../../src/postgres/database.ts';
 import { migrateDatabase, SQL_DIR } from '../../src/postgres/migrations.ts';
 
-async function openDatabase(url: string, onQuery?: (name: string) => void): Promise<Database> {
+/** The service's Database on `url` (the run's database, or a test's own server); close it when done. */
+export async function openDatabaseAt(url: string, onQuery?: (name: string) => void): Promise<Database> {
   const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, {
     extension: '.sql',
     skip: ['migrations'],
@@ -23,7 +24,7 @@ async function openDatabase(url: string, onQuery?: (name: string) => void): Prom
 
 /** Applies the event store's migrations to the run's fresh database; called once by the global setup. */
 export async function prepareDatabase(url: string): Promise<void> {
-  const db = await openDatabase(url);
+  const db = await openDatabaseAt(url);
   try {
     await migrateDatabase(db);
   } finally {
@@ -33,7 +34,7 @@ export async function prepareDatabase(url: string): Promise<void> {
 
 /** The service's Database on the run's database, reporting each statement sent; close it in `afterAll`. */
 export function openTestDatabase(onQuery?: (name: string) => void): Promise<Database> {
-  return openDatabase(inject('postgres').url, onQuery);
+  return openDatabaseAt(inject('postgres').url, onQuery);
 }
 
 /** A pool of at most 4 connections on the run's database, for checks on rows; end it in `afterAll`. */
