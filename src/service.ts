@@ -3,6 +3,7 @@
 // (recovery, marker sweeping, partitions ahead). src/server.ts runs it for `npm start`; tests start it the
 // same way.
 import type { Config } from './config.ts';
+import { ServiceUnavailableError } from './errors.ts';
 import { createApp, type App } from './app.ts';
 import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
 import { IDENTITY_QUERIES } from './identity/index.ts';
@@ -243,7 +244,11 @@ function startHousekeeping(
   logger: Logger,
 ): { stop(): Promise<void> } {
   let running: Promise<void> = Promise.resolve();
+  let busy = false;
   const tick = () => {
+    // A tick still running (a slow database) is not joined by the next one.
+    if (busy) return;
+    busy = true;
     running = (async () => {
       const now = Date.now();
       try {
@@ -253,7 +258,15 @@ function startHousekeeping(
         await services.commit.sweep(new Date(now - RECOVERY_AGE_MS));
         await ensurePartitions(database, new Date(now), new Date(now + 62 * 24 * 3600 * 1000));
       } catch (error) {
-        logger.warn('housekeeping failed; it runs again shortly', { error });
+        // An outage is reported by /readyz and every request already: one line, no stack.
+        if (error instanceof ServiceUnavailableError) {
+          logger.warn('housekeeping waits for the databases', {
+            reason: error.reason,
+            message: error.message,
+          });
+        } else logger.warn('housekeeping failed; it runs again shortly', { error });
+      } finally {
+        busy = false;
       }
     })();
   };

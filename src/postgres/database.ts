@@ -48,10 +48,9 @@ const types = {
   }) as typeof pg.types.getTypeParser,
 };
 
-/** The SQLSTATE of a server error, or undefined. */
+/** The SQLSTATE of an error the server sent (node-postgres's DatabaseError), or undefined. */
 export function sqlState(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+  return error instanceof pg.DatabaseError && typeof error.code === 'string' ? error.code : undefined;
 }
 
 /**
