@@ -6,6 +6,7 @@
 // instead of waiting for a minute.
 import neo4j, { isRetryableError, type Driver, type ManagedTransaction } from 'neo4j-driver';
 import { ServiceUnavailableError } from '../errors.ts';
+import { SharedProbe } from '../probe.ts';
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from './driver.ts';
 import type { QueryRegistry } from './registry.ts';
 
@@ -93,7 +94,12 @@ export class Graph {
   /** When the current outage was first seen (ms since the epoch); null while statements succeed. */
   private unreachableSince: number | null = null;
   private lastAnswerAt = 0;
-  private probe: Promise<boolean> | undefined;
+  private readonly probe = new SharedProbe(() =>
+    this.ping().then(
+      () => true,
+      () => false,
+    ),
+  );
   /** Attempts in flight that began while the database answered: an outage arms their deadline. */
   private readonly onOutage = new Set<() => void>();
   private readonly unavailableTimeoutMs: number;
@@ -172,19 +178,7 @@ export class Graph {
     if (this.unreachableSince === null && Date.now() - this.lastAnswerAt < FRESH_MS) {
       return Promise.resolve(true);
     }
-    this.probe ??= this.ping().then(
-      () => true,
-      () => false,
-    );
-    const probe = this.probe;
-    void probe.finally(() => {
-      if (this.probe === probe) this.probe = undefined;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+    return this.probe.within(timeoutMs);
   }
 
   /**

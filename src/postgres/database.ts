@@ -5,6 +5,7 @@
 // first failure, after which the caller gets ServiceUnavailableError (503 with Retry-After).
 import pg from 'pg';
 import { ServiceUnavailableError } from '../errors.ts';
+import { SharedProbe } from '../probe.ts';
 import { retryDelayMs } from '../graph/graph.ts';
 import type { QueryRegistry } from '../graph/registry.ts';
 import { parseJson } from '../json.ts';
@@ -91,7 +92,15 @@ export class Database {
   readonly pool: pg.Pool;
   private unreachableSince: number | null = null;
   private lastAnswerAt = 0;
-  private probe: Promise<boolean> | undefined;
+  private readonly probe = new SharedProbe(() =>
+    this.pool.query('SELECT 1').then(
+      () => {
+        this.answered();
+        return true;
+      },
+      () => false,
+    ),
+  );
 
   constructor(
     readonly queries: QueryRegistry,
@@ -174,22 +183,7 @@ export class Database {
   reachable(timeoutMs: number): Promise<boolean> {
     if (this.unreachableSince === null && Date.now() - this.lastAnswerAt < FRESH_MS)
       return Promise.resolve(true);
-    this.probe ??= this.pool.query('SELECT 1').then(
-      () => {
-        this.answered();
-        return true;
-      },
-      () => false,
-    );
-    const probe = this.probe;
-    void probe.finally(() => {
-      if (this.probe === probe) this.probe = undefined;
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
-    });
-    return Promise.race([probe, timeout]).finally(() => clearTimeout(timer));
+    return this.probe.within(timeoutMs);
   }
 
   async close(): Promise<void> {

