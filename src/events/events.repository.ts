@@ -1,7 +1,9 @@
 // The event store's SQL calls (sql/events/) and the mapping of their rows to domain types (STYLE.md §6):
 // events in Segment's warehouse shapes, the identifiers they resolved with, the pending batches of the
-// two-store commit, and the change log (docs/adr/0018-event-store.md).
-import type { ValidEvent, EventType, EventWarning } from '../ingest/event.ts';
+// two-store commit, and the change log (docs/adr/0018-event-store.md). Rows are checked with zod here, so
+// nothing above sees a row whose shape the SQL files did not promise.
+import { z } from 'zod';
+import { EVENT_TYPES, type ValidEvent, type EventType, type EventWarning } from '../ingest/event.ts';
 import type { SqlRow, SqlTx, Database } from '../postgres/database.ts';
 import { stringifyJson } from '../json.ts';
 
@@ -136,46 +138,80 @@ function linkRows(links: EventLink[]): string {
   ) as string;
 }
 
-function num(value: unknown): number | null {
-  return value === null || value === undefined ? null : Number(value);
-}
+/** A JSON object as jsonb gives it back (parsed by src/json.ts), checked but not copied. */
+const jsonObject = z.custom<Record<string, unknown>>(
+  (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+  'a JSON object',
+);
+const warning = z.object({
+  code: z.enum(['TIMESTAMP_INVALID', 'TIMESTAMP_CLAMPED', 'TEXT_REPLACED']),
+  message: z.string(),
+  path: z.array(z.union([z.string(), z.number()])),
+});
+/** A row of load-events-by-id.sql and load-account-events.sql: times in epoch ms. */
+const eventRowSchema = z.object({
+  id: z.string(),
+  type: z.enum(EVENT_TYPES as [EventType, ...EventType[]]),
+  received_at: z.number(),
+  timestamp: z.number(),
+  sent_at: z.number().nullable(),
+  original_timestamp: z.number().nullable(),
+  user_id: z.string().nullable(),
+  anonymous_id: z.string().nullable(),
+  event: z.string().nullable(),
+  name: z.string().nullable(),
+  category: z.string().nullable(),
+  group_id: z.string().nullable(),
+  previous_id: z.string().nullable(),
+  properties: jsonObject.nullable(),
+  traits: jsonObject.nullable(),
+  context: jsonObject,
+  integrations: jsonObject,
+  warnings: z.array(warning).nullable(),
+});
+const pendingRowSchema = z.object({
+  batch_id: z.string(),
+  space: z.string().optional(),
+  message_ids: z.array(z.string()),
+});
+const changeRowSchema = z.object({
+  txid: z.string(),
+  position: z.string(),
+  space: z.string(),
+  kind: z.enum(['events', 'identifiers', 'merges', 'traits', 'accounts', 'memberships']),
+  payload: z.unknown(),
+  at: z.number(),
+});
+const violationRowSchema = z.object({
+  profile_id: z.string(),
+  message_id: z.string(),
+  timestamp: z.number(),
+  violations: z.array(z.unknown()),
+});
 
-function date(value: unknown): Date | null {
-  const n = num(value);
-  return n === null ? null : new Date(n);
-}
+const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
-function text(value: unknown): string | null {
-  return typeof value === 'string' ? value : null;
-}
-
-function object(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
-}
-
-function rowToEvent(row: SqlRow): StoredEvent {
-  const warnings = Array.isArray(row.warnings) ? (row.warnings as EventWarning[]) : [];
+function rowToEvent(raw: SqlRow): StoredEvent {
+  const row = eventRowSchema.parse(raw);
   return {
-    messageId: String(row.id),
-    type: String(row.type) as EventType,
-    event: text(row.event),
-    name: text(row.name),
-    category: text(row.category),
-    userId: text(row.user_id),
-    anonymousId: text(row.anonymous_id),
-    groupId: text(row.group_id),
-    previousId: text(row.previous_id),
-    properties: object(row.properties),
-    traits: object(row.traits),
-    context: object(row.context) ?? {},
-    integrations: object(row.integrations) ?? {},
-    timestamp: date(row.timestamp) as Date,
-    receivedAt: date(row.received_at) as Date,
+    messageId: row.id,
+    type: row.type,
+    event: row.event,
+    name: row.name,
+    category: row.category,
+    userId: row.user_id,
+    anonymousId: row.anonymous_id,
+    groupId: row.group_id,
+    previousId: row.previous_id,
+    properties: row.properties,
+    traits: row.traits,
+    context: row.context,
+    integrations: row.integrations,
+    timestamp: new Date(row.timestamp),
+    receivedAt: new Date(row.received_at),
     sentAt: date(row.sent_at),
     originalTimestamp: date(row.original_timestamp),
-    warnings,
+    warnings: row.warnings ?? [],
   };
 }
 
@@ -262,11 +298,10 @@ export class EventsRepository {
     limit: number,
   ): Promise<{ batchId: string; space: string; messageIds: string[] }[]> {
     const rows = await db.query('events/list-pending-batches', [before.toISOString(), limit]);
-    return rows.map((r) => ({
-      batchId: String(r.batch_id),
-      space: String(r.space),
-      messageIds: (r.message_ids as unknown[]).map(String),
-    }));
+    return rows.map((raw) => {
+      const r = pendingRowSchema.parse(raw);
+      return { batchId: r.batch_id, space: r.space ?? '', messageIds: r.message_ids };
+    });
   }
 
   async listPendingBatchIds(db: Database): Promise<string[]> {
@@ -351,11 +386,12 @@ export class EventsRepository {
     const out = new Map<string, { messageId: string; timestamp: Date; violations: unknown[] }[]>(
       profiles.map((p) => [p.profileId, []]),
     );
-    for (const r of rows) {
-      out.get(String(r.profile_id))?.push({
-        messageId: String(r.message_id),
-        timestamp: new Date(Number(r.timestamp)),
-        violations: Array.isArray(r.violations) ? r.violations : [],
+    for (const raw of rows) {
+      const r = violationRowSchema.parse(raw);
+      out.get(r.profile_id)?.push({
+        messageId: r.message_id,
+        timestamp: new Date(r.timestamp),
+        violations: r.violations,
       });
     }
     return out;
@@ -367,13 +403,16 @@ export class EventsRepository {
     limit: number,
   ): Promise<LoggedChange[]> {
     const rows = await db.query('events/read-changes', [after?.txid ?? '0', after?.position ?? '0', limit]);
-    return rows.map((r) => ({
-      txid: String(r.txid),
-      position: String(r.position),
-      space: String(r.space),
-      kind: String(r.kind) as Change['kind'],
-      payload: r.payload,
-      at: new Date(Number(r.at)),
-    }));
+    return rows.map((raw) => {
+      const r = changeRowSchema.parse(raw);
+      return {
+        txid: r.txid,
+        position: r.position,
+        space: r.space,
+        kind: r.kind,
+        payload: r.payload,
+        at: new Date(r.at),
+      };
+    });
   }
 }
