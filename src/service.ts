@@ -136,6 +136,14 @@ export async function startService(
     // Batches a crash left half written: finished before the service says it is ready.
     const recovered = await services.commit.recover(new Date());
     if (recovered > 0) logger.warn('finished batches that a crash left half written', { batches: recovered });
+    const legacy = await services.legacyEvents.pending();
+    if (legacy.eventsLeft || legacy.unfinished) {
+      // Issue 12 §8: events of the version before the event store are not read until they are moved.
+      logger.warn(
+        'the graph holds events of an earlier version: run `npm run stitchgraph -- events migrate`',
+        legacy,
+      );
+    }
     const bootstrap = await services.spaces.bootstrap();
     if (bootstrap !== null) {
       // Shown once: only their hashes are stored (issue #5). Never an open server.
