@@ -4,8 +4,16 @@
 // and profiles written before it. Records are turned into domain types here (STYLE.md §6).
 import neo4j from 'neo4j-driver';
 import type { Tx } from '../graph/index.ts';
-import { EVENT_TYPES, type EventType } from '../ingest/event.ts';
-import { stringifyJson } from '../json.ts';
+import {
+  EVENT_TYPES,
+  storable,
+  storableEvent,
+  type EventType,
+  type EventWarning,
+  type JsonObject,
+  type ValidEvent,
+} from '../ingest/event.ts';
+import { parseJson, stringifyJson } from '../json.ts';
 import type { SqlTx } from '../postgres/database.ts';
 import { slug } from './events.repository.ts';
 
@@ -115,10 +123,88 @@ function toLegacyEvent(space: string, row: Record<string, unknown>): LegacyEvent
   return event;
 }
 
-/** A legacy event as store-legacy-events reads it: the columns of store-events, JSON fields as text. */
-function eventRow(e: LegacyEvent): Record<string, unknown> {
+/**
+ * What PostgreSQL's text and jsonb cannot hold, raw or as a JSON escape: NUL and unpaired UTF-16
+ * surrogates (a paired escape only costs the careful path below).
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+const MAY_BE_UNSTORABLE = /[\u0000\p{Cs}]|\\u0000|\\u[dD][89a-fA-F]/u;
+
+/** The same in plain text (an identifier key), where a backslash is only a backslash. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what is looked for
+const UNSTORABLE_TEXT = /[\u0000\p{Cs}]/u;
+
+function mayBeUnstorable(text: string | null): boolean {
+  return text !== null && MAY_BE_UNSTORABLE.test(text);
+}
+
+const ID_FIELDS = ['userId', 'anonymousId', 'previousId', 'groupId'] as const;
+
+/**
+ * The event as the event store can keep it, for the rare event whose text PostgreSQL cannot hold. Names
+ * and JSON fields get what ingestion does to them today (storableEvent: U+FFFD and a TEXT_REPLACED
+ * warning per field). Ids, which ingestion now refuses with such characters but an earlier version
+ * stored, get the same replacement rather than losing the event; an identifier key holding them gets no
+ * event_identifiers row (no read could name it). `messageId` stays the node's, for deleting it.
+ */
+function storableLegacy(e: LegacyEvent): { event: LegacyEvent; id: string } {
+  const texts = [e.messageId, e.event, e.name, e.category, e.properties, e.traits, e.context];
+  texts.push(e.integrations, e.warnings, e.violations, ...ID_FIELDS.map((f) => e[f]), ...e.keys);
+  if (!texts.some(mayBeUnstorable)) return { event: e, id: e.messageId };
+  const json = (text: string | null): unknown => (text === null ? undefined : parseJson(text));
+  const valid: ValidEvent = {
+    type: e.type,
+    messageId: e.messageId,
+    context: json(e.context) as JsonObject,
+    integrations: json(e.integrations) as JsonObject,
+    timestamp: new Date(e.timestamp),
+    receivedAt: new Date(e.receivedAt),
+    warnings: (json(e.warnings) as EventWarning[] | undefined) ?? [],
+  };
+  if (e.event !== null) valid.event = e.event;
+  if (e.name !== null) valid.name = e.name;
+  if (e.category !== null) valid.category = e.category;
+  if (e.traits !== null) valid.traits = json(e.traits) as JsonObject;
+  if (e.properties !== null) valid.properties = json(e.properties) as JsonObject;
+  const out = storableEvent(valid);
+  const warnings = [...out.warnings];
+  const text = (value: string | null, field?: string): string | null => {
+    if (value === null) return null;
+    const r = storable(value);
+    if (r.replaced && field !== undefined) {
+      warnings.push({
+        code: 'TEXT_REPLACED',
+        message: `${field} held NUL characters or unpaired UTF-16 surrogates, which the event store cannot keep; they were replaced by U+FFFD`,
+        path: [field],
+      });
+    }
+    return r.value as string;
+  };
+  const ids = Object.fromEntries(ID_FIELDS.map((f) => [f, text(e[f], f)]));
   return {
-    id: e.messageId,
+    id: text(e.messageId) as string,
+    event: {
+      ...e,
+      ...ids,
+      event: out.event ?? null,
+      name: out.name ?? null,
+      category: out.category ?? null,
+      properties: out.properties === undefined ? null : stringifyJson(out.properties),
+      traits: out.traits === undefined ? null : stringifyJson(out.traits),
+      context: stringifyJson(out.context),
+      integrations: stringifyJson(out.integrations),
+      warnings: stringifyJson(warnings),
+      violations: e.violations === null ? null : stringifyJson(storable(json(e.violations)).value),
+      keys: e.keys.filter((k) => !UNSTORABLE_TEXT.test(k)),
+    },
+  };
+}
+
+/** A legacy event as store-legacy-events reads it: the columns of store-events, JSON fields as text. */
+function eventRow(legacy: LegacyEvent): Record<string, unknown> {
+  const { event: e, id } = storableLegacy(legacy);
+  return {
+    id,
     type: e.type,
     received_at: e.receivedAt,
     timestamp: e.timestamp,
@@ -219,15 +305,17 @@ export class LegacyMigrationRepository {
     await tx.run('events/lock-identity-map', [space]);
   }
 
+  /** Keys PostgreSQL cannot hold (an earlier version's NUL in an id) are left out: no SQL could name them. */
   async fillIdentityMap(
     tx: SqlTx,
     space: string,
     links: { key: string; profileId: string }[],
   ): Promise<number> {
-    if (links.length === 0) return 0;
+    const kept = links.filter((l) => !UNSTORABLE_TEXT.test(l.key));
+    if (kept.length === 0) return 0;
     const [row] = await tx.run('migrations-data/fill-identity-map', [
       space,
-      stringifyJson(links.map((l) => ({ key: l.key, profile_id: l.profileId }))),
+      stringifyJson(kept.map((l) => ({ key: l.key, profile_id: l.profileId }))),
     ]);
     return Number(row?.inserted ?? 0);
   }

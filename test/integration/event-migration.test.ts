@@ -335,4 +335,75 @@ describe('events migrate (issue 12 §8)', () => {
       });
     },
   );
+
+  it('keeps an event whose text PostgreSQL cannot hold, replacing it as ingestion does', async () => {
+    const s = await newStack(t);
+    await s.send('identify', { messageId: 'v-0', userId: 'v1', anonymousId: 'w1' });
+    // An earlier version took a NUL in an id: its identifier joined v1's profile.
+    await t.driver.executeQuery(
+      `MATCH (:Identifier {space: $space, key: 'user_id:v1'})-[:IDENTIFIES]->(p:Profile)
+       CREATE (:Identifier {space: $space, key: 'user_id:bad' + $nul + 'id', type: 'user_id',
+                            value: 'bad' + $nul + 'id', firstSeen: datetime(), lastSeen: datetime()})
+              -[:IDENTIFIES {since: datetime(), by: 'old'}]->(p)`,
+      { space: s.space, nul: '\u0000' },
+    );
+    const now = new Date().toISOString();
+    await t.driver.executeQuery(LEGACY_WRITE_EVENTS, {
+      space: s.space,
+      events: [
+        {
+          ...legacyParams(
+            {
+              type: 'track',
+              messageId: 'x-1',
+              userId: 'bad\u0000id',
+              anonymousId: 'w1',
+              event: 'Clicked\u0000',
+              properties: { note: 'a\u0000b', pair: '\u{1F600}', big: parseJson('12345678901234567890') },
+              context: {},
+              integrations: {},
+              timestamp: new Date(now),
+              receivedAt: new Date(now),
+              warnings: [],
+            },
+            ['user_id:bad\u0000id', 'anonymous_id:w1'],
+            [],
+            '',
+          ),
+        },
+      ],
+    });
+    // A node as the email re-normalisation test writes one: fewer properties, no FROM edge.
+    await t.driver.executeQuery(
+      `CREATE (:Event {space: $space, messageId: 'x-2', type: 'identify', timestamp: datetime(),
+                       receivedAt: datetime(), context: '{}', integrations: '{}', violations: '[]'})`,
+      { space: s.space },
+    );
+
+    const result = await new LegacyEventMigration(t.graph, t.db).run({ space: s.space });
+    expect(result).toMatchObject({ total: 2, moved: 2, stored: 2, finished: true });
+    expect(await eventNodes(s)).toBe(0);
+    expect(Object.fromEntries(await storedCounts(t.db, s.space))).toEqual({ 'v-0': 1, 'x-1': 1, 'x-2': 1 });
+
+    const [moved] = await s.events.loadEvents(s.space, ['x-1']);
+    expect(moved).toMatchObject({
+      userId: 'bad\ufffdid',
+      anonymousId: 'w1',
+      event: 'Clicked\ufffd',
+      properties: { note: 'a\ufffdb', pair: '\u{1F600}' },
+    });
+    expect(String(moved?.properties?.big)).toBe('12345678901234567890');
+    expect(moved?.warnings.map((w) => `${w.code} ${w.path.join('.')}`)).toEqual([
+      'TEXT_REPLACED event',
+      'TEXT_REPLACED properties',
+      'TEXT_REPLACED userId',
+    ]);
+    // No read could name the key PostgreSQL cannot hold: the event is found through its other identifier.
+    expect(Object.fromEntries(await s.events.eventKeys(s.space, ['x-1', 'x-2']))).toEqual({
+      'x-1': ['anonymous_id:w1'],
+    });
+    expect(
+      (await rows('SELECT key FROM identity_map WHERE space = $1 ORDER BY key', [s.space])).map((r) => r.key),
+    ).toEqual(['anonymous_id:w1', 'user_id:v1']);
+  });
 });
