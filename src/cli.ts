@@ -1,9 +1,17 @@
-// `npm run stitchgraph -- <command>`: manage spaces and keys (issue #5). Connects like the service does:
+// `npm run stitchgraph -- <command>`: manage spaces and keys (issue #5), and move a previous version's
+// events out of the graph (issue 12 §8). Connects like the service does:
 // NEO4J_URI when set, otherwise the local Neo4j (started for the command and stopped after, unless it was
 // already running). Secrets are printed once; only their hashes are stored.
 import { parseArgs } from 'node:util';
+import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from './config.ts';
 import { createDriver, Graph, migrate, QueryRegistry } from './graph/index.ts';
+import {
+  DEFAULT_MOVE_BATCH,
+  MAX_MOVE_BATCH,
+  type EventMoveProgress,
+  type EventMoveResult,
+} from './events/index.ts';
 import { createServices } from './services.ts';
 import { openDatabase, REQUIRED_QUERIES } from './service.ts';
 import { createLogger } from './log.ts';
@@ -21,6 +29,9 @@ const USAGE = `Usage: npm run stitchgraph -- <command>
                                                        read; --scopes adds write and/or admin)
   keys list --space <id>                               list a space's keys (never their secrets)
   keys revoke <keyId>                                  revoke a key
+  events migrate [--space <id>] [--batch <n>]          move the events a previous version kept in Neo4j
+                                                       into PostgreSQL (safe to stop at any point and
+                                                       run again; default batch ${DEFAULT_MOVE_BATCH})
 `;
 
 export class UsageError extends Error {}
@@ -38,6 +49,7 @@ export async function runCommand(
       kind: { type: 'string' },
       scopes: { type: 'string' },
       name: { type: 'string' },
+      batch: { type: 'string' },
     },
   });
   const [noun, verb, arg] = positionals;
@@ -76,9 +88,69 @@ export async function runCommand(
       if (!arg) throw new UsageError('keys revoke needs a key id');
       return (await services.spaces.revokeKey(arg)) ? `Revoked ${arg}.` : `No active key ${arg}.`;
     }
+    case 'events migrate': {
+      const batch = values.batch === undefined ? DEFAULT_MOVE_BATCH : Number(values.batch);
+      if (!Number.isInteger(batch) || batch < 1 || batch > MAX_MOVE_BATCH)
+        throw new UsageError(`--batch must be a whole number from 1 to ${MAX_MOVE_BATCH}`);
+      return describeMove(await moveEvents(services, values.space, batch));
+    }
     default:
       throw new UsageError(noun === undefined ? 'no command given' : `unknown command "${command.trim()}"`);
   }
+}
+
+/**
+ * Runs the move with a progress bar on stderr (STYLE.md §16; drawn only on a terminal): events moved,
+ * their rate, time left. Ctrl-C needs no care: stopping at any point is safe, and the next run resumes.
+ */
+async function moveEvents(
+  services: ReturnType<typeof createServices>,
+  space: string | undefined,
+  batch: number,
+): Promise<EventMoveResult> {
+  const bar = new cliProgress.SingleBar({
+    format: '{phase} |{bar}| {value}/{total} events | {rate} events/s | {eta_formatted} left',
+    hideCursor: true,
+    etaBuffer: 50,
+  });
+  const started = Date.now();
+  let shown = false;
+  let rate = 0;
+  const show = (p: EventMoveProgress) => {
+    // The rate of moving events; the identity map pass after a space's events keeps the last one.
+    if (p.phase === 'events') rate = Math.round(p.moved / Math.max(0.001, (Date.now() - started) / 1000));
+    const payload = { phase: p.phase === 'events' ? 'moving events' : `identity map of ${p.space}`, rate };
+    if (shown) bar.update(p.moved, payload);
+    else bar.start(p.total, p.moved, payload);
+    shown = true;
+  };
+  try {
+    return await services.legacyEvents.run({
+      ...(space === undefined ? {} : { space }),
+      batch,
+      progress: show,
+    });
+  } finally {
+    if (shown) bar.stop();
+  }
+}
+
+function describeMove(r: EventMoveResult): string {
+  const lines = [
+    `Moved ${r.moved} of ${r.total} events from Neo4j to PostgreSQL ` +
+      `(${r.stored} stored now, ${r.moved - r.stored} found stored already).`,
+    `Added ${r.identifiers} rows to identity_map and ${r.merges} to profile_merges.`,
+  ];
+  if (!r.finished) lines.push('Stopped before the end: run the command again to resume.');
+  else if (r.schemaDropped)
+    lines.push(
+      'No Event node is left: dropped the event_message_id constraint and the event_timestamp index.',
+    );
+  else
+    lines.push(
+      'Other spaces still hold Event nodes: the Event constraint and index stay until none is left.',
+    );
+  return lines.join('\n');
 }
 
 function required(value: string | undefined, flag: string): string {

@@ -15,7 +15,7 @@ import { createServices, type Services } from './services.ts';
 import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
-import { EVENT_QUERIES } from './events/index.ts';
+import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import { ensurePartitions, migrateDatabase, SQL_DIR } from './postgres/migrations.ts';
@@ -28,8 +28,12 @@ export const REQUIRED_QUERIES = [
   ...IDENTITY_QUERIES,
   ...PROFILE_QUERIES,
   ...SPACE_QUERIES,
+  ...LEGACY_MIGRATION_QUERIES,
   'graph/await-indexes',
 ];
+
+/** The event store's named statements: a missing file fails the boot. */
+export const REQUIRED_SQL = [...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL];
 
 export interface Service {
   app: App;
@@ -132,6 +136,14 @@ export async function startService(
     // Batches a crash left half written: finished before the service says it is ready.
     const recovered = await services.commit.recover(new Date());
     if (recovered > 0) logger.warn('finished batches that a crash left half written', { batches: recovered });
+    const legacy = await services.legacyEvents.pending();
+    if (legacy.eventsLeft || legacy.unfinished) {
+      // Issue 12 §8: events of the version before the event store are not read until they are moved.
+      logger.warn(
+        'the graph holds events of an earlier version: run `npm run stitchgraph -- events migrate`',
+        legacy,
+      );
+    }
     const bootstrap = await services.spaces.bootstrap();
     if (bootstrap !== null) {
       // Shown once: only their hashes are stored (issue #5). Never an open server.
@@ -205,7 +217,7 @@ export async function openDatabase(
     url = await ensureLocalDatabase(local.url, 'stitchgraph');
     logger.info('local PostgreSQL is up', { host: local.host, port: local.port, database: 'stitchgraph' });
   }
-  const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, {
+  const queries = await QueryRegistry.load(SQL_DIR, REQUIRED_SQL, {
     extension: '.sql',
     skip: ['migrations'],
   });

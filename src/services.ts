@@ -1,5 +1,5 @@
 // The services a request can reach, built once by the composition root.
-import { EventStore } from './events/index.ts';
+import { EventStore, LegacyEventMigration } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
 import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } from './ingest/index.ts';
@@ -15,6 +15,8 @@ export interface Services {
   ingest: IngestService;
   profiles: ProfilesService;
   spaces: SpacesService;
+  /** The one-off move of a previous version's Event nodes into PostgreSQL (`events migrate`). */
+  legacyEvents: LegacyEventMigration;
 }
 
 export function createServices(
@@ -43,5 +45,6 @@ export function createServices(
     }),
     profiles: new ProfilesService(graph, events),
     spaces: new SpacesService(graph, identity),
+    legacyEvents: new LegacyEventMigration(graph, database),
   };
 }

@@ -6,7 +6,7 @@ export {
   type BatchEffect,
   type SetRulesResult,
 } from './identity.service.ts';
-export { IDENTITY_QUERIES } from './identity.repository.ts';
+export { IDENTITY_QUERIES, MigrationRepository, type MigrationState } from './identity.repository.ts';
 export type { Violation } from './decide.ts';
 export { normaliseIdentifier, identifierKey, identifierProblem, type Identifier } from './identifiers.ts';
 export { blockedValueProblem, type IdentifierRule, type BlockedValue, type Window } from './rules.ts';

@@ -603,7 +603,7 @@ export function validateBatch(
 const UNSTORABLE = /[\u0000\p{Cs}]/gu;
 
 /** A copy of `value` with unstorable characters in its strings and keys replaced, or `value` itself. */
-function storable(value: unknown): { value: unknown; replaced: boolean } {
+export function storable(value: unknown): { value: unknown; replaced: boolean } {
   if (typeof value === 'string') {
     UNSTORABLE.lastIndex = 0;
     if (!UNSTORABLE.test(value)) return { value, replaced: false };

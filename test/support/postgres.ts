@@ -4,13 +4,13 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { QueryRegistry } from '../../src/graph/registry.ts';
-import { EVENT_QUERIES } from '../../src/events/index.ts';
+import { EVENT_QUERIES, LEGACY_MIGRATION_SQL } from '../../src/events/index.ts';
 import { Database } from '../../src/postgres/database.ts';
 import { migrateDatabase, SQL_DIR } from '../../src/postgres/migrations.ts';
 
 /** The service's Database on `url` (the run's database, or a test's own server); close it when done. */
 export async function openDatabaseAt(url: string, onQuery?: (name: string) => void): Promise<Database> {
-  const queries = await QueryRegistry.load(SQL_DIR, EVENT_QUERIES, {
+  const queries = await QueryRegistry.load(SQL_DIR, [...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL], {
     extension: '.sql',
     skip: ['migrations'],
   });
