@@ -80,6 +80,7 @@ export interface LoggedChange extends Change {
 }
 
 export interface PageQuery {
+  /** Page size plus one, so that the caller learns whether another page follows. */
   fetch: number;
   newestFirst: boolean;
   types: string[] | null;

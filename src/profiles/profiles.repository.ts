@@ -4,7 +4,7 @@ import neo4j from 'neo4j-driver';
 import type { Graph, Row } from '../graph/index.ts';
 import type { Identifier } from '../identity/index.ts';
 import { parseIdentifierKey } from '../identity/identifiers.ts';
-import type { EventStore, StoredEvent } from '../events/index.ts';
+import type { EventStore, PageQuery, StoredEvent } from '../events/index.ts';
 import type { TraitMeta } from '../identity/traits.ts';
 import type { Position } from './cursors.ts';
 import { parseJson } from '../json.ts';
@@ -63,16 +63,8 @@ export interface AccountStateView extends AccountView {
   updatedAt: Date;
 }
 
-export interface EventQuery {
-  /** Page size plus one, so that the caller learns whether another page follows. */
-  fetch: number;
-  newestFirst: boolean;
-  types: string[] | null;
-  names: string[] | null;
-  since: Date | null;
-  until: Date | null;
-  after: Position | null;
-}
+/** One page of a history: the event store's page query (size plus one, order, filters, cursor). */
+export type EventQuery = PageQuery;
 
 /** A profile and its identifiers' keys (`type:value`): how its events are found in the event store. */
 export interface ProfileKeys {
