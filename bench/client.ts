@@ -8,41 +8,50 @@ export interface HttpAnswer {
 }
 
 export class ApiClient {
-  private readonly agent: Agent;
+  private agent: Agent;
   private readonly base: URL;
+  private readonly basic: string;
+  private readonly bearer: string;
 
   constructor(
     url: string,
-    private readonly auth: { writeKey: string; token: string },
-    sockets: number,
+    auth: { writeKey: string; token: string },
+    private readonly sockets: number,
   ) {
     this.base = new URL(url);
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets });
+    this.basic = `Basic ${Buffer.from(`${auth.writeKey}:`).toString('base64')}`;
+    this.bearer = `Bearer ${auth.token}`;
   }
 
   /** POST /v1/batch with the write key as HTTP Basic user; throws unless every event was applied. */
   async batch(events: Record<string, unknown>[]): Promise<void> {
-    const answer = await this.post('/v1/batch', JSON.stringify({ batch: events }), {
-      authorization: `Basic ${Buffer.from(`${this.auth.writeKey}:`).toString('base64')}`,
-    });
+    await this.postBatch(JSON.stringify({ batch: events }));
+  }
+
+  /** POST /v1/batch of a body built beforehand (events.ts batchBody); throws unless every event was applied. */
+  async postBatch(body: string | Buffer): Promise<void> {
+    const answer = await this.post('/v1/batch', body, { authorization: this.basic });
     if (answer.status !== 200)
       throw new Error(`POST /v1/batch: ${answer.status} ${answer.body.slice(0, 300)}`);
   }
 
-  /** POST /v1/<call> for one event. */
-  async send(call: string, event: Record<string, unknown>): Promise<void> {
-    const answer = await this.post(`/v1/${call}`, JSON.stringify(event), {
-      authorization: `Basic ${Buffer.from(`${this.auth.writeKey}:`).toString('base64')}`,
-    });
+  /** POST /v1/<call> for one event (a body built beforehand, or the event to serialise). */
+  async send(call: string, event: Record<string, unknown> | Buffer): Promise<void> {
+    const body = Buffer.isBuffer(event) ? event : JSON.stringify(event);
+    const answer = await this.post(`/v1/${call}`, body, { authorization: this.basic });
     if (answer.status !== 200)
       throw new Error(`POST /v1/${call}: ${answer.status} ${answer.body.slice(0, 300)}`);
   }
 
   /** A GraphQL query with the read token; throws on HTTP or GraphQL errors. */
   async graphql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-    const answer = await this.post('/graphql', JSON.stringify({ query, variables }), {
-      authorization: `Bearer ${this.auth.token}`,
-    });
+    return this.graphqlBody<T>(JSON.stringify({ query, variables }));
+  }
+
+  /** graphql() with its request body built beforehand (graphqlRequest). */
+  async graphqlBody<T>(body: string | Buffer): Promise<T> {
+    const answer = await this.post('/graphql', body, { authorization: this.bearer });
     const parsed = JSON.parse(answer.body) as { data?: T; errors?: { message: string }[] };
     if (answer.status !== 200 || parsed.errors !== undefined || parsed.data === undefined) {
       throw new Error(`GraphQL: ${answer.status} ${answer.body.slice(0, 300)}`);
@@ -50,11 +59,26 @@ export class ApiClient {
     return parsed.data;
   }
 
+  /** The body of a GraphQL request, for graphqlBody. */
+  static graphqlRequest(query: string, variables: Record<string, unknown>): Buffer {
+    return Buffer.from(JSON.stringify({ query, variables }));
+  }
+
+  /**
+   * Drops the idle keep-alive sockets. Call it after a long synchronous stretch (building a phase's request
+   * bodies): the API closes sockets idle for 5 s, and a blocked event loop has not yet seen those closes, so
+   * the next requests would go out on dead sockets and fail with "socket hang up".
+   */
+  reopen(): void {
+    this.agent.destroy();
+    this.agent = new Agent({ keepAlive: true, maxSockets: this.sockets });
+  }
+
   close(): void {
     this.agent.destroy();
   }
 
-  private post(path: string, body: string, headers: Record<string, string>): Promise<HttpAnswer> {
+  private post(path: string, body: string | Buffer, headers: Record<string, string>): Promise<HttpAnswer> {
     return new Promise((resolve, reject) => {
       const req = request(
         {

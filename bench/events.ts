@@ -1,6 +1,7 @@
 // The synthetic customers and their Segment calls. One model serves three consumers: the HTTP workloads
-// send the calls as JSON, the raw baselines write the graph changes they cause, and the seeder writes
-// whole histories. Everything is drawn from fixed-seed generators (random.ts), so runs are comparable.
+// send the calls as JSON, the raw baselines write the rows and graph changes they cause, and the seeder
+// writes whole histories. Everything is drawn from fixed-seed generators (random.ts), so runs are comparable.
+import { slug } from '../src/events/index.ts';
 import { Random } from './random.ts';
 
 export type CallType = 'identify' | 'track' | 'page' | 'screen' | 'group';
@@ -264,11 +265,64 @@ export function toSegment(e: BenchEvent): Record<string, unknown> {
   return out;
 }
 
+/** The calls as the body of `POST /v1/batch`, serialised once (the load generator sends only bytes). */
+export function batchBody(batch: readonly PlannedEvent[]): Buffer {
+  return Buffer.from(JSON.stringify({ batch: batch.map((p) => toSegment(p.event)) }));
+}
+
 /**
- * The Event node's properties exactly as cypher/identity/write-batch.cypher stores them for this call
- * (a caller-supplied timestamp is also the originalTimestamp; no sentAt), with `keys` for the FROM edges.
+ * The event's row as sql/events/store-events.sql takes it from the service (src/events/events.repository.ts
+ * eventRow) for this call: times in epoch ms, a caller-supplied timestamp also the originalTimestamp, no
+ * sentAt, no warnings.
  */
-export function eventRow(p: PlannedEvent, receivedAt: Date): Record<string, unknown> {
+export function sqlEventRow(p: PlannedEvent, receivedAt: Date): Record<string, unknown> {
+  const e = p.event;
+  const t = e.timestamp.getTime();
+  return {
+    id: e.messageId,
+    type: e.type,
+    received_at: receivedAt.getTime(),
+    timestamp: t,
+    sent_at: null,
+    original_timestamp: t,
+    user_id: e.userId ?? null,
+    anonymous_id: e.anonymousId ?? null,
+    event: e.event === undefined ? null : slug(e.event),
+    event_text: e.event ?? null,
+    name: e.name ?? null,
+    category: e.category ?? null,
+    group_id: e.groupId ?? null,
+    previous_id: null,
+    properties: e.properties ?? null,
+    traits: e.traits ?? null,
+    context: e.context,
+    integrations: {},
+    warnings: null,
+  };
+}
+
+/**
+ * The event_identifiers rows of the call (one per identifier it carried and resolved with), as the
+ * service's linkRows gives them to finish-batch.sql and store-fast-effects.sql.
+ */
+export function sqlLinkRows(p: PlannedEvent, receivedAt: Date): Record<string, unknown>[] {
+  const e = p.event;
+  return p.identifiers.map((id) => ({
+    key: id.key,
+    timestamp: e.timestamp.getTime(),
+    message_id: e.messageId,
+    type: e.type,
+    name: e.event ?? e.name ?? null,
+    received_at: receivedAt.getTime(),
+  }));
+}
+
+/**
+ * The Event node's properties exactly as cypher/identity/write-batch.cypher stored them for this call
+ * before events moved to PostgreSQL (a caller-supplied timestamp is also the originalTimestamp; no
+ * sentAt), with `keys` for the FROM edges: the graph-events raw baseline's rows.
+ */
+export function graphEventRow(p: PlannedEvent, receivedAt: Date): Record<string, unknown> {
   const e = p.event;
   return {
     messageId: e.messageId,

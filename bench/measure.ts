@@ -2,13 +2,17 @@
 // answers, which measures capacity. Open loop: requests leave on a wall-clock schedule whatever the
 // answers do, and latency counts from the scheduled time, so a stall shows up in the tail instead of
 // silently slowing the sender (coordinated omission). Every loop is bounded in time and in count.
-import { sleep } from './stack.ts';
+import { sleep, type StackSample } from './stack.ts';
 
 export interface LoopResult {
   /** Requests completed inside the measured window. */
   ops: number;
   /** Units (events, merges, lookups) completed inside the measured window. */
   units: number;
+  /** Units completed over the whole loop, warm-up and drain included (what the API's CPU time was spent on). */
+  totalUnits: number;
+  /** The work ran out before the window's end (a closed loop's pre-built requests), ending it early. */
+  exhausted: boolean;
   /** The measured window, warm-up excluded. */
   windowMs: number;
   /** Per-request latencies (ms) of requests started inside the window. */
@@ -60,10 +64,11 @@ export async function closedLoop(o: ClosedLoopOptions): Promise<LoopResult> {
     }
   };
   await Promise.all(Array.from({ length: o.clients }, (_, c) => client(c)));
-  if (o.drain === true) return acc.result(lastDone);
+  const exhausted = exhaustedAt !== null && exhaustedAt < windowEnd;
+  if (o.drain === true) return { ...acc.result(lastDone), exhausted };
   // Work that ran out (or a count bound) ends the window early.
   const end = Math.min(windowEnd, Math.max(windowStart, exhaustedAt ?? performance.now()));
-  return acc.result(end);
+  return { ...acc.result(end), exhausted };
 }
 
 export interface OpenLoopOptions {
@@ -83,13 +88,18 @@ export interface OpenLoopResult extends LoopResult {
   scheduled: number;
 }
 
+/** How many requests an open loop at `rate` sends over its warm-up and window (for pre-built bodies). */
+export function scheduledRequests(o: { rate: number; warmupMs: number; durationMs: number }): number {
+  return Math.floor(((o.warmupMs + o.durationMs) * o.rate) / 1000);
+}
+
 export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
   const interval = 1000 / o.rate;
   const start = performance.now();
   const windowStart = start + o.warmupMs;
   const windowEnd = windowStart + o.durationMs;
   const acc = new Accumulator(windowStart, windowEnd);
-  const total = Math.floor((o.warmupMs + o.durationMs) / interval);
+  const total = scheduledRequests(o);
   const running = new Set<Promise<void>>();
   let late = 0;
   for (let i = 0; i < total; i++) {
@@ -106,12 +116,13 @@ export async function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {
     running.add(tracked);
   }
   await Promise.all(running);
-  return { ...acc.result(windowEnd), late, scheduled: total };
+  return { ...acc.result(windowEnd), exhausted: false, late, scheduled: total };
 }
 
 class Accumulator {
   private ops = 0;
   private units = 0;
+  private totalUnits = 0;
   private readonly latencies: number[] = [];
   private errors = 0;
   private firstError: string | null = null;
@@ -122,6 +133,7 @@ class Accumulator {
   ) {}
 
   done(started: number, finished: number, units: number): void {
+    this.totalUnits += units;
     const counts =
       this.windowEnd === Number.POSITIVE_INFINITY
         ? started >= this.windowStart
@@ -138,10 +150,11 @@ class Accumulator {
     this.firstError ??= error instanceof Error ? error.message : String(error);
   }
 
-  result(end: number): LoopResult {
+  result(end: number): Omit<LoopResult, 'exhausted'> {
     return {
       ops: this.ops,
       units: this.units,
+      totalUnits: this.totalUnits,
       windowMs: Math.max(1, end - this.windowStart),
       latencies: this.latencies,
       errors: this.errors,
@@ -167,4 +180,47 @@ export function round(n: number): number {
   if (!Number.isFinite(n)) return n;
   if (Math.abs(n) >= 100) return Math.round(n);
   return Number(n.toPrecision(3));
+}
+
+/** A closed loop's op over requests built beforehand: sends them in order; null (the end) when used up. */
+export function fromPool<T>(
+  items: readonly T[],
+  send: (item: T) => Promise<number>,
+): () => Promise<number | null> {
+  let next = 0;
+  return async () => (next < items.length ? send(items[next++] as T) : null);
+}
+
+/** Builds `count` items before a timed phase. */
+export function prebuild<T>(count: number, make: (i: number) => T): T[] {
+  return Array.from({ length: count }, (_, i) => make(i));
+}
+
+type Processes = keyof StackSample['cpuMs'];
+
+/**
+ * Each process's CPU over a phase: in % of one core, and in µs per event (or unit) the phase completed,
+ * warm-up included, since the CPU was spent on those too.
+ */
+export function phaseCpu(before: StackSample, after: StackSample, wallMs: number, units: number) {
+  const names = Object.keys(after.cpuMs) as Processes[];
+  const delta = (name: Processes) => {
+    const a = before.cpuMs[name];
+    const b = after.cpuMs[name];
+    return a === null || b === null ? null : b - a;
+  };
+  return {
+    percentOfOneCore: Object.fromEntries(
+      names.map((n) => {
+        const d = delta(n);
+        return [n, d === null ? null : round((d / wallMs) * 100)];
+      }),
+    ) as Record<Processes, number | null>,
+    usPerEvent: Object.fromEntries(
+      names.map((n) => {
+        const d = delta(n);
+        return [n, d === null || units === 0 ? null : round((d * 1000) / units)];
+      }),
+    ) as Record<Processes, number | null>,
+  };
 }

@@ -1,21 +1,24 @@
-// `npm run bench [-- --quick] [-- --only W1,W3]`: starts its own Neo4j and the API, seeds the graph,
-// runs the workloads of issue #6 with their raw baselines, prints a table and writes bench/results/.
+// `npm run bench [-- --quick] [-- --only W1,W3]`: starts its own Neo4j, PostgreSQL and the API, seeds the
+// identity graph and the event store, runs the workloads of issue #6 with their raw baselines (issue 12),
+// measures the stores' size, prints a table and writes bench/results/.
 // Decisions: docs/adr/0011-benchmarks.md.
 import { join } from 'node:path';
 import { VARIABLES } from '../src/config.ts';
-import { IngestBaseline } from './baseline.ts';
+import { GraphEventsBaseline, TwoStoreBaseline } from './baseline.ts';
 import { ApiClient } from './client.ts';
-import { Population, toSegment } from './events.ts';
-import { closedLoop, round } from './measure.ts';
+import { batchBody, Population } from './events.ts';
+import { closedLoop, phaseCpu, round } from './measure.ts';
 import { Random } from './random.ts';
 import { gitState, machine, markdown, table, writeResults, type Results, type Workloads } from './report.ts';
 import { Seeder } from './seed.ts';
 import { BATCH_EVENTS, MODES, PROBE_USERS, SEED, type Mode, type RunContext } from './settings.ts';
 import {
+  eventStoreSize,
   folderMiB,
+  graphStoreBytes,
   neo4jFacts,
   neo4jHeapUsedMiB,
-  processCpuMs,
+  postgresVersion,
   processPeakRssMiB,
   startStack,
   type Stack,
@@ -74,7 +77,7 @@ async function main(): Promise<void> {
   let stopping: Promise<unknown> | undefined;
   const stop = () => (stopping ??= running.stack?.stop() ?? Promise.resolve());
   const abort = (why: string, code: number) => {
-    log(`${why}: stopping the API and Neo4j`);
+    log(`${why}: stopping the API, Neo4j and PostgreSQL`);
     void stop().finally(() => process.exit(code));
   };
   process.once('SIGINT', () => abort('interrupted', 130));
@@ -86,8 +89,9 @@ async function main(): Promise<void> {
   deadline.unref();
 
   const notes: string[] = [
-    'The API runs in its own Node process (bench/api-process.ts, startService); the load generator and the raw baselines run in the parent process; all three share the machine with Neo4j.',
-    'History is seeded with raw UNWIND writes that reproduce the graph ingestion leaves (bench/cypher/seed/), not through the API.',
+    'The API runs in its own Node process (bench/api-process.ts, startService); the load generator and the raw baselines run in the parent process; all three share the machine with Neo4j and PostgreSQL.',
+    'History is seeded with raw writes, not through the API: the identity graph with UNWIND (bench/cypher/seed/), the events as PostgreSQL rows through the service’s own sql/events/store-events and store-fast-effects.',
+    'Request bodies and baseline parameters are built before each timed phase; the load generator only sends them.',
   ];
   const stack = await startStack({ heap: settings.heap, pageCache: settings.pageCache, log });
   running.stack = stack;
@@ -101,14 +105,18 @@ async function main(): Promise<void> {
   let workloads: Workloads = {};
   let seed: Record<string, unknown> = {};
   let facts = { version: 'unknown', pageCache: null as string | null };
+  let pgVersion = 'unknown';
   let neo4jPeakRss: number | null = null;
   let storeMiB: number | null = null;
+  const storage: NonNullable<Results['storage']> = {};
   try {
     facts = await neo4jFacts(stack.driver);
+    pgVersion = await postgresVersion(stack.postgres.pool);
     const keys = await stack.api.createSpace('bench');
     const users = new Population('c', settings.profiles);
+    const emptyGraph = await graphStoreBytes(stack.home);
     log(`seeding ${settings.profiles} profiles and ${settings.events} events of history (raw writes)`);
-    const seeder = new Seeder(stack.driver, stack.bench);
+    const seeder = new Seeder(stack.driver, stack.bench, stack.postgres);
     const seeded = await seeder.seed({
       space: keys.space,
       pop: users,
@@ -129,6 +137,21 @@ async function main(): Promise<void> {
     };
     delete seed.ms;
     log(`seeded ${seeded.profiles} profiles, ${seeded.events} events in ${(seeded.ms / 1000).toFixed(1)} s`);
+    // The stores as the history left them: the events in PostgreSQL, the identity graph in Neo4j.
+    const history = await eventStoreSize(stack.postgres);
+    log('restarting Neo4j and the API, so that the seeded graph is checkpointed into its store files');
+    const seededGraph = await stack.graphStoreAtRest();
+    storage.history = {
+      events: history.events,
+      postgresBytesPerEvent: round(history.bytesPerEvent),
+      postgresMiB: round(history.bytes / 2 ** 20),
+      postgresBytesPerEventByTable: roundAll(history.bytesPerEventByTable),
+      profiles: seeded.profiles,
+      // Less the files of the database before seeding (schema, spaces, keys).
+      graphBytesPerProfile: round((seededGraph - emptyGraph) / seeded.profiles),
+      graphStoreMiB: round(seededGraph / 2 ** 20),
+      graphStoreBeforeSeedingMiB: round(emptyGraph / 2 ** 20),
+    };
 
     const client = new ApiClient(stack.api.url, keys, 4 * settings.clients + 256);
     const ctx: RunContext = {
@@ -152,6 +175,14 @@ async function main(): Promise<void> {
     client.close();
     neo4jPeakRss = processPeakRssMiB(stack.neo4j.pid);
     storeMiB = await folderMiB(join(stack.home, 'data', 'databases', 'neo4j'));
+    // Every event the run stored: the history, the workloads' own and the two-store baseline's rows.
+    const end = await eventStoreSize(stack.postgres);
+    storage.end = {
+      events: end.events,
+      postgresBytesPerEvent: round(end.bytesPerEvent),
+      postgresMiB: round(end.bytes / 2 ** 20),
+      postgresBytesPerEventByTable: roundAll(end.bytesPerEventByTable),
+    };
   } catch (error) {
     failure = error;
   } finally {
@@ -165,6 +196,7 @@ async function main(): Promise<void> {
     date: new Date().toISOString(),
     machine: machine(),
     neo4j: facts.version,
+    postgres: pgVersion,
     node: process.versions.node,
     mode: args.mode,
     // Group commit's transactions per space in the API (INGEST_WRITERS, docs/adr/0012-group-commit.md).
@@ -175,6 +207,7 @@ async function main(): Promise<void> {
     ...(args.only === null ? {} : { only: args.only }),
     seed,
     workloads,
+    storage,
     process: {
       apiPeakRssMiB: round(apiPeakRssMiB),
       apiPeakRssSource,
@@ -206,7 +239,7 @@ async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<W
   for (const name of ALL) {
     if (!selected.has(name)) continue;
     const t0 = performance.now();
-    const cpu0 = await cpuTimes(ctx);
+    const cpu0 = await ctx.stack.sample();
     let result: Record<string, unknown>;
     switch (name) {
       case 'W1':
@@ -233,23 +266,17 @@ async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<W
         break;
       }
     }
-    // The API's peak RSS while this workload ran, sampled in the API process.
-    const cpu1 = await cpuTimes(ctx);
+    const cpu1 = await ctx.stack.sample();
     const wallMs = performance.now() - t0;
-    // CPU use of each process over the workload (setup and baselines included), in % of one core.
-    const pct = (a: number | null, b: number | null) =>
-      a === null || b === null ? null : round(((b - a) / wallMs) * 100);
     out[name] = {
       ...result,
       seconds: round(wallMs / 1000),
-      apiPeakRssMiB: round(cpu1.windowPeakRssMiB),
+      // The API's peak RSS while this workload ran, sampled in the API process.
+      apiPeakRssMiB: round(cpu1.apiSample.windowPeakRssMiB),
       // Write transactions the API ran again after losing a deadlock (retried within milliseconds).
-      deadlockRetries: cpu1.deadlocks - cpu0.deadlocks,
-      cpuPercentOfOneCore: {
-        api: pct(cpu0.api, cpu1.api),
-        neo4j: pct(cpu0.neo4j, cpu1.neo4j),
-        loadGenerator: pct(cpu0.self, cpu1.self),
-      },
+      deadlockRetries: cpu1.apiSample.deadlocks - cpu0.apiSample.deadlocks,
+      // CPU use of each process over the workload (setup and baselines included), in % of one core.
+      cpuPercentOfOneCore: phaseCpu(cpu0, cpu1, wallMs, 0).percentOfOneCore,
     };
     ctx.log(`${name} done: ${JSON.stringify(out[name])}`);
   }
@@ -264,21 +291,30 @@ async function warmUp(ctx: RunContext) {
   const { warmupMs, clients } = ctx.settings;
   if (warmupMs === 0) return { seconds: 0 };
   ctx.log(
-    `warm-up: ${warmupMs / 1000} s of ingestion and profile pages through the API, and raw baseline writes (not measured)`,
+    `warm-up: ${warmupMs / 1000} s of ingestion and profile pages through the API, and both raw ingest baselines' writes (not measured)`,
   );
   const stream = new IngestStream(ctx, 'warm', SEED + 7);
   const rng = new Random(SEED + 8);
   const half = Math.max(1, Math.floor(clients / 2));
-  const baseline = new IngestBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
-  const raw = new IngestStream(ctx, 'warmb', SEED + 9);
-  const [ingest, lookups, rawWrites] = await Promise.all([
+  const graphBaseline = new GraphEventsBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
+  await graphBaseline.prepare();
+  const twoStoreBaseline = new TwoStoreBaseline(
+    ctx.stack.driver,
+    ctx.stack.bench,
+    ctx.stack.postgres,
+    ctx.main.space,
+  );
+  const graphStream = new IngestStream(ctx, 'warmb', SEED + 9);
+  const twoStoreStream = new IngestStream(ctx, 'warmc', SEED + 12);
+  // Unmeasured, so its requests are built as it goes.
+  const [ingest, lookups, graphWrites, twoStoreWrites] = await Promise.all([
     closedLoop({
       clients: half,
       warmupMs: 0,
       durationMs: warmupMs,
       maxOps: 10_000_000,
       op: async () => {
-        await ctx.client.batch(stream.batch(BATCH_EVENTS).map((p) => toSegment(p.event)));
+        await ctx.client.postBatch(batchBody(stream.batch(BATCH_EVENTS)));
         return BATCH_EVENTS;
       },
     }),
@@ -295,28 +331,33 @@ async function warmUp(ctx: RunContext) {
       warmupMs: 0,
       durationMs: warmupMs,
       maxOps: 10_000_000,
-      op: () => baseline.write(raw.batch(BATCH_EVENTS)),
+      op: () => graphBaseline.write(graphBaseline.plan(graphStream.batch(BATCH_EVENTS))),
+    }),
+    closedLoop({
+      clients: 1,
+      warmupMs: 0,
+      durationMs: warmupMs,
+      maxOps: 10_000_000,
+      op: () => twoStoreBaseline.write(twoStoreBaseline.plan(twoStoreStream.batch(BATCH_EVENTS))),
     }),
   ]);
+  const errors = [ingest, lookups, graphWrites, twoStoreWrites];
   return {
     seconds: warmupMs / 1000,
     events: ingest.units,
     lookups: lookups.ops,
-    baselineEvents: rawWrites.units,
-    errors: ingest.errors + lookups.errors + rawWrites.errors,
+    graphBaselineEvents: graphWrites.units,
+    twoStoreBaselineEvents: twoStoreWrites.units,
+    errors: errors.reduce((n, r) => n + r.errors, 0),
+    ...(errors.some((r) => r.firstError !== null)
+      ? { firstError: errors.find((r) => r.firstError !== null)?.firstError }
+      : {}),
   };
 }
 
-async function cpuTimes(ctx: RunContext) {
-  const memory = await ctx.stack.api.memory();
-  const self = process.cpuUsage();
-  return {
-    windowPeakRssMiB: memory.windowPeakRssMiB,
-    deadlocks: memory.deadlocks,
-    api: memory.cpuMs,
-    neo4j: processCpuMs(ctx.stack.neo4j.pid),
-    self: (self.user + self.system) / 1000,
-  };
+/** Each figure of a map rounded for reporting. */
+function roundAll(figures: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(figures).map(([k, v]) => [k, round(v)]));
 }
 
 function mebibytes(setting: string): number {

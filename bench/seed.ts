@@ -1,12 +1,13 @@
-// Seeds histories with raw driver writes (UNWIND, thousands of rows per transaction) instead of through
-// the API, because a million events through the resolution path would take most of the run. The graph
-// is the one ingestion leaves for the same calls: the statements under bench/cypher/seed/ mirror
-// cypher/identity/*.cypher node by node and property by property (docs/adr/0011-benchmarks.md).
+// Seeds histories with raw writes (thousands of rows per statement) instead of through the API, because a
+// million events through the resolution path would take most of the run. What is written is what ingestion
+// leaves for the same calls: in Neo4j the identity graph only (the statements under bench/cypher/seed/
+// mirror cypher/identity/*.cypher node by node and property by property), in PostgreSQL the events' rows,
+// dedupe claims, event_identifiers and identity_map rows through the service's own sql/events/ files where
+// one fits (docs/adr/0011-benchmarks.md).
 import type { Driver } from 'neo4j-driver';
-import { EventFactory, eventRow, type PlannedEvent, type Population } from './events.ts';
+import { EventFactory, sqlEventRow, sqlLinkRows, type PlannedEvent, type Population } from './events.ts';
 import { Random } from './random.ts';
-import { BENCH_DATABASE } from './baseline.ts';
-import type { BenchQueries } from './stack.ts';
+import { BENCH_DATABASE, sqlTransaction, type BenchPostgres, type BenchQueries } from './stack.ts';
 
 export interface SeedSpec {
   space: string;
@@ -48,9 +49,14 @@ export class Seeder {
   private members: { profileId: string; groupId: string; since: string }[] = [];
   private readonly memberKeys = new Set<string>();
 
+  /**
+   * `events` is where the events go: the run's PostgreSQL. Without it only the identity graph is seeded
+   * (bench/profile-batch.ts, which profiles the graph's side alone).
+   */
   constructor(
     private readonly driver: Driver,
     private readonly queries: BenchQueries,
+    private readonly events?: Pick<BenchPostgres, 'pool' | 'project' | 'bench'>,
   ) {}
 
   async seed(spec: SeedSpec): Promise<SeedResult> {
@@ -60,22 +66,28 @@ export class Seeder {
     const counts = eventCounts(rng, spec);
     let profileRows: Record<string, unknown>[] = [];
     let pairs: Record<string, unknown>[] = [];
-    let events: Record<string, unknown>[] = [];
+    let events: History[] = [];
     let written = 0;
+    // Received up to ~0.5 s after the last event time; the months' partitions are made before any row.
+    await this.ensureMonths(spec.start, new Date(spec.start.getTime() + spec.spanMs + 1_000));
 
     const flush = async (): Promise<void> => {
       if (profileRows.length === 0) return;
-      await this.write('seed/create-profiles', { space: spec.space, profiles: profileRows });
-      if (pairs.length > 0) await this.write('seed/create-evidence', { space: spec.space, pairs });
-      const chunks: Record<string, unknown>[][] = [];
-      for (let i = 0; i < events.length; i += EVENTS_PER_TX) chunks.push(events.slice(i, i + EVENTS_PER_TX));
-      await parallel(chunks, WRITERS, (chunk) =>
-        this.write('seed/create-events', { space: spec.space, events: chunk }),
-      );
-      written += events.length;
+      const profiles = profileRows;
+      const evidencePairs = pairs;
+      const rows = events;
       profileRows = [];
       pairs = [];
       events = [];
+      await Promise.all([
+        (async () => {
+          await this.write('seed/create-profiles', { space: spec.space, profiles });
+          if (evidencePairs.length > 0)
+            await this.write('seed/create-evidence', { space: spec.space, pairs: evidencePairs });
+        })(),
+        this.storeEvents(spec.space, profiles, rows),
+      ]);
+      written += rows.length;
     };
 
     for (let k = 0; k < spec.count; k++) {
@@ -84,12 +96,51 @@ export class Seeder {
       const history = this.history(factory, rng, spec, i, n);
       profileRows.push(profileRow(spec, i, history));
       pairs.push(...evidence(history));
-      for (const h of history) events.push(eventRow(h.planned, h.receivedAt));
+      events.push(...history);
       if (profileRows.length >= PROFILES_PER_TX || events.length >= EVENTS_PER_TX * WRITERS * 2)
         await flush();
     }
     await flush();
     return { profiles: spec.count, events: written, ms: performance.now() - started };
+  }
+
+  /** The events' rows, claims and event_identifiers, and the profiles' identity_map rows. */
+  private async storeEvents(
+    space: string,
+    profiles: Record<string, unknown>[],
+    history: History[],
+  ): Promise<void> {
+    const sink = this.events;
+    if (sink === undefined) return;
+    const chunks: History[][] = [];
+    for (let i = 0; i < history.length; i += EVENTS_PER_TX) chunks.push(history.slice(i, i + EVENTS_PER_TX));
+    await parallel(chunks, WRITERS, (chunk) =>
+      sqlTransaction(sink.pool, async (client) => {
+        const rows = chunk.map((h) => sqlEventRow(h.planned, h.receivedAt));
+        const links = chunk.flatMap((h) => sqlLinkRows(h.planned, h.receivedAt));
+        await client.query(sink.project.get('events/store-events'), [space, JSON.stringify(rows)]);
+        // store-fast-effects with no change-log entries writes exactly the event_identifiers rows.
+        await client.query(sink.project.get('events/store-fast-effects'), [
+          space,
+          JSON.stringify(links),
+          '[]',
+        ]);
+      }),
+    );
+    const mapped = profiles.flatMap((p) =>
+      (p.identifiers as { key: string }[]).map((id) => ({ key: id.key, profile_id: p.id })),
+    );
+    await sink.pool.query(sink.bench.get('seed/map-identifiers'), [space, JSON.stringify(mapped)]);
+  }
+
+  /** The event tables' monthly partitions for [from, to] (sql/events/ensure-partitions.sql). */
+  private async ensureMonths(from: Date, to: Date): Promise<void> {
+    if (this.events === undefined) return;
+    const month = (d: Date) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, '0')}-01`;
+    await this.events.pool.query(this.events.project.get('events/ensure-partitions'), [
+      month(from),
+      month(to),
+    ]);
   }
 
   /** Writes the accounts and memberships gathered by every `seed` call so far. */

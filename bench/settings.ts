@@ -17,6 +17,12 @@ export interface ModeSettings {
   /** Concurrent clients of the closed-loop workloads (API and raw baseline alike). */
   clients: number;
   ingest: Phase;
+  /**
+   * The rate a closed-loop ingest phase's requests are pre-built for (events/s over its warm-up and window):
+   * bodies are serialised before the phase, so the load generator only sends bytes while it runs. A phase
+   * that uses them all up ends its window there and says so (`exhausted`).
+   */
+  poolEventsPerSec: number;
   /** W2: clients, measured requests per client (after one warm-up each), and a time bound. */
   largeBatches: { clients: number; requests: number; maxMs: number };
   freshness: Phase;
@@ -36,13 +42,14 @@ export interface ModeSettings {
   pageCache: string;
 }
 
-/** Sized for a 2-core machine with 24 GiB: quick stays under five minutes in all. */
+/** Sized for a 2-core machine with 24 GiB: quick stays well under its 8-minute deadline. */
 export const MODES: Record<Mode, ModeSettings> = {
   quick: {
     profiles: 5_000,
     events: 50_000,
     clients: 8,
     ingest: { warmupMs: 2_000, durationMs: 10_000 },
+    poolEventsPerSec: 4_000,
     largeBatches: { clients: 4, requests: 2, maxMs: 60_000 },
     freshness: { warmupMs: 2_000, durationMs: 10_000 },
     merges: { warmupMs: 2_000, durationMs: 8_000, pairs: 2_000 },
@@ -60,6 +67,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     events: 1_000_000,
     clients: 8,
     ingest: { warmupMs: 10_000, durationMs: 60_000 },
+    poolEventsPerSec: 5_000,
     largeBatches: { clients: 4, requests: 10, maxMs: 300_000 },
     freshness: { warmupMs: 5_000, durationMs: 60_000 },
     merges: { warmupMs: 5_000, durationMs: 60_000, pairs: 30_000 },

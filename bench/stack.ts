@@ -1,32 +1,46 @@
-// What a benchmark run stands on: its own Neo4j (a fresh home under .neo4j/, free ports, deleted after),
-// the API in a child process, a raw driver for seeding and baselines, and the Cypher both of them run.
+// What a benchmark run stands on: its own Neo4j (a fresh home under .neo4j/, free ports, deleted after)
+// and its own PostgreSQL (a fresh folder under .postgres/, a free port, deleted after), the API in a child
+// process, a raw driver and a bare pg pool for seeding and baselines, and the Cypher and SQL they run.
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import neo4j, { type Driver } from 'neo4j-driver';
+import pg from 'pg';
+import { EVENT_QUERIES } from '../src/events/index.ts';
 import { createDriver, QueryRegistry } from '../src/graph/index.ts';
+import { SQL_DIR } from '../src/postgres/migrations.ts';
+import { freePort } from '../test/support/ports.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
+import { postgresStatus, startLocalPostgres, type LocalPostgres } from '../tools/postgres/launcher.ts';
 
 export type BenchQueries = Pick<QueryRegistry, 'get'>;
 
+/**
+ * The database the API uses (NEO4J_DATABASE's default). Sessions name it, as the API's do: a session
+ * without one first asks the server for the user's home database, a round trip the API never makes.
+ */
+export const BENCH_DATABASE = 'neo4j';
+
 export type ApiRequest =
-  | { type: 'start'; seq: number; uri: string; password: string }
+  | { type: 'start'; seq: number; uri: string; password: string; databaseUrl: string }
   | { type: 'space'; seq: number; id: string; anonymousLimit?: number }
-  | { type: 'memory'; seq: number }
+  | { type: 'sample'; seq: number }
   | { type: 'stop'; seq: number };
 
 export type ApiReply =
   | { type: 'ready'; seq: number; url: string; pid: number }
   | { type: 'space'; seq: number; writeKey: string; token: string }
   | {
-      type: 'memory';
+      type: 'sample';
       seq: number;
       windowPeakRssMiB: number;
       peakRssMiB: number;
       cpuMs: number;
       deadlocks: number;
+      /** services.commit.stats(): events stored since start, and how many took the fast path. */
+      commit: { events: number; fastPath: number };
     }
   | { type: 'stopped'; seq: number; peakRssMiB: number; vmHwmMiB: number | null }
   | { type: 'error'; seq: number; message: string };
@@ -63,7 +77,7 @@ export class ApiProcess {
     return this.child.pid ?? -1;
   }
 
-  static async start(neo: LocalNeo4j): Promise<ApiProcess> {
+  static async start(neo: LocalNeo4j, databaseUrl: string): Promise<ApiProcess> {
     const api = new ApiProcess(
       fork(join(BENCH_DIR, 'api-process.ts'), [], {
         cwd: REPO_ROOT,
@@ -78,7 +92,7 @@ export class ApiProcess {
       }),
     );
     try {
-      const ready = await api.ask({ type: 'start', uri: neo.uri, password: neo.password });
+      const ready = await api.ask({ type: 'start', uri: neo.uri, password: neo.password, databaseUrl });
       if (ready.type !== 'ready') throw new Error('unexpected answer from the API process');
       api.url = ready.url;
       return api;
@@ -96,11 +110,12 @@ export class ApiProcess {
 
   /**
    * Peak RSS since the previous call and over the whole run (sampled every 100 ms in the API process),
-   * the CPU time it has used so far, and its write transactions retried after a deadlock so far.
+   * the CPU time it has used so far, its write transactions retried after a deadlock so far, and the
+   * two-store commit's counts so far.
    */
-  async memory(): Promise<Omit<Extract<ApiReply, { type: 'memory' }>, 'type' | 'seq'>> {
-    const answer = await this.ask({ type: 'memory' });
-    if (answer.type !== 'memory') throw new Error('unexpected answer from the API process');
+  async sample(): Promise<ApiSample> {
+    const answer = await this.ask({ type: 'sample' });
+    if (answer.type !== 'sample') throw new Error('unexpected answer from the API process');
     return answer;
   }
 
@@ -138,16 +153,46 @@ export class ApiProcess {
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
+export type ApiSample = Omit<Extract<ApiReply, { type: 'sample' }>, 'type' | 'seq'>;
+
+/** The run's PostgreSQL: its own server and `bench` database, and a bare pool on it. */
+export interface BenchPostgres {
+  local: LocalPostgres;
+  dir: string;
+  /** The `bench` database, the API's DATABASE_URL. */
+  url: string;
+  /** A bare node-postgres pool for seeding and baselines (no retries, no engine code). */
+  pool: pg.Pool;
+  /** The project's sql/ (what the API runs) and bench/sql/ (seeding, baselines) by name. */
+  project: BenchQueries;
+  bench: BenchQueries;
+}
+
 export interface Stack {
   neo4j: LocalNeo4j;
   home: string;
+  postgres: BenchPostgres;
   api: ApiProcess;
   /** A raw driver for seeding and baselines, configured as the service's own (src/graph/driver.ts). */
   driver: Driver;
   /** bench/cypher/ (seeding, baselines) and the project's cypher/ (what the API runs) by name. */
   bench: BenchQueries;
   project: BenchQueries;
+  /** CPU time used so far by the API, Neo4j, PostgreSQL (all its processes) and this process, with the API's sample. */
+  sample(): Promise<StackSample>;
+  /**
+   * Neo4j's store files in bytes with every change written to them: stops the API and Neo4j (a clean
+   * shutdown checkpoints; Community has no db.checkpoint()), measures, and starts both again on fresh ports
+   * (`neo4j`, `driver` and `api` are replaced). Only between workloads: the page cache starts cold again.
+   */
+  graphStoreAtRest(): Promise<number>;
   stop(): Promise<{ apiPeakRssMiB: number; apiPeakRssSource: string }>;
+}
+
+export interface StackSample {
+  apiSample: ApiSample;
+  /** CPU milliseconds so far; null where /proc cannot tell. */
+  cpuMs: { api: number; neo4j: number | null; postgres: number | null; loadGenerator: number };
 }
 
 export interface StackOptions {
@@ -156,10 +201,20 @@ export interface StackOptions {
   log: (msg: string) => void;
 }
 
+/** Connections of the bare pool: the closed loops' clients, plus the seeder's writers. */
+const BENCH_POOL_SIZE = 10;
+const BENCH_PG_DATABASE = 'bench';
+
 export async function startStack(options: StackOptions): Promise<Stack> {
   const home = join(REPO_ROOT, '.neo4j', `bench-${process.pid}`);
-  await rm(home, { recursive: true, force: true });
+  const pgDir = join(REPO_ROOT, '.postgres', `bench-${process.pid}`);
+  await Promise.all([
+    rm(home, { recursive: true, force: true }),
+    rm(pgDir, { recursive: true, force: true }),
+  ]);
   let local: LocalNeo4j | undefined;
+  let localPg: LocalPostgres | undefined;
+  let pool: pg.Pool | undefined;
   let api: ApiProcess | undefined;
   let driver: Driver | undefined;
   const teardown = async (): Promise<{ apiPeakRssMiB: number; apiPeakRssSource: string }> => {
@@ -177,12 +232,19 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       api?.kill();
     }
     await driver?.close().catch(() => {});
-    await local?.stop().catch((error: unknown) => options.log(`stopping Neo4j failed: ${String(error)}`));
-    await rm(home, { recursive: true, force: true });
+    await pool?.end().catch(() => {});
+    await Promise.all([
+      local?.stop().catch((error: unknown) => options.log(`stopping Neo4j failed: ${String(error)}`)),
+      localPg?.stop().catch((error: unknown) => options.log(`stopping PostgreSQL failed: ${String(error)}`)),
+    ]);
+    await Promise.all([
+      rm(home, { recursive: true, force: true }),
+      rm(pgDir, { recursive: true, force: true }),
+    ]);
     return rss;
   };
-  try {
-    local = await startLocalNeo4j({
+  const startNeo4j = () =>
+    startLocalNeo4j({
       home,
       boltPort: 0,
       httpPort: 0,
@@ -191,17 +253,150 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       timeoutMs: 180_000,
       log: options.log,
     });
-    driver = createDriver(local);
-    api = await ApiProcess.start(local);
-    const [bench, project] = await Promise.all([
+  try {
+    // Started side by side; a failure of either is thrown once both have settled, so teardown sees both.
+    const [neo, postgres] = await Promise.allSettled([
+      startNeo4j(),
+      freePort().then((port) =>
+        startLocalPostgres({
+          dir: pgDir,
+          port,
+          persistent: false,
+          log: (msg) => options.log(`[postgres] ${msg}`),
+        }),
+      ),
+    ]);
+    if (neo.status === 'fulfilled') local = neo.value;
+    if (postgres.status === 'fulfilled') localPg = postgres.value;
+    if (neo.status === 'rejected') throw neo.reason;
+    if (postgres.status === 'rejected') throw postgres.reason;
+    const pgServer = postgres.value;
+    const url = await createDatabase(pgServer.url, BENCH_PG_DATABASE);
+    pool = new pg.Pool({ connectionString: url, max: BENCH_POOL_SIZE });
+    // An idle client whose connection drops would otherwise crash the run; the next query reports it.
+    pool.on('error', () => {});
+    driver = createDriver(neo.value);
+    // The API applies both stores' migrations at start-up, so the tables exist once it is ready.
+    api = await ApiProcess.start(neo.value, url);
+    const [bench, project, sqlProject, sqlBench] = await Promise.all([
       QueryRegistry.load(join(BENCH_DIR, 'cypher')),
       QueryRegistry.load(),
+      QueryRegistry.load(SQL_DIR, EVENT_QUERIES, { extension: '.sql', skip: ['migrations'] }),
+      QueryRegistry.load(join(BENCH_DIR, 'sql'), undefined, { extension: '.sql' }),
     ]);
-    return { neo4j: local, home, api, driver, bench, project, stop: teardown };
+    const postmaster = (await postgresStatus(pgDir)).pid ?? null;
+    const stack: Stack = {
+      neo4j: neo.value,
+      home,
+      postgres: { local: pgServer, dir: pgDir, url, pool, project: sqlProject, bench: sqlBench },
+      api,
+      driver,
+      bench,
+      project,
+      sample: async () => {
+        const apiSample = await stack.api.sample();
+        const self = process.cpuUsage();
+        return {
+          apiSample,
+          cpuMs: {
+            api: apiSample.cpuMs,
+            neo4j: processCpuMs(stack.neo4j.pid),
+            postgres: postmaster === null ? null : processTreeCpuMs(postmaster),
+            loadGenerator: (self.user + self.system) / 1000,
+          },
+        };
+      },
+      graphStoreAtRest: async () => {
+        await api?.stop();
+        api = undefined;
+        await driver?.close();
+        driver = undefined;
+        await local?.stop();
+        local = undefined;
+        const bytes = await graphStoreBytes(home);
+        local = await startNeo4j();
+        driver = createDriver(local);
+        api = await ApiProcess.start(local, url);
+        Object.assign(stack, { neo4j: local, driver, api });
+        return bytes;
+      },
+      stop: teardown,
+    };
+    return stack;
   } catch (error) {
     await teardown();
     throw error;
   }
+}
+
+/** Creates database `name` on the server of `serverUrl`; returns its URL. */
+async function createDatabase(serverUrl: string, name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs `work` in one transaction on a client of the bare pool: committed, or rolled back on an error. */
+export async function sqlTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * The event store's size on disk per stored event: each table of bench/sql/report/event-store-size.sql in
+ * bytes, their sum, and the events stored (dedupe claims).
+ */
+export async function eventStoreSize(postgres: Pick<BenchPostgres, 'pool' | 'bench'>) {
+  const sizes = await postgres.pool.query<{ relation: string; bytes: number }>(
+    postgres.bench.get('report/event-store-size'),
+  );
+  const counted = await postgres.pool.query<{ events: number }>(postgres.bench.get('report/count-events'));
+  const events = Number(counted.rows[0]?.events ?? 0);
+  const bytes = sizes.rows.reduce((sum, r) => sum + Number(r.bytes), 0);
+  return {
+    events,
+    bytes,
+    bytesPerEvent: events === 0 ? Number.NaN : bytes / events,
+    bytesPerEventByTable: Object.fromEntries(
+      sizes.rows.map((r) => [r.relation, events === 0 ? Number.NaN : Number(r.bytes) / events]),
+    ),
+  };
+}
+
+/**
+ * The graph's store files on disk in bytes. Pages the page cache has not flushed yet are not in them: only
+ * after a checkpoint (Stack.graphStoreAtRest) does this hold every change.
+ */
+export async function graphStoreBytes(home: string): Promise<number> {
+  return (await folderMiB(join(home, 'data', 'databases', BENCH_DATABASE))) * 1024 * 1024;
+}
+
+/** The server's version (`SHOW server_version`). */
+export async function postgresVersion(pool: pg.Pool): Promise<string> {
+  return pool
+    .query<{ server_version: string }>('SHOW server_version')
+    .then((r) => r.rows[0]?.server_version ?? 'unknown')
+    .catch(() => 'unknown');
 }
 
 /** Neo4j's JVM heap in use now (JMX, which Community 5 serves through dbms.queryJmx). */
@@ -257,6 +452,36 @@ export function processCpuMs(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU time of a process and all its children (PostgreSQL's postmaster and its backends), including
+ * children that have exited and been waited for; null where /proc cannot tell.
+ */
+export function processTreeCpuMs(pid: number): number | null {
+  const fields = (p: number | string): string[] | null => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    } catch {
+      return null;
+    }
+  };
+  const own = fields(pid);
+  if (own === null) return null;
+  // utime, stime, and the waited-for children's cutime, cstime (clock ticks of 10 ms).
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    const f = fields(entry);
+    if (f !== null && Number(f[1]) === pid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks * 10;
 }
 
 /** Bytes under a folder (the database's store files), in MiB. */

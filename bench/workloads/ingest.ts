@@ -1,12 +1,31 @@
-// W1 (15-event batches), W2 (~450 KB batches) and W3 (freshness) through POST /v1/batch, each with its
-// raw baseline where the issue asks for one.
+// W1 (15-event batches), W2 (~450 KB batches) and W3 (freshness) through POST /v1/batch, W1 and W2 each
+// with the two raw baselines (issue 12). Request bodies and baseline parameters are built before each timed
+// phase, so that the load generator spends its CPU on sending, not on drawing and serialising events.
 import { BATCH_CHUNK } from '../../src/ingest/ingest.service.ts';
-import { IngestBaseline } from '../baseline.ts';
-import { EventFactory, toSegment, type PlannedEvent } from '../events.ts';
-import { closedLoop, openLoop, percentile, perSecond, round, type LoopResult } from '../measure.ts';
+import { GraphEventsBaseline, TwoStoreBaseline } from '../baseline.ts';
+import { batchBody, EventFactory, toSegment, type PlannedEvent } from '../events.ts';
+import {
+  closedLoop,
+  fromPool,
+  openLoop,
+  percentile,
+  perSecond,
+  phaseCpu,
+  prebuild,
+  round,
+  scheduledRequests,
+  type LoopResult,
+} from '../measure.ts';
 import { Random } from '../random.ts';
-import { BATCH_EVENTS, LARGE_BATCH_BYTES, PROBE_USERS, SEED, type RunContext } from '../settings.ts';
-import { sleep } from '../stack.ts';
+import {
+  BATCH_EVENTS,
+  LARGE_BATCH_BYTES,
+  PROBE_USERS,
+  SEED,
+  type Phase,
+  type RunContext,
+} from '../settings.ts';
+import { sleep, type StackSample } from '../stack.ts';
 
 /** Share of events that add an identifier to an existing profile (issue #6). */
 const ADD_SHARE = 0.05;
@@ -67,8 +86,6 @@ export class IngestStream {
   }
 }
 
-const segment = (batch: PlannedEvent[]) => batch.map((p) => toSegment(p.event));
-
 function ackSummary(r: LoopResult) {
   return {
     eventsPerSec: round(perSecond(r)),
@@ -80,39 +97,110 @@ function ackSummary(r: LoopResult) {
   };
 }
 
-/** W1: 15-event batches from `clients` concurrent clients, then the raw baseline the same way. */
+/**
+ * One timed ingest phase: the loop, and what each process spent on it (the stack sampled around it). Its
+ * requests are built by then, so the client's idle sockets are renewed first (ApiClient.reopen).
+ */
+async function timedPhase(ctx: RunContext, loop: () => Promise<LoopResult>) {
+  ctx.client.reopen();
+  const before = await ctx.stack.sample();
+  const t0 = performance.now();
+  const result = await loop();
+  const wallMs = performance.now() - t0;
+  const after = await ctx.stack.sample();
+  return { result, before, after, cpu: phaseCpu(before, after, wallMs, result.totalUnits) };
+}
+
+/** Requests a closed-loop phase pre-builds: enough for `poolEventsPerSec` over its warm-up and window. */
+function poolRequests(ctx: RunContext, phase: Phase, eventsPerRequest: number): number {
+  const ms = phase.warmupMs + phase.durationMs;
+  return Math.ceil((ctx.settings.poolEventsPerSec * ms) / 1000 / eventsPerRequest);
+}
+
+/** The share of the events the API stored in a phase that took the fast path (services.commit.stats()). */
+function fastPathShare(before: StackSample, after: StackSample) {
+  const events = after.apiSample.commit.events - before.apiSample.commit.events;
+  const fastPath = after.apiSample.commit.fastPath - before.apiSample.commit.fastPath;
+  return { events, fastPath, share: events === 0 ? Number.NaN : round(fastPath / events) };
+}
+
+/**
+ * W1: 15-event batches from `clients` concurrent clients through the API, then the two raw baselines the
+ * same way: the old design's (events as Neo4j nodes) and the new one's (PostgreSQL rows plus the graph
+ * writes the batch needs). Every phase's requests are built before it starts.
+ */
 export async function runW1(ctx: RunContext) {
   const { clients, ingest } = ctx.settings;
-  const maxOps = 1_000_000;
-  const api = new IngestStream(ctx, 'w1', SEED + 1);
+  const requests = poolRequests(ctx, ingest, BATCH_EVENTS);
+  ctx.log(`W1: building ${requests} request bodies of ${BATCH_EVENTS} events`);
+  const stream = new IngestStream(ctx, 'w1', SEED + 1);
+  let bodies = prebuild(requests, () => batchBody(stream.batch(BATCH_EVENTS)));
   ctx.log(
     `W1: ${clients} clients, ${BATCH_EVENTS}-event batches, ${ingest.durationMs / 1000} s through POST /v1/batch`,
   );
-  const viaApi = await closedLoop({
-    clients,
-    ...ingest,
-    maxOps,
-    op: async () => {
-      await ctx.client.batch(segment(api.batch(BATCH_EVENTS)));
-      return BATCH_EVENTS;
-    },
-  });
-  const raw = new IngestStream(ctx, 'w1b', SEED + 2);
-  const baseline = new IngestBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
-  ctx.log('W1: raw baseline');
-  const viaDriver = await closedLoop({
-    clients,
-    ...ingest,
-    maxOps,
-    op: () => baseline.write(raw.batch(BATCH_EVENTS)),
-  });
-  const eventsPerSec = perSecond(viaApi);
-  const baselineEventsPerSec = perSecond(viaDriver);
+  const api = await timedPhase(ctx, () =>
+    closedLoop({
+      clients,
+      ...ingest,
+      maxOps: bodies.length,
+      op: fromPool(bodies, async (body) => {
+        await ctx.client.postBatch(body);
+        return BATCH_EVENTS;
+      }),
+    }),
+  );
+  bodies = [];
+
+  const graphBaseline = new GraphEventsBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
+  await graphBaseline.prepare();
+  const graphStream = new IngestStream(ctx, 'w1b', SEED + 2);
+  let graphPlans = prebuild(requests, () => graphBaseline.plan(graphStream.batch(BATCH_EVENTS)));
+  ctx.log('W1: raw baseline of the old design (events as Neo4j nodes)');
+  const graph = await timedPhase(ctx, () =>
+    closedLoop({
+      clients,
+      ...ingest,
+      maxOps: graphPlans.length,
+      op: fromPool(graphPlans, (plan) => graphBaseline.write(plan)),
+    }),
+  );
+  graphPlans = [];
+
+  const twoStoreBaseline = twoStore(ctx);
+  const twoStoreStream = new IngestStream(ctx, 'w1c', SEED + 10);
+  let twoStorePlans = prebuild(requests, () => twoStoreBaseline.plan(twoStoreStream.batch(BATCH_EVENTS)));
+  ctx.log('W1: raw baseline of the new design (PostgreSQL rows, graph writes the batch needs)');
+  const twoStorePhase = await timedPhase(ctx, () =>
+    closedLoop({
+      clients,
+      ...ingest,
+      maxOps: twoStorePlans.length,
+      op: fromPool(twoStorePlans, (plan) => twoStoreBaseline.write(plan)),
+    }),
+  );
+  twoStorePlans = [];
+
+  const eventsPerSec = perSecond(api.result);
+  const graphEventsPerSec = perSecond(graph.result);
+  const twoStoreEventsPerSec = perSecond(twoStorePhase.result);
+  const fast = fastPathShare(api.before, api.after);
   return {
-    ...ackSummary(viaApi),
-    baselineEventsPerSec: round(baselineEventsPerSec),
-    ratio: round(eventsPerSec / baselineEventsPerSec),
-    baselineErrors: viaDriver.errors,
+    ...ackSummary(api.result),
+    graphBaselineEventsPerSec: round(graphEventsPerSec),
+    ratioToGraphBaseline: round(eventsPerSec / graphEventsPerSec),
+    twoStoreBaselineEventsPerSec: round(twoStoreEventsPerSec),
+    ratioToTwoStoreBaseline: round(eventsPerSec / twoStoreEventsPerSec),
+    apiCpuUsPerEvent: api.cpu.usPerEvent.api,
+    fastPathShare: fast.share,
+    fastPath: { events: fast.events, fastPath: fast.fastPath },
+    // Each process's CPU in each phase: % of one core, and µs per event completed in it.
+    cpu: { api: api.cpu, graphBaseline: graph.cpu, twoStoreBaseline: twoStorePhase.cpu },
+    graphBaselineErrors: graph.result.errors,
+    twoStoreBaselineErrors: twoStorePhase.result.errors,
+    ...firstBaselineError(graph.result, twoStorePhase.result),
+    graphBaselineDeadlockRetries: graphBaseline.deadlockRetries,
+    twoStoreBaselineDeadlockRetries: twoStoreBaseline.deadlockRetries,
+    ...exhausted({ api: api.result, graphBaseline: graph.result, twoStoreBaseline: twoStorePhase.result }),
     clients,
     batchEvents: BATCH_EVENTS,
     durationS: ingest.durationMs / 1000,
@@ -120,86 +208,158 @@ export async function runW1(ctx: RunContext) {
   };
 }
 
+function twoStore(ctx: RunContext): TwoStoreBaseline {
+  return new TwoStoreBaseline(ctx.stack.driver, ctx.stack.bench, ctx.stack.postgres, ctx.main.space);
+}
+
+function firstBaselineError(...results: LoopResult[]) {
+  const first = results.find((r) => r.firstError !== null)?.firstError;
+  return first === undefined || first === null ? {} : { baselineFirstError: first };
+}
+
+/** Phases whose pre-built requests ran out before their window's end (their window ended there). */
+function exhausted(phases: Record<string, LoopResult>) {
+  const names = Object.entries(phases)
+    .filter(([, r]) => r.exhausted)
+    .map(([n]) => n);
+  return names.length === 0 ? {} : { exhaustedPools: names };
+}
+
 /**
- * W2: ~450 KB batches (several hundred events each), then its raw baseline. A request takes seconds, so
- * this one is count-bounded: after one warm-up request per client, each client sends `requests` more and
+ * W2: ~450 KB batches (several hundred events each), then its two raw baselines. A request takes seconds,
+ * so this one is count-bounded: after one warm-up request per client, each client sends `requests` more and
  * the rate is their events over the time until the last answer. The engine commits a request in
- * transactions of BATCH_CHUNK events; the baseline writes the same request in transactions of that size.
+ * transactions of BATCH_CHUNK events; the baselines write the same request in transactions of that size.
  */
 export async function runW2(ctx: RunContext) {
   const { clients, requests, maxMs } = ctx.settings.largeBatches;
+  const total = clients * (requests + 1);
   const sizes: number[] = [];
   const counts: number[] = [];
-  const measure = async (send: (events: PlannedEvent[]) => Promise<unknown>, stream: IngestStream) => {
-    const op = async () => {
+  const measure = <T>(pool: { items: T; events: number }[], send: (items: T) => Promise<unknown>) => {
+    const op = fromPool(pool, async ({ items, events }) => {
+      await send(items);
+      return events;
+    });
+    return timedPhase(ctx, async () => {
+      await closedLoop({ clients, warmupMs: 0, durationMs: maxMs, maxOps: clients, op });
+      return closedLoop({
+        clients,
+        warmupMs: 0,
+        durationMs: maxMs,
+        maxOps: clients * requests,
+        drain: true,
+        op,
+      });
+    });
+  };
+  /** `total` requests of ~LARGE_BATCH_BYTES from a stream, each as `build` makes it. */
+  const requestsOf = <T>(stream: IngestStream, build: (events: PlannedEvent[]) => T) =>
+    prebuild(total, () => {
       const { events, bytes } = stream.batchOfSize(LARGE_BATCH_BYTES);
       sizes.push(bytes);
       counts.push(events.length);
-      await send(events);
-      return events.length;
-    };
-    await closedLoop({ clients, warmupMs: 0, durationMs: maxMs, maxOps: clients, op });
-    return closedLoop({
-      clients,
-      warmupMs: 0,
-      durationMs: maxMs,
-      maxOps: clients * requests,
-      drain: true,
-      op,
+      return { items: build(events), events: events.length };
     });
+  /** A request's events in transactions of BATCH_CHUNK, as the engine commits them. */
+  const chunks = (events: PlannedEvent[]) => {
+    const out: PlannedEvent[][] = [];
+    for (let i = 0; i < events.length; i += BATCH_CHUNK) out.push(events.slice(i, i + BATCH_CHUNK));
+    return out;
   };
   ctx.log(`W2: ${clients} clients x ${requests} requests of ~${LARGE_BATCH_BYTES / 1000} KB`);
-  const viaApi = await measure(
-    (events) => ctx.client.batch(segment(events)),
-    new IngestStream(ctx, 'w2', SEED + 3),
+  const api = await measure(
+    requestsOf(new IngestStream(ctx, 'w2', SEED + 3), (events) => batchBody(events)),
+    (body) => ctx.client.postBatch(body),
   );
-  const baseline = new IngestBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
-  ctx.log('W2: raw baseline');
-  const viaDriver = await measure(
-    async (events) => {
-      for (let i = 0; i < events.length; i += BATCH_CHUNK)
-        await baseline.write(events.slice(i, i + BATCH_CHUNK));
+  const graphBaseline = new GraphEventsBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
+  await graphBaseline.prepare();
+  ctx.log('W2: raw baseline of the old design (events as Neo4j nodes)');
+  const graph = await measure(
+    requestsOf(new IngestStream(ctx, 'w2b', SEED + 4), (events) =>
+      chunks(events).map((c) => graphBaseline.plan(c)),
+    ),
+    async (plans) => {
+      for (const plan of plans) await graphBaseline.write(plan);
     },
-    new IngestStream(ctx, 'w2b', SEED + 4),
   );
-  const eventsPerSec = perSecond(viaApi);
-  const baselineEventsPerSec = perSecond(viaDriver);
+  const twoStoreBaseline = twoStore(ctx);
+  ctx.log('W2: raw baseline of the new design (PostgreSQL rows, graph writes the batch needs)');
+  const twoStorePhase = await measure(
+    requestsOf(new IngestStream(ctx, 'w2c', SEED + 11), (events) =>
+      chunks(events).map((c) => twoStoreBaseline.plan(c)),
+    ),
+    async (plans) => {
+      for (const plan of plans) await twoStoreBaseline.write(plan);
+    },
+  );
+  const eventsPerSec = perSecond(api.result);
+  const graphEventsPerSec = perSecond(graph.result);
+  const twoStoreEventsPerSec = perSecond(twoStorePhase.result);
+  const fast = fastPathShare(api.before, api.after);
   return {
     eventsPerSec: round(eventsPerSec),
-    baselineEventsPerSec: round(baselineEventsPerSec),
-    ratio: round(eventsPerSec / baselineEventsPerSec),
-    p50Ms: round(percentile(viaApi.latencies, 50)),
-    p99Ms: round(percentile(viaApi.latencies, 99)),
-    requests: viaApi.ops,
-    errors: viaApi.errors,
-    ...(viaApi.firstError === null ? {} : { firstError: viaApi.firstError }),
-    baselineErrors: viaDriver.errors,
+    graphBaselineEventsPerSec: round(graphEventsPerSec),
+    ratioToGraphBaseline: round(eventsPerSec / graphEventsPerSec),
+    twoStoreBaselineEventsPerSec: round(twoStoreEventsPerSec),
+    ratioToTwoStoreBaseline: round(eventsPerSec / twoStoreEventsPerSec),
+    apiCpuUsPerEvent: api.cpu.usPerEvent.api,
+    fastPathShare: fast.share,
+    p50Ms: round(percentile(api.result.latencies, 50)),
+    p99Ms: round(percentile(api.result.latencies, 99)),
+    requests: api.result.ops,
+    errors: api.result.errors,
+    ...(api.result.firstError === null ? {} : { firstError: api.result.firstError }),
+    graphBaselineErrors: graph.result.errors,
+    twoStoreBaselineErrors: twoStorePhase.result.errors,
+    ...firstBaselineError(graph.result, twoStorePhase.result),
+    graphBaselineDeadlockRetries: graphBaseline.deadlockRetries,
+    twoStoreBaselineDeadlockRetries: twoStoreBaseline.deadlockRetries,
+    cpu: { api: api.cpu, graphBaseline: graph.cpu, twoStoreBaseline: twoStorePhase.cpu },
     clients,
     batchKB: round(average(sizes) / 1000),
     batchEvents: Math.round(average(counts)),
     txEvents: BATCH_CHUNK,
-    measuredS: round(viaApi.windowMs / 1000),
-    baselineMeasuredS: round(viaDriver.windowMs / 1000),
+    measuredS: round(api.result.windowMs / 1000),
+    graphBaselineMeasuredS: round(graph.result.windowMs / 1000),
+    twoStoreBaselineMeasuredS: round(twoStorePhase.result.windowMs / 1000),
   };
 }
 
-/** Open-loop 15-event batches at `eventsPerSec` (W3's and W6's background load). */
-export function ingestAtRate(
-  ctx: RunContext,
+/**
+ * Bodies of open-loop 15-event batches at `eventsPerSec` over `phase` (W3's and W6's background load),
+ * built before it starts; `probe(i)` puts a probe last in request i.
+ */
+export function ratedBodies(
   stream: IngestStream,
   eventsPerSec: number,
-  phase: { warmupMs: number; durationMs: number },
-  afterAck?: (i: number) => Promise<void>,
+  phase: Phase,
   probe?: (i: number) => PlannedEvent,
+): Buffer[] {
+  const rate = eventsPerSec / BATCH_EVENTS;
+  return prebuild(scheduledRequests({ rate, ...phase }), (i) => {
+    const batch = stream.batch(probe === undefined ? BATCH_EVENTS : BATCH_EVENTS - 1);
+    if (probe !== undefined) batch.push(probe(i));
+    return batchBody(batch);
+  });
+}
+
+/** Open-loop 15-event batches at `eventsPerSec`, sending bodies built by ratedBodies for the same phase. */
+export function ingestAtRate(
+  ctx: RunContext,
+  bodies: readonly Buffer[],
+  eventsPerSec: number,
+  phase: Phase,
+  afterAck?: (i: number) => Promise<void>,
 ) {
   return openLoop({
     rate: eventsPerSec / BATCH_EVENTS,
     ...phase,
     maxInFlight: 4 * ctx.settings.clients,
     op: async (i) => {
-      const batch = stream.batch(probe === undefined ? BATCH_EVENTS : BATCH_EVENTS - 1);
-      if (probe !== undefined) batch.push(probe(i));
-      await ctx.client.batch(segment(batch));
+      const body = bodies[i];
+      if (body === undefined) throw new Error(`no pre-built body for request ${i}`);
+      await ctx.client.postBatch(body);
       if (afterAck !== undefined) await afterAck(i);
       return BATCH_EVENTS;
     },
@@ -233,45 +393,40 @@ export async function runW3(ctx: RunContext, w1EventsPerSec: number, basis: stri
   const visibleMs: number[] = [];
   let timeouts = 0;
   let polls = 0;
-  const measureFrom = performance.now() + phase.warmupMs;
   ctx.log(
     `W3: ${Math.round(rate)} events/s (half of ${basis}), probe per batch, ${phase.durationMs / 1000} s`,
   );
-  const load = await ingestAtRate(
-    ctx,
-    stream,
-    rate,
-    phase,
-    async (i) => {
-      const p = probes.get(i);
-      probes.delete(i);
-      if (p === undefined) return;
-      const acked = performance.now();
-      for (;;) {
-        polls += 1;
-        const answer = await ctx.client.graphql<ProbeAnswer>(PROBE_QUERIES[p.kind], { v: p.user });
-        const seen =
-          p.kind === 'trait'
-            ? answer.profile?.trait?.value === p.expect
-            : answer.profile?.events?.nodes[0]?.messageId === p.expect;
-        const now = performance.now();
-        if (seen) {
-          if (acked >= measureFrom) visibleMs.push(now - acked);
-          return;
-        }
-        if (now - acked > POLL_FOR_MS) {
-          timeouts += 1;
-          return;
-        }
-        await sleep(POLL_EVERY_MS);
+  const bodies = ratedBodies(stream, rate, phase, (i) => {
+    const p = stream.probe(i);
+    probes.set(i, p);
+    return p.planned;
+  });
+  ctx.client.reopen();
+  const measureFrom = performance.now() + phase.warmupMs;
+  const load = await ingestAtRate(ctx, bodies, rate, phase, async (i) => {
+    const p = probes.get(i);
+    probes.delete(i);
+    if (p === undefined) return;
+    const acked = performance.now();
+    for (;;) {
+      polls += 1;
+      const answer = await ctx.client.graphql<ProbeAnswer>(PROBE_QUERIES[p.kind], { v: p.user });
+      const seen =
+        p.kind === 'trait'
+          ? answer.profile?.trait?.value === p.expect
+          : answer.profile?.events?.nodes[0]?.messageId === p.expect;
+      const now = performance.now();
+      if (seen) {
+        if (acked >= measureFrom) visibleMs.push(now - acked);
+        return;
       }
-    },
-    (i) => {
-      const p = stream.probe(i);
-      probes.set(i, p);
-      return p.planned;
-    },
-  );
+      if (now - acked > POLL_FOR_MS) {
+        timeouts += 1;
+        return;
+      }
+      await sleep(POLL_EVERY_MS);
+    }
+  });
   return {
     p50Ms: round(percentile(visibleMs, 50)),
     p95Ms: round(percentile(visibleMs, 95)),
@@ -292,15 +447,18 @@ export async function runW3(ctx: RunContext, w1EventsPerSec: number, basis: stri
 /** When W3 or W6 runs without W1: a short closed-loop W1 through the API gives the rate to halve. */
 export async function calibrateW1(ctx: RunContext): Promise<number> {
   const stream = new IngestStream(ctx, 'cal', SEED + 6);
+  const phase = { warmupMs: 2_000, durationMs: 5_000 };
+  const bodies = prebuild(poolRequests(ctx, phase, BATCH_EVENTS), () =>
+    batchBody(stream.batch(BATCH_EVENTS)),
+  );
   const r = await closedLoop({
     clients: ctx.settings.clients,
-    warmupMs: 2_000,
-    durationMs: 5_000,
-    maxOps: 100_000,
-    op: async () => {
-      await ctx.client.batch(segment(stream.batch(BATCH_EVENTS)));
+    ...phase,
+    maxOps: bodies.length,
+    op: fromPool(bodies, async (body) => {
+      await ctx.client.postBatch(body);
       return BATCH_EVENTS;
-    },
+    }),
   });
   return perSecond(r);
 }

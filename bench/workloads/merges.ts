@@ -1,9 +1,10 @@
 // W4: merges. Throughput of events that each merge two existing profiles; the cost of the 100th merge
 // into one profile against the first; and the cost of merging profiles with long histories against short
-// ones. Profiles and histories are seeded raw (seed.ts); merges always go through the tracking API.
+// ones. Profiles and histories are seeded raw (seed.ts: identity in Neo4j, events in PostgreSQL); merges
+// always go through the tracking API, their request bodies built before they are timed.
 import { ApiClient } from '../client.ts';
 import { Population } from '../events.ts';
-import { closedLoop, median, percentile, perSecond, round } from '../measure.ts';
+import { closedLoop, fromPool, median, percentile, perSecond, prebuild, round } from '../measure.ts';
 import { Random } from '../random.ts';
 import { Seeder } from '../seed.ts';
 import { BATCH_EVENTS, SEED, type RunContext } from '../settings.ts';
@@ -39,7 +40,7 @@ function mergeCall(
 }
 
 export async function runW4(ctx: RunContext) {
-  const { driver, bench, api } = ctx.stack;
+  const { driver, bench, api, postgres } = ctx.stack;
   const rng = new Random(SEED + 40);
   let serial = 0;
   const messageId = () => `w4-${(serial++).toString(36)}`;
@@ -49,7 +50,7 @@ export async function runW4(ctx: RunContext) {
   const rateKeys = await api.createSpace('merge-rate');
   const users = new Population('mr', pairs);
   const visitors = new Population('mv', pairs);
-  const seeder = new Seeder(driver, bench);
+  const seeder = new Seeder(driver, bench, postgres);
   ctx.log(`W4: seeding ${pairs} merge pairs`);
   await seeder.seed({
     space: rateKeys.space,
@@ -73,22 +74,25 @@ export async function runW4(ctx: RunContext) {
   });
   await seeder.finish(rateKeys.space);
   const rateClient = new ApiClient(api.url, rateKeys, ctx.settings.clients);
+  // Every request's body is built before the loop: BATCH_EVENTS pairs each, in order.
+  const requests = prebuild(Math.ceil(pairs / BATCH_EVENTS), (r) => {
+    const batch = [];
+    for (let k = r * BATCH_EVENTS; k < Math.min(pairs, (r + 1) * BATCH_EVENTS); k++)
+      batch.push(mergeCall(rng, messageId(), users, k, visitors, k));
+    return { body: Buffer.from(JSON.stringify({ batch })), merges: batch.length };
+  });
   let nextPair = 0;
   ctx.log(`W4: merges, ${ctx.settings.clients} clients, ${BATCH_EVENTS} merges per request`);
   const loop = await closedLoop({
     clients: ctx.settings.clients,
     warmupMs,
     durationMs,
-    maxOps: Math.ceil(pairs / BATCH_EVENTS),
-    op: async () => {
-      if (nextPair >= pairs) return null;
-      const from = nextPair;
-      nextPair = Math.min(pairs, nextPair + BATCH_EVENTS);
-      const batch = [];
-      for (let k = from; k < nextPair; k++) batch.push(mergeCall(rng, messageId(), users, k, visitors, k));
-      await rateClient.batch(batch);
-      return batch.length;
-    },
+    maxOps: requests.length,
+    op: fromPool(requests, async ({ body, merges }) => {
+      nextPair += merges;
+      await rateClient.postBatch(body);
+      return merges;
+    }),
   });
   const tombstones = await count(
     ctx,
@@ -165,8 +169,9 @@ export async function runW4(ctx: RunContext) {
   );
 
   const timeOne = async (survivors: Population, s: number, partners: Population, p: number) => {
+    const body = Buffer.from(JSON.stringify(mergeCall(rng, messageId(), survivors, s, partners, p)));
     const t0 = performance.now();
-    await costClient.send('identify', mergeCall(rng, messageId(), survivors, s, partners, p));
+    await costClient.send('identify', body);
     return performance.now() - t0;
   };
   const times = { early: [] as number[], late: [] as number[], small: [] as number[], large: [] as number[] };

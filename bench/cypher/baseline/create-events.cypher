@@ -1,5 +1,6 @@
-// create-events (bench seeding): the events part of cypher/identity/write-batch (Event nodes and their FROM
-// edges), kept here so that seeding and the raw baselines do not change when the engine's write path does.
+// create-events (graph-events raw baseline): events as Neo4j nodes with FROM edges to the identifiers they
+// carried, as cypher/identity/write-batch wrote them before events moved to PostgreSQL (issue 12), kept as
+// the old design's reference. Needs create-event-constraint and create-event-timestamp-index.
 // params: $space, $events (list of {messageId, type, event, name, category, userId, anonymousId, previousId,
 //         groupId, properties, traits, context, integrations (JSON strings or null), timestamp, receivedAt,
 //         sentAt, originalTimestamp (ISO-8601 strings or null), violations (JSON string), resolvedTo, keys})
