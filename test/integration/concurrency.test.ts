@@ -148,6 +148,20 @@ describe('concurrent writers', () => {
       const stored = await storedCounts(t.db, concurrent.space);
       expect(stored.size).toBe(EVENTS);
       expect([...stored.values()].every((n) => n === 1)).toBe(true);
+      // PostgreSQL's identity_map, kept incrementally by 16 concurrent writers' commits, equals the
+      // mapping recomputed from scratch from the graph (every identifier → its live profile).
+      for (const space of [concurrent.space, sequential.space]) {
+        const { records } = await t.driver.executeQuery(
+          'MATCH (i:Identifier {space: $space})-[:IDENTIFIES]->(p:Profile) RETURN i.key AS key, p.id AS id',
+          { space },
+        );
+        const fromGraph = new Map(records.map((r) => [String(r.get('key')), String(r.get('id'))]));
+        const { rows } = await t.db.pool.query<{ key: string; profile_id: string }>(
+          'SELECT key, profile_id FROM identity_map WHERE space = $1',
+          [space],
+        );
+        expect(new Map(rows.map((r) => [r.key, r.profile_id]))).toEqual(fromGraph);
+      }
     },
   );
 });
