@@ -87,6 +87,7 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         cpuMs: (cpu.user + cpu.system) / 1000,
         deadlocks: service?.deadlocks() ?? 0,
         commit: service?.services.commit.stats() ?? { events: 0, fastPath: 0 },
+        queries: service?.queryTimes() ?? { neo4j: {}, postgres: {} },
       };
     }
     case 'stop': {

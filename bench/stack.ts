@@ -41,6 +41,8 @@ export type ApiReply =
       deadlocks: number;
       /** services.commit.stats(): events stored since start, and how many took the fast path. */
       commit: { events: number; fastPath: number };
+      /** Service.queryTimes(): statements and ms per named query since start, by store. */
+      queries: Record<'neo4j' | 'postgres', Record<string, { count: number; ms: number }>>;
     }
   | { type: 'stopped'; seq: number; peakRssMiB: number; vmHwmMiB: number | null }
   | { type: 'error'; seq: number; message: string };

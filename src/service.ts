@@ -18,6 +18,7 @@ import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
+import type { QueryTime } from './graph/query-times.ts';
 import { ensurePartitions, migrateDatabase, SQL_DIR } from './postgres/migrations.ts';
 import pg from 'pg';
 
@@ -40,6 +41,8 @@ export interface Service {
   services: Services;
   /** Write transactions retried after a deadlock since start (benchmarks report it). */
   deadlocks(): number;
+  /** Statements and milliseconds per named query since start, by store (benchmarks report them). */
+  queryTimes(): { neo4j: Record<string, QueryTime>; postgres: Record<string, QueryTime> };
   url: string;
   /** Prometheus scrape URL on the metrics port (docs/adr/0016-metrics.md); undefined with METRICS_PORT=off. */
   metricsUrl: string | undefined;
@@ -95,6 +98,7 @@ export async function startService(
     // One registry per service (docs/adr/0016-metrics.md), fed by the graph, ingestion and the app.
     const metrics = new Metrics();
     metrics.watchGraph(graph);
+    metrics.watchQueryTimes({ neo4j: graph.queryTimes, postgres: database.queryTimes });
     const services = createServices(graph, database, {
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
@@ -188,7 +192,11 @@ export async function startService(
         await emails;
       },
     });
-    return { app, services, deadlocks: () => graph.deadlocks, url, metricsUrl, stop };
+    const queryTimes = () => ({
+      neo4j: graph.queryTimes.snapshot(),
+      postgres: database.queryTimes.snapshot(),
+    });
+    return { app, services, deadlocks: () => graph.deadlocks, queryTimes, url, metricsUrl, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -125,6 +125,37 @@ function fastPathShare(before: StackSample, after: StackSample) {
 }
 
 /**
+ * Where the API's statements spent their time in a phase: per store, the queries that took most, as
+ * statements per event and µs of statement time (sent to last row) per event stored.
+ */
+function statementTime(before: StackSample, after: StackSample, top = 8) {
+  const events = after.apiSample.commit.events - before.apiSample.commit.events;
+  const out: Record<string, Record<string, { perEvent: number; usPerEvent: number }>> = {};
+  for (const store of ['neo4j', 'postgres'] as const) {
+    const was = before.apiSample.queries[store];
+    const rows = Object.entries(after.apiSample.queries[store]).map(([name, t]) => ({
+      name,
+      count: t.count - (was[name]?.count ?? 0),
+      ms: t.ms - (was[name]?.ms ?? 0),
+    }));
+    rows.sort((a, b) => b.ms - a.ms);
+    out[store] = Object.fromEntries(
+      rows
+        .filter((r) => r.count > 0)
+        .slice(0, top)
+        .map((r) => [
+          r.name,
+          {
+            perEvent: round(r.count / Math.max(1, events)),
+            usPerEvent: round((r.ms * 1000) / Math.max(1, events)),
+          },
+        ]),
+    );
+  }
+  return out;
+}
+
+/**
  * W1: 15-event batches from `clients` concurrent clients through the API, then the two raw baselines the
  * same way: the old design's (events as Neo4j nodes) and the new one's (PostgreSQL rows plus the graph
  * writes the batch needs). Every phase's requests are built before it starts.
@@ -193,6 +224,7 @@ export async function runW1(ctx: RunContext) {
     apiCpuUsPerEvent: api.cpu.usPerEvent.api,
     fastPathShare: fast.share,
     fastPath: { events: fast.events, fastPath: fast.fastPath },
+    statements: statementTime(api.before, api.after),
     // Each process's CPU in each phase: % of one core, and µs per event completed in it.
     cpu: { api: api.cpu, graphBaseline: graph.cpu, twoStoreBaseline: twoStorePhase.cpu },
     graphBaselineErrors: graph.result.errors,
@@ -305,6 +337,7 @@ export async function runW2(ctx: RunContext) {
     ratioToTwoStoreBaseline: round(eventsPerSec / twoStoreEventsPerSec),
     apiCpuUsPerEvent: api.cpu.usPerEvent.api,
     fastPathShare: fast.share,
+    statements: statementTime(api.before, api.after),
     p50Ms: round(percentile(api.result.latencies, 50)),
     p99Ms: round(percentile(api.result.latencies, 99)),
     requests: api.result.ops,

@@ -8,6 +8,7 @@ import neo4j, { isRetryableError, type Driver, type ManagedTransaction } from 'n
 import { ServiceUnavailableError } from '../errors.ts';
 import { SharedProbe } from '../probe.ts';
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from './driver.ts';
+import { QueryTimes } from './query-times.ts';
 import type { QueryRegistry } from './registry.ts';
 
 export type Row = Record<string, unknown>;
@@ -91,6 +92,8 @@ function sleep(ms: number): Promise<void> {
 export class Graph {
   /** Write transactions lost to a deadlock and run again, since start (benchmarks report it). */
   deadlocks = 0;
+  /** Statements and time per named query since start (/metrics, benchmarks). */
+  readonly queryTimes = new QueryTimes();
   /** When the current outage was first seen (ms since the epoch); null while statements succeed. */
   private unreachableSince: number | null = null;
   private lastAnswerAt = 0;
@@ -143,7 +146,9 @@ export class Graph {
         defaultAccessMode: neo4j.session.READ,
       });
       try {
+        const started = performance.now();
         const result = await session.run(text, params);
+        this.queryTimes.record(query, performance.now() - started);
         return result.records.map((r) => r.toObject() as Row);
       } finally {
         await session.close();
@@ -298,7 +303,9 @@ export class Graph {
       run: async (query, params = {}) => {
         if (!live()) throw new Abandoned();
         this.options.onQuery?.(query);
+        const started = performance.now();
         const result = await tx.run(this.queries.get(query), params);
+        this.queryTimes.record(query, performance.now() - started);
         return result.records.map((r) => r.toObject() as Row);
       },
     };

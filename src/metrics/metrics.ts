@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppError } from '../errors.ts';
+import type { QueryTimes } from '../graph/query-times.ts';
 import type { EventOutcome, IngestObserver, QueueStats } from '../ingest/index.ts';
 
 /** What the metrics read from the graph at each scrape (src/graph/graph.ts). */
@@ -31,7 +32,11 @@ const CODE = /^[A-Z][A-Z0-9_]{0,63}$/;
 export class Metrics {
   readonly registry = new Registry();
   /** Read at scrape time; set once the composition root has built them. */
-  private readonly sources: { graph?: GraphSource; queue?: () => QueueStats } = {};
+  private readonly sources: {
+    graph?: GraphSource;
+    queue?: () => QueueStats;
+    queryTimes?: Record<'neo4j' | 'postgres', QueryTimes>;
+  } = {};
 
   private readonly httpRequests = new Counter({
     name: 'stitchgraph_http_requests_total',
@@ -115,6 +120,31 @@ export class Metrics {
         if (sources.graph !== undefined) this.set(await reachable(sources.graph, NEO4J_CHECK_TIMEOUT_MS));
       },
     });
+    // Totals since start, set at scrape time; the label values are the names of query files.
+    const perQuery = (name: string, help: string, read: (t: { count: number; ms: number }) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['store', 'query'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const store of ['neo4j', 'postgres'] as const) {
+            const times = sources.queryTimes?.[store].snapshot() ?? {};
+            for (const [query, t] of Object.entries(times)) this.inc({ store, query }, read(t));
+          }
+        },
+      });
+    perQuery(
+      'stitchgraph_db_statements_total',
+      'Statements sent since start, by store (neo4j, postgres) and named query',
+      (t) => t.count,
+    );
+    perQuery(
+      'stitchgraph_db_statement_seconds_total',
+      'Seconds from sending a statement to its last row, summed since start, by store and named query',
+      (t) => t.ms / 1000,
+    );
     const queueGauge = (name: string, help: string, read: (s: QueueStats) => number) =>
       new Gauge({
         name,
@@ -144,6 +174,11 @@ export class Metrics {
   /** The deadlock count and Neo4j's availability come from this graph. */
   watchGraph(graph: GraphSource): void {
     this.sources.graph = graph;
+  }
+
+  /** Time per named statement of each store comes from these. */
+  watchQueryTimes(times: Record<'neo4j' | 'postgres', QueryTimes>): void {
+    this.sources.queryTimes = times;
   }
 
   /** Group commit's queue depth comes from here. */

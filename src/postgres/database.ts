@@ -8,6 +8,7 @@ import { ServiceUnavailableError } from '../errors.ts';
 import { SharedProbe } from '../probe.ts';
 import { retryDelayMs } from '../graph/graph.ts';
 import type { QueryRegistry } from '../graph/registry.ts';
+import { QueryTimes } from '../graph/query-times.ts';
 import { parseJson } from '../json.ts';
 
 export type SqlRow = Record<string, unknown>;
@@ -90,6 +91,8 @@ export class Database {
   /** Transactions run again after a deadlock or serialization failure, since start. */
   conflicts = 0;
   readonly pool: pg.Pool;
+  /** Statements and time per named query since start (/metrics, benchmarks). */
+  readonly queryTimes = new QueryTimes();
   private unreachableSince: number | null = null;
   private lastAnswerAt = 0;
   private readonly probe = new SharedProbe(() =>
@@ -131,7 +134,9 @@ export class Database {
     const text = this.queries.get(name);
     return this.retrying(async () => {
       this.options.onQuery?.(name);
+      const started = performance.now();
       const result = await client(this.pool.query(text, params));
+      this.queryTimes.record(name, performance.now() - started);
       return result.rows as SqlRow[];
     });
   }
@@ -158,7 +163,10 @@ export class Database {
         const result = await work({
           run: async (name, params = []) => {
             this.options.onQuery?.(name);
-            return (await client(connection.query(this.queries.get(name), params))).rows as SqlRow[];
+            const started = performance.now();
+            const result = await client(connection.query(this.queries.get(name), params));
+            this.queryTimes.record(name, performance.now() - started);
+            return result.rows as SqlRow[];
           },
         });
         await client(connection.query('COMMIT'));

@@ -240,6 +240,34 @@ describe('ingestion', () => {
     expect(samples.some((s) => s.name === 'stitchgraph_neo4j_deadlock_retries_total')).toBe(true);
     expect(value(samples, 'stitchgraph_neo4j_deadlock_retries_total')).toBe(service.deadlocks());
   });
+
+  it('reports statements and their time per store and named query, as the service counted them', async () => {
+    const samples = await scrape();
+    const times = service.queryTimes();
+    for (const store of ['neo4j', 'postgres'] as const) {
+      const counted = samples.filter(
+        (s) => s.name === 'stitchgraph_db_statements_total' && s.labels.store === store,
+      );
+      // Ingestion ran through both stores: find-owners or write-batch in the graph, store-events in SQL.
+      expect(counted.length).toBeGreaterThan(0);
+      for (const sample of counted) {
+        const query = sample.labels.query ?? '';
+        expect(sample.value).toBeGreaterThanOrEqual(1);
+        // The service keeps counting between the scrape and now, never less.
+        expect(times[store][query]?.count ?? 0).toBeGreaterThanOrEqual(sample.value);
+        const seconds = samples.find(
+          (s) =>
+            s.name === 'stitchgraph_db_statement_seconds_total' &&
+            s.labels.store === store &&
+            s.labels.query === query,
+        );
+        expect(seconds?.value).toBeGreaterThan(0);
+      }
+    }
+    expect(
+      samples.some((s) => s.labels.store === 'postgres' && s.labels.query === 'events/store-events'),
+    ).toBe(true);
+  });
 });
 
 describe('HTTP requests', () => {
