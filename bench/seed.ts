@@ -278,7 +278,6 @@ function profileRow(spec: SeedSpec, i: number, history: History[]): Record<strin
     type: s.type,
     value: s.value,
     firstSeen: iso(s.first.planned.event.timestamp),
-    lastSeen: iso(s.last.planned.event.timestamp),
     since: iso(s.first.planned.event.timestamp),
     by: s.first.planned.event.messageId,
   }));
@@ -297,39 +296,24 @@ function profileRow(spec: SeedSpec, i: number, history: History[]): Record<strin
   };
 }
 
-/** SEEN_WITH: a star from each event's first (most trusted) identifier to its others, aggregated. */
+/** SEEN_WITH: a star from each event's first (most trusted) identifier to its others, the first event's. */
 function evidence(history: History[]): Record<string, unknown>[] {
-  const pairs = new Map<
-    string,
-    { from: string; to: string; messageId: string; firstAt: Date; lastAt: Date; count: number }
-  >();
+  const pairs = new Map<string, { from: string; to: string; messageId: string; firstAt: Date }>();
   for (const h of history) {
     const [anchor, ...others] = h.planned.identifiers;
     if (anchor === undefined) continue;
     for (const other of others) {
       const id = `${anchor.key}\u0000${other.key}`;
-      const at = h.planned.event.timestamp;
-      const pair = pairs.get(id);
-      if (pair === undefined) {
+      if (!pairs.has(id))
         pairs.set(id, {
           from: anchor.key,
           to: other.key,
           messageId: h.planned.event.messageId,
-          firstAt: at,
-          lastAt: at,
-          count: 1,
+          firstAt: h.planned.event.timestamp,
         });
-      } else {
-        pair.count += 1;
-        pair.lastAt = at;
-      }
     }
   }
-  return [...pairs.values()].map((p) => ({
-    ...p,
-    firstAt: p.firstAt.toISOString(),
-    lastAt: p.lastAt.toISOString(),
-  }));
+  return [...pairs.values()].map((p) => ({ ...p, firstAt: p.firstAt.toISOString() }));
 }
 
 /** Runs `work` over `items` with at most `width` at a time. */

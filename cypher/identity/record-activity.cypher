@@ -1,11 +1,12 @@
 // record-activity: the bookkeeping of fast-path events, batched (docs/adr/0018-event-store.md): when
-// profiles saw events (first and last event time and receipt), when identifiers were seen, and evidence
-// of identifiers seen together. Every write is a min, a max or a sum, so the order of flushes does not
+// profiles saw events (first and last event time and receipt), identifiers' firstSeen where an event was
+// older, and evidence edges for pairs seen together for the first time (ADR 0019: nothing else of a
+// fast-path event reaches the graph). Every write is a min or a max, so the order of flushes does not
 // matter. A profile merged away since is followed to its survivor (one MERGED_INTO hop).
 // params: $space,
 //   $profiles (list of {id, firstEventAt, lastEventAt, firstSeenAt, lastSeenAt (ISO-8601)}, sorted by id),
-//   $identifiers (list of {key, first, last (ISO-8601)}, sorted by key),
-//   $pairs (list of {from, to (keys), messageId, firstAt, lastAt (ISO-8601), count})
+//   $identifiers (list of {key, first (ISO-8601)}, sorted by key),
+//   $pairs (list of {from, to (keys), messageId, firstAt (ISO-8601)})
 // returns: profiles, identifiers, pairs (counts written)
 CALL () {
   UNWIND $profiles AS row
@@ -25,8 +26,8 @@ CALL () {
 CALL () {
   UNWIND $identifiers AS row
   MATCH (i:Identifier {space: $space, key: row.key})
-  SET i.firstSeen = CASE WHEN datetime(row.first) < i.firstSeen THEN datetime(row.first) ELSE i.firstSeen END,
-      i.lastSeen = CASE WHEN datetime(row.last) > i.lastSeen THEN datetime(row.last) ELSE i.lastSeen END
+  WHERE datetime(row.first) < i.firstSeen
+  SET i.firstSeen = datetime(row.first)
   RETURN count(i) AS identifiers
 }
 CALL () {
@@ -34,11 +35,12 @@ CALL () {
   MATCH (a:Identifier {space: $space, key: pair.from})
   MATCH (b:Identifier {space: $space, key: pair.to})
   MERGE (a)-[w:SEEN_WITH]->(b)
-  ON CREATE SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt),
-                w.lastAt = datetime(pair.lastAt), w.count = 0
-  SET w.count = w.count + pair.count,
-      w.firstAt = CASE WHEN datetime(pair.firstAt) < w.firstAt THEN datetime(pair.firstAt) ELSE w.firstAt END,
-      w.lastAt = CASE WHEN datetime(pair.lastAt) > w.lastAt THEN datetime(pair.lastAt) ELSE w.lastAt END
+  ON CREATE SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt)
+  WITH w, pair
+  CALL (w, pair) {
+    WITH w, pair WHERE datetime(pair.firstAt) < w.firstAt
+    SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt)
+  }
   RETURN count(w) AS pairs
 }
 RETURN profiles, identifiers, pairs

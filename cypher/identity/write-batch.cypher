@@ -7,7 +7,8 @@
 //   $links (list of {key, profileId, since (event time), by (messageId)}),
 //   $updates (list of {id, traits, traitsMeta (JSON strings), traitProps (map; null values remove),
 //            mergeCount, firstEventAt, lastEventAt, firstSeenAt, lastSeenAt (ISO-8601 or null)}),
-//   $pairs (list of {from, to (keys), messageId, firstAt, lastAt (ISO-8601), count})
+//   $pairs (list of {from, to (keys), messageId, firstAt (ISO-8601)}: the earliest event carrying both;
+//          how often and how lately they were seen together is counted in the event store, ADR 0019)
 // returns: profiles, links, updates, pairs (counts written)
 CALL () {
   UNWIND $profiles AS row
@@ -39,11 +40,13 @@ CALL () {
   MATCH (a:Identifier {space: $space, key: pair.from})
   MATCH (b:Identifier {space: $space, key: pair.to})
   MERGE (a)-[w:SEEN_WITH]->(b)
-  ON CREATE SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt),
-                w.lastAt = datetime(pair.lastAt), w.count = 0
-  SET w.count = w.count + pair.count,
-      w.firstAt = CASE WHEN datetime(pair.firstAt) < w.firstAt THEN datetime(pair.firstAt) ELSE w.firstAt END,
-      w.lastAt = CASE WHEN datetime(pair.lastAt) > w.lastAt THEN datetime(pair.lastAt) ELSE w.lastAt END
+  ON CREATE SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt)
+  WITH w, pair
+  // An edge already there is written only by an earlier event (one sent late).
+  CALL (w, pair) {
+    WITH w, pair WHERE datetime(pair.firstAt) < w.firstAt
+    SET w.firstMessageId = pair.messageId, w.firstAt = datetime(pair.firstAt)
+  }
   RETURN count(w) AS pairs
 }
 RETURN profiles, links, updates, pairs

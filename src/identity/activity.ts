@@ -1,10 +1,11 @@
 // The bookkeeping of fast-path events (docs/adr/0018-event-store.md), gathered in memory and written to
-// the graph in one statement per space and flush: when profiles saw events, when identifiers were seen,
-// and evidence of identifiers seen together. Every figure is a min, a max or a count, so flushes may run
-// in any order and a failed one is merged back for the next.
+// the graph in one statement per space and flush: when profiles saw events, and the rare identifier
+// whose firstSeen an event sent late moves back or pair seen together for the first time (ADR 0019).
+// Every figure is a min or a max, so flushes may run in any order and a failed one is merged back for
+// the next.
 import type { ValidEvent } from '../ingest/event.ts';
 import type { EvidencePair } from './identity.repository.ts';
-import { recordEvidence } from './batch.ts';
+import type { FastEvent } from './fast-path.ts';
 
 export interface ProfileActivity {
   firstEventAt: number;
@@ -15,7 +16,8 @@ export interface ProfileActivity {
 
 export interface SpaceActivity {
   profiles: Map<string, ProfileActivity>;
-  identifiers: Map<string, { first: Date; last: Date }>;
+  /** Identifier key → the earliest event time seen, for keys whose firstSeen it moves back. */
+  identifiers: Map<string, Date>;
   pairs: Map<string, EvidencePair>;
 }
 
@@ -30,8 +32,8 @@ export class Activity {
     return this.spaces.size;
   }
 
-  /** Notes an event of `profileId` that resolved with `keys` (most trusted first). */
-  add(space: string, event: ValidEvent, profileId: string, keys: string[]): void {
+  /** Notes a fast-path event and what the graph read found it changes (FastEvent). */
+  add(space: string, event: ValidEvent, fast: FastEvent): void {
     let a = this.spaces.get(space);
     if (a === undefined) {
       a = empty();
@@ -39,9 +41,15 @@ export class Activity {
     }
     const t = event.timestamp.getTime();
     const r = event.receivedAt.getTime();
-    mergeProfile(a.profiles, profileId, { firstEventAt: t, lastEventAt: t, firstSeenAt: r, lastSeenAt: r });
-    for (const key of keys) mergeSeen(a.identifiers, key, event.timestamp, event.timestamp);
-    recordEvidence(a.pairs, keys, event);
+    mergeProfile(a.profiles, fast.profileId, {
+      firstEventAt: t,
+      lastEventAt: t,
+      firstSeenAt: r,
+      lastSeenAt: r,
+    });
+    for (const key of fast.earlier) mergeFirst(a.identifiers, key, event.timestamp);
+    for (const { from, to } of fast.unseen)
+      mergePair(a.pairs, { from, to, messageId: event.messageId, firstAt: event.timestamp });
   }
 
   /** Everything noted so far, by space; the accumulator starts empty again. */
@@ -59,19 +67,8 @@ export class Activity {
       return;
     }
     for (const [id, p] of back.profiles) mergeProfile(a.profiles, id, p);
-    for (const [key, s] of back.identifiers) mergeSeen(a.identifiers, key, s.first, s.last);
-    for (const [id, pair] of back.pairs) {
-      const mine = a.pairs.get(id);
-      if (mine === undefined) a.pairs.set(id, pair);
-      else {
-        mine.count += pair.count;
-        if (pair.firstAt < mine.firstAt) {
-          mine.firstAt = pair.firstAt;
-          mine.messageId = pair.messageId;
-        }
-        if (pair.lastAt > mine.lastAt) mine.lastAt = pair.lastAt;
-      }
-    }
+    for (const [key, first] of back.identifiers) mergeFirst(a.identifiers, key, first);
+    for (const pair of back.pairs.values()) mergePair(a.pairs, pair);
   }
 }
 
@@ -86,16 +83,18 @@ function mergeProfile(into: Map<string, ProfileActivity>, id: string, p: Profile
   }
 }
 
-function mergeSeen(
-  into: Map<string, { first: Date; last: Date }>,
-  key: string,
-  first: Date,
-  last: Date,
-): void {
+function mergeFirst(into: Map<string, Date>, key: string, first: Date): void {
   const s = into.get(key);
-  if (s === undefined) into.set(key, { first, last });
-  else {
-    if (first < s.first) s.first = first;
-    if (last > s.last) s.last = last;
+  if (s === undefined || first < s) into.set(key, first);
+}
+
+/** Keeps, per pair, the earliest event that carried it. */
+function mergePair(into: Map<string, EvidencePair>, pair: EvidencePair): void {
+  const id = `${pair.from}\u0000${pair.to}`;
+  const mine = into.get(id);
+  if (mine === undefined) into.set(id, { ...pair });
+  else if (pair.firstAt < mine.firstAt) {
+    mine.firstAt = pair.firstAt;
+    mine.messageId = pair.messageId;
   }
 }

@@ -251,26 +251,30 @@ function mergeInto(
   plan.merges.push({ survivorId: survivor.id, mergedId: merged.id, messageId, reason, identifiers: moved });
 }
 
-/** A star from the event's most trusted identifier to each other one, aggregated over the batch. */
-export function recordEvidence(evidence: Map<string, EvidencePair>, keys: string[], event: ValidEvent): void {
+/** The pairs of an event's evidence: a star from its most trusted identifier to each other one. */
+export function evidencePairs(keys: readonly string[]): { from: string; to: string }[] {
   const [anchor, ...others] = keys;
-  if (anchor === undefined) return;
-  for (const other of others) {
-    const id = `${anchor}\u0000${other}`;
+  return anchor === undefined ? [] : others.map((to) => ({ from: anchor, to }));
+}
+
+/**
+ * Adds an event's evidence star to the batch's, keeping for each pair the earliest event by event time
+ * (docs/adr/0019-graph-takes-identity-changes.md: how often and how lately a pair was seen together is
+ * counted in the event store, not on the edge).
+ */
+export function recordEvidence(
+  evidence: Map<string, EvidencePair>,
+  keys: readonly string[],
+  event: ValidEvent,
+): void {
+  for (const { from, to } of evidencePairs(keys)) {
+    const id = `${from}\u0000${to}`;
     const pair = evidence.get(id);
     if (pair === undefined) {
-      evidence.set(id, {
-        from: anchor,
-        to: other,
-        messageId: event.messageId,
-        firstAt: event.timestamp,
-        lastAt: event.timestamp,
-        count: 1,
-      });
-    } else {
-      pair.count += 1;
-      if (event.timestamp < pair.firstAt) pair.firstAt = event.timestamp;
-      if (event.timestamp > pair.lastAt) pair.lastAt = event.timestamp;
+      evidence.set(id, { from, to, messageId: event.messageId, firstAt: event.timestamp });
+    } else if (event.timestamp < pair.firstAt) {
+      pair.firstAt = event.timestamp;
+      pair.messageId = event.messageId;
     }
   }
 }

@@ -3,6 +3,7 @@
 import neo4j from 'neo4j-driver';
 import type { Graph, Tx, Row } from '../graph/index.ts';
 import type { SpaceActivity } from './activity.ts';
+import { pairKey, type Owner } from './fast-path.ts';
 import type { ValidEvent } from '../ingest/event.ts';
 import { parseJson, stringifyJson } from '../json.ts';
 import type { BatchEffect } from './identity.service.ts';
@@ -60,13 +61,12 @@ export interface BatchWrite {
   evidence: EvidencePair[];
 }
 
+/** Evidence that two identifiers were seen together: the earliest event that carried both. */
 export interface EvidencePair {
   from: string;
   to: string;
   messageId: string;
   firstAt: Date;
-  lastAt: Date;
-  count: number;
 }
 
 export const IDENTITY_QUERIES = [
@@ -182,13 +182,21 @@ export class IdentityRepository {
     graph: Graph,
     space: string,
     keys: string[],
-  ): Promise<{ rulesVersion: number | null; ownerOf: Map<string, string> }> {
-    const [row] = await graph.readOne('identity/find-owners', { space, keys });
+    pairs: { from: string; to: string }[],
+  ): Promise<{ rulesVersion: number | null; ownerOf: Map<string, Owner>; seen: Map<string, number> }> {
+    const [row] = await graph.readOne('identity/find-owners', { space, keys, pairs });
     const owners = Array.isArray(row?.owners) ? (row.owners as Row[]) : [];
+    const seen = Array.isArray(row?.seen) ? (row.seen as Row[]) : [];
     return {
       rulesVersion:
         row?.rulesVersion === null || row?.rulesVersion === undefined ? null : Number(row.rulesVersion),
-      ownerOf: new Map(owners.map((o) => [String(o.key), String(o.profileId)])),
+      ownerOf: new Map(
+        owners.map((o) => [
+          String(o.key),
+          { profileId: String(o.profileId), firstSeen: o.firstSeen == null ? null : Number(o.firstSeen) },
+        ]),
+      ),
+      seen: new Map(seen.map((p) => [pairKey(String(p.from), String(p.to)), Number(p.firstAt)])),
     };
   }
 
@@ -205,16 +213,8 @@ export class IdentityRepository {
         firstSeenAt: iso(p.firstSeenAt),
         lastSeenAt: iso(p.lastSeenAt),
       })),
-      identifiers: byKey([...a.identifiers]).map(([key, seen]) => ({
-        key,
-        first: seen.first.toISOString(),
-        last: seen.last.toISOString(),
-      })),
-      pairs: [...a.pairs.values()].map((p) => ({
-        ...p,
-        firstAt: p.firstAt.toISOString(),
-        lastAt: p.lastAt.toISOString(),
-      })),
+      identifiers: byKey([...a.identifiers]).map(([key, first]) => ({ key, first: first.toISOString() })),
+      pairs: [...a.pairs.values()].map((p) => ({ ...p, firstAt: p.firstAt.toISOString() })),
     });
   }
 
@@ -257,11 +257,7 @@ export class IdentityRepository {
         firstSeenAt: iso(p.firstSeenAt),
         lastSeenAt: iso(p.lastSeenAt),
       })),
-      pairs: w.evidence.map((p) => ({
-        ...p,
-        firstAt: p.firstAt.toISOString(),
-        lastAt: p.lastAt.toISOString(),
-      })),
+      pairs: w.evidence.map((p) => ({ ...p, firstAt: p.firstAt.toISOString() })),
     });
   }
 
@@ -269,12 +265,12 @@ export class IdentityRepository {
   async lockIdentifiers(
     tx: Tx,
     space: string,
-    identifiers: { key: string; type: string; value: string; first: Date; last: Date }[],
+    identifiers: { key: string; type: string; value: string; first: Date }[],
   ): Promise<Map<string, string | null>> {
     if (identifiers.length === 0) return new Map();
     const params = [...identifiers]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-      .map((id) => ({ ...id, first: id.first.toISOString(), last: id.last.toISOString() }));
+      .map((id) => ({ ...id, first: id.first.toISOString() }));
     const rows = await tx.run('identity/lock-identifiers', { space, identifiers: params });
     return new Map(rows.map((r) => [String(r.key), typeof r.profileId === 'string' ? r.profileId : null]));
   }

@@ -6,7 +6,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { CONSTRAINT_VIOLATION, errorCode, type Graph, type Tx } from '../graph/index.ts';
 import type { ValidEvent } from '../ingest/event.ts';
-import { planBatch, type BatchEvent, type BatchPlan } from './batch.ts';
+import { evidencePairs, planBatch, type BatchEvent, type BatchPlan } from './batch.ts';
 import type { Violation } from './decide.ts';
 import {
   extractIdentifiers,
@@ -34,7 +34,7 @@ import {
 } from './rules.ts';
 import { applyTraits, type TraitState } from './traits.ts';
 import { Activity } from './activity.ts';
-import { fastPath, type FastEvent } from './fast-path.ts';
+import { fastPath, pairKey, type FastEvent } from './fast-path.ts';
 import { stringifyJson } from '../json.ts';
 
 export type ApplyResult =
@@ -188,7 +188,12 @@ export class IdentityService {
   async fastEvents(space: string, events: ValidEvent[]): Promise<(FastEvent | null)[]> {
     const identifiers = events.map((e) => extractIdentifiers(e));
     const keys = [...new Set(identifiers.flat().map(identifierKey))];
-    const { rulesVersion, ownerOf } = await this.repo.findOwners(this.graph, space, keys);
+    const pairs = new Map<string, { from: string; to: string }>();
+    for (const ids of identifiers)
+      for (const p of evidencePairs(ids.map(identifierKey))) pairs.set(pairKey(p.from, p.to), p);
+    const { rulesVersion, ownerOf, seen } = await this.repo.findOwners(this.graph, space, keys, [
+      ...pairs.values(),
+    ]);
     if (rulesVersion === null) throw new UnknownSpaceError(space);
     let rules = this.rulesCache.get(`${space}\u0000${rulesVersion}`);
     if (rules === undefined) {
@@ -199,7 +204,7 @@ export class IdentityService {
       this.rulesCache.set(`${space}\u0000${rulesVersion}`, rules);
     }
     const known = rules;
-    return events.map((e, i) => fastPath(e, identifiers[i] ?? [], known, ownerOf));
+    return events.map((e, i) => fastPath(e, identifiers[i] ?? [], known, ownerOf, seen));
   }
 
   /**
@@ -207,7 +212,7 @@ export class IdentityService {
    * ACTIVITY_FLUSH_MS, and when the service stops).
    */
   noteFastEvents(space: string, events: { event: ValidEvent; fast: FastEvent }[]): void {
-    for (const { event, fast } of events) this.activity.add(space, event, fast.profileId, fast.keys);
+    for (const { event, fast } of events) this.activity.add(space, event, fast);
     if (events.length > 0) this.armFlush();
   }
 
@@ -270,7 +275,7 @@ export class IdentityService {
 
     // Lock every usable identifier of the batch, then every profile holding one of them.
     const ruleOf = new Map(rules.map((r) => [r.type, r]));
-    const spans = new Map<string, { key: string; type: string; value: string; first: Date; last: Date }>();
+    const spans = new Map<string, { key: string; type: string; value: string; first: Date }>();
     for (const { event, identifiers } of prepared) {
       for (const id of identifiers) {
         // Types beyond the space's cap have no rule and are dropped (§8); blocked values are not used.
@@ -278,11 +283,8 @@ export class IdentityService {
         if (rule === undefined || isBlocked(rule, id.value)) continue;
         const key = identifierKey(id);
         const span = spans.get(key);
-        if (span === undefined) spans.set(key, { key, ...id, first: event.timestamp, last: event.timestamp });
-        else {
-          if (event.timestamp < span.first) span.first = event.timestamp;
-          if (event.timestamp > span.last) span.last = event.timestamp;
-        }
+        if (span === undefined) spans.set(key, { key, ...id, first: event.timestamp });
+        else if (event.timestamp < span.first) span.first = event.timestamp;
       }
     }
     const owners = await this.repo.lockIdentifiers(tx, space, [...spans.values()]);

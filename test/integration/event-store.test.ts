@@ -117,15 +117,79 @@ describe('the fast path', () => {
     const loaders = s.profiles.loaders(s.space);
     const events = await s.profiles.events(loaders, profile?.id ?? '', { first: 10 });
     expect(events.nodes.map((e) => e.messageId)).toEqual(['f-1', 'f-0']);
-    const { records } = await t.driver.executeQuery(
-      `MATCH (:Identifier {space: $space, key: 'user_id:f1'})-[w:SEEN_WITH]->(:Identifier {key: 'anonymous_id:fa1'})
-       RETURN w.count AS n`,
+    // The evidence edge keeps the first event that joined the pair (ADR 0019); how often the pair was
+    // seen together is the event store's to count.
+    const evidence = () =>
+      t.driver.executeQuery(
+        `MATCH (:Identifier {space: $space, key: 'user_id:f1'})-[w:SEEN_WITH]->(b:Identifier)
+         RETURN b.key AS to, w.firstMessageId AS m, toString(w.firstAt) AS at ORDER BY to`,
+        { space: s.space },
+      );
+    expect((await evidence()).records.map((r) => r.toObject())).toEqual([
+      { to: 'anonymous_id:fa1', m: 'f-0', at: '2026-01-01T00:00:00Z' },
+    ]);
+    const together = await t.db.pool.query(
+      `SELECT count(*)::int AS n FROM event_identifiers a JOIN event_identifiers b USING (space, message_id)
+       WHERE a.space = $1 AND a.key = 'user_id:f1' AND b.key = 'anonymous_id:fa1'`,
+      [s.space],
+    );
+    expect(together.rows[0]).toEqual({ n: 2 });
+
+    // A fast-path event sent late moves firstSeen back and names itself on the evidence edge; one that
+    // brings a pair of the profile's identifiers never seen together adds the edge.
+    await s.send('track', {
+      userId: 'f1',
+      anonymousId: 'fa1',
+      event: 'Viewed',
+      messageId: 'f-late',
+      timestamp: '2025-12-01T00:00:00Z',
+    });
+    await s.identity.flushActivity();
+    const ids = await s.profiles.profileBy(s.space, 'user_id', 'f1');
+    expect(ids?.metadata.firstEventAt?.toISOString()).toBe('2025-12-01T00:00:00.000Z');
+    const firstSeen = await t.driver.executeQuery(
+      `MATCH (i:Identifier {space: $space}) RETURN i.key AS key, toString(i.firstSeen) AS first ORDER BY key`,
       { space: s.space },
     );
-    expect(Number(records[0]?.get('n'))).toBe(2);
+    expect(firstSeen.records.map((r) => r.toObject())).toEqual([
+      { key: 'anonymous_id:fa1', first: '2025-12-01T00:00:00Z' },
+      { key: 'user_id:f1', first: '2025-12-01T00:00:00Z' },
+    ]);
+    expect((await evidence()).records.map((r) => r.toObject())).toEqual([
+      { to: 'anonymous_id:fa1', m: 'f-late', at: '2025-12-01T00:00:00Z' },
+    ]);
+
+    await s.send('track', {
+      userId: 'f1',
+      event: 'Viewed',
+      context: { traits: { email: 'f1@example.com' } },
+      messageId: 'f-email',
+      timestamp: '2026-01-03T00:00:00Z',
+    });
+    const fastBefore = s.commit.stats().fastPath;
+    await s.send('track', {
+      anonymousId: 'fa1',
+      event: 'Viewed',
+      context: { traits: { email: 'f1@example.com' } },
+      messageId: 'f-pair',
+      timestamp: '2026-01-04T00:00:00Z',
+    });
+    expect(s.commit.stats().fastPath).toBe(fastBefore + 1);
+    await s.identity.flushActivity();
+    const pairs = await t.driver.executeQuery(
+      `MATCH (a:Identifier {space: $space})-[w:SEEN_WITH]->(b:Identifier)
+       RETURN a.key + ' ' + b.key AS pair, w.firstMessageId AS m ORDER BY pair`,
+      { space: s.space },
+    );
+    expect(pairs.records.map((r) => r.toObject())).toEqual([
+      { pair: 'anonymous_id:fa1 email:f1@example.com', m: 'f-pair' },
+      { pair: 'user_id:f1 anonymous_id:fa1', m: 'f-late' },
+      { pair: 'user_id:f1 email:f1@example.com', m: 'f-email' },
+    ]);
 
     // An event that adds an identifier is not fast.
+    const fastSoFar = s.commit.stats().fastPath;
     await s.send('track', { userId: 'f1', anonymousId: 'fa2', event: 'Viewed', messageId: 'f-2' });
-    expect(s.commit.stats().fastPath).toBe(before.fastPath + 1);
+    expect(s.commit.stats().fastPath).toBe(fastSoFar);
   });
 });

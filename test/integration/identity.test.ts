@@ -113,11 +113,12 @@ describe('creating, attaching and merging', () => {
     await s.send('identify', { userId: 'u1', anonymousId: 'a1', messageId: 'm-join' });
     const { records } = await t.driver.executeQuery(
       `MATCH (a:Identifier {space: $space})-[w:SEEN_WITH]->(b:Identifier {space: $space})
-       RETURN a.key AS a, b.key AS b, w.firstMessageId AS m, w.count AS n`,
+       RETURN a.key AS a, b.key AS b, w.firstMessageId AS m, keys(w) AS props`,
       { space: s.space },
     );
+    // The edge names the first event that joined the pair and nothing more (ADR 0019).
     expect(records.map((r) => r.toObject())).toEqual([
-      { a: 'user_id:u1', b: 'anonymous_id:a1', m: 'm-join', n: 1 },
+      { a: 'user_id:u1', b: 'anonymous_id:a1', m: 'm-join', props: expect.arrayContaining(['firstAt']) },
     ]);
   });
 });

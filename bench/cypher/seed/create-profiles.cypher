@@ -2,7 +2,7 @@
 // (cypher/identity/lock-identifiers, then the profiles, links and updates parts of write-batch together).
 // params: $space, $profiles (list of {id, createdAt, updatedAt, firstEventAt, lastEventAt, firstSeenAt,
 //         lastSeenAt (ISO-8601), traits, traitsMeta (JSON strings), traitProps (map of `trait.<key>`),
-//         identifiers (list of {key, type, value, firstSeen, lastSeen, since (ISO-8601), by (messageId)})})
+//         identifiers (list of {key, type, value, firstSeen, since (ISO-8601), by (messageId)})})
 // returns: created
 UNWIND $profiles AS row
 CREATE (p:Profile {id: row.id, space: $space, createdAt: datetime(row.createdAt),
@@ -15,7 +15,7 @@ WITH p, row
 CALL (p, row) {
   UNWIND row.identifiers AS id
   CREATE (i:Identifier {space: $space, key: id.key, type: id.type, value: id.value,
-                        firstSeen: datetime(id.firstSeen), lastSeen: datetime(id.lastSeen)})
+                        firstSeen: datetime(id.firstSeen)})
   CREATE (i)-[:IDENTIFIES {since: datetime(id.since), by: id.by}]->(p)
   RETURN count(i) AS identifiers
 }
