@@ -358,7 +358,7 @@ function lexerMessage(text: string, offset: number): string {
   const code = text.codePointAt(offset) ?? 0;
   const shown =
     code < 0x20 ? `U+${code.toString(16).toUpperCase().padStart(4, '0')}` : String.fromCodePoint(code);
-  return `unexpected character ${JSON.stringify(shown)}`;
+  return `unexpected character '${shown}'`;
 }
 
 /**
@@ -445,6 +445,8 @@ export function parseSyntax(text: string): SyntaxResult {
   if (tokens.length === 0) {
     return { ok: false, error: definitionError(positionAt(text, 0), 'the definition is empty') };
   }
+  const nesting = nestingProblem(tokens);
+  if (nesting !== null) return { ok: false, error: nesting };
   if (tokens.length > LIMITS.maxTokens) {
     return {
       ok: false,
@@ -454,8 +456,6 @@ export function parseSyntax(text: string): SyntaxResult {
       ),
     };
   }
-  const nesting = nestingProblem(tokens);
-  if (nesting !== null) return { ok: false, error: nesting };
   parser.input = tokens;
   const tree = parser.expression();
   const parseError = parser.errors[0];
