@@ -87,6 +87,12 @@ export interface IngestConfig {
   writersPerSpace: number;
 }
 
+/** Computed traits (SEMANTICS.md §9, docs/adr/0021-computed-traits.md). */
+export interface ComputedConfig {
+  /** Most computed traits a space may have (not counting deleted ones). */
+  traitsPerSpace: number;
+}
+
 /** Prometheus metrics at /metrics on a port of their own (docs/adr/0016-metrics.md). */
 export interface MetricsConfig {
   /** Port of the metrics server; 0 picks a free one; undefined (`METRICS_PORT=off`) serves none. */
@@ -107,6 +113,7 @@ export interface Config {
   graphql: GraphQLConfig;
   tracking: TrackingConfig;
   ingest: IngestConfig;
+  computed: ComputedConfig;
   metrics: MetricsConfig;
 }
 
@@ -186,6 +193,11 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'INGEST_WRITERS',
     description: 'ingestion transactions in flight per space, per process (group commit)',
     default: String(DEFAULT_WRITERS),
+  },
+  {
+    name: 'COMPUTED_TRAITS_PER_SPACE',
+    description: 'most computed traits a space may have (deleted ones not counted)',
+    default: '100',
   },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
@@ -316,6 +328,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     ingest: {
       writersPerSpace: positive('INGEST_WRITERS'),
+    },
+    computed: {
+      traitsPerSpace: positive('COMPUTED_TRAITS_PER_SPACE'),
     },
     metrics: {
       port: get('METRICS_PORT') === 'off' ? undefined : port('METRICS_PORT', ' or off'),

@@ -16,6 +16,7 @@ import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
+import { COMPUTED_QUERIES } from './computed/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -34,7 +35,7 @@ export const REQUIRED_QUERIES = [
 ];
 
 /** The event store's named statements: a missing file fails the boot. */
-export const REQUIRED_SQL = [...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL];
+export const REQUIRED_SQL = [...new Set([...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL, ...COMPUTED_QUERIES])];
 
 export interface Service {
   app: App;
@@ -102,6 +103,8 @@ export async function startService(
     const services = createServices(graph, database, {
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
+      computedTraitsPerSpace: config.computed.traitsPerSpace,
+      onComputedError: (error) => logger.error('a computed-traits pass failed; it runs again', { error }),
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
@@ -169,6 +172,9 @@ export async function startService(
     });
     const housekeeping = startHousekeeping(services, database, logger);
     cleanups.push({ name: 'housekeeping', run: () => housekeeping.stop() });
+    // Computed traits follow the change log from here on (docs/adr/0021-computed-traits.md).
+    services.computed.start();
+    cleanups.push({ name: 'computed traits', run: () => services.computed.stop() });
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity

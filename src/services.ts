@@ -1,4 +1,5 @@
 // The services a request can reach, built once by the composition root.
+import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from './computed/index.ts';
 import { EventStore, LegacyEventMigration } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
@@ -17,6 +18,8 @@ export interface Services {
   spaces: SpacesService;
   /** The one-off move of a previous version's Event nodes into PostgreSQL (`events migrate`). */
   legacyEvents: LegacyEventMigration;
+  /** Computed traits and their worker (docs/adr/0021-computed-traits.md); the root starts and stops it. */
+  computed: ComputedTraitsService;
 }
 
 export function createServices(
@@ -26,6 +29,9 @@ export function createServices(
     ingestWriters?: number;
     ingestObserver?: IngestObserver;
     onCommitStep?: (step: CommitStep) => void;
+    computedTraitsPerSpace?: number;
+    /** Reports a failed pass of the computed-traits worker (it tries again at the next tick). */
+    onComputedError?: (error: unknown) => void;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -46,5 +52,14 @@ export function createServices(
     profiles: new ProfilesService(graph, events),
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),
+    computed: new ComputedTraitsService(
+      database,
+      {
+        ...DEFAULT_COMPUTED_SETTINGS,
+        maxTraitsPerSpace: options.computedTraitsPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxTraitsPerSpace,
+      },
+      () => new Date(),
+      options.onComputedError,
+    ),
   };
 }

@@ -11,10 +11,13 @@ export type * from './ast.ts';
 export { LIMITS } from './ast.ts';
 export type { DefinitionError } from './parser.ts';
 export { toText } from './print.ts';
+export { durationMs } from './time.ts';
 export {
   computeTrait,
   evaluateAudience,
   eventName,
+  matchingEvents,
+  reduce,
   REDUCER_STATE,
   type AudienceSubject,
   type ComputedValue,

@@ -4,13 +4,13 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { QueryRegistry } from '../../src/graph/registry.ts';
-import { EVENT_QUERIES, LEGACY_MIGRATION_SQL } from '../../src/events/index.ts';
+import { REQUIRED_SQL } from '../../src/service.ts';
 import { Database } from '../../src/postgres/database.ts';
 import { migrateDatabase, SQL_DIR } from '../../src/postgres/migrations.ts';
 
 /** The service's Database on `url` (the run's database, or a test's own server); close it when done. */
 export async function openDatabaseAt(url: string, onQuery?: (name: string) => void): Promise<Database> {
-  const queries = await QueryRegistry.load(SQL_DIR, [...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL], {
+  const queries = await QueryRegistry.load(SQL_DIR, REQUIRED_SQL, {
     extension: '.sql',
     skip: ['migrations'],
   });
@@ -60,4 +60,39 @@ export async function storedCounts(db: Database, space: string): Promise<Map<str
 export async function countRows(db: Database, sql: string, params: unknown[]): Promise<number> {
   const { rows } = await db.pool.query<{ n: number }>(sql, params);
   return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * A database of the test's own on the run's server, migrated, for tests whose workers must not share
+ * tables with other files' services (a computed-traits worker with a fake clock). Drop it when done.
+ */
+export async function openPrivateDatabase(
+  onQuery?: (name: string) => void,
+): Promise<{ db: Database; url: string; drop: () => Promise<void> }> {
+  const runUrl = new URL(inject('postgres').url);
+  const name = `stitchgraph_private_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new URL(runUrl);
+  admin.pathname = '/postgres';
+  const run = async (sql: string) => {
+    const client = new pg.Client({ connectionString: admin.toString() });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+  const url = new URL(runUrl);
+  url.pathname = `/${name}`;
+  const db = await openDatabaseAt(url.toString(), onQuery);
+  await migrateDatabase(db);
+  return {
+    db,
+    url: url.toString(),
+    drop: async () => {
+      await db.close();
+      await run(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+    },
+  };
 }

@@ -1,0 +1,12 @@
+-- mark-expired: subjects with a value whose window has moved past its oldest event (expires_at), due
+-- for recomputation without any new event.
+-- params: $1 now (timestamptz)
+-- returns: marked (rows)
+WITH marked AS (
+  INSERT INTO computed_dirty (space, subject_id, cause, message_id)
+  SELECT DISTINCT space, subject_id, 'window', NULL::text
+  FROM computed_values WHERE expires_at <= $1
+  ON CONFLICT (space, subject_id) DO NOTHING
+  RETURNING 1
+)
+SELECT count(*)::int AS marked FROM marked

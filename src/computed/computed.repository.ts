@@ -1,0 +1,371 @@
+// Computed traits' SQL calls (sql/computed/) and the mapping of their rows to domain types (STYLE.md §6),
+// checked with zod at this boundary (docs/adr/0021-computed-traits.md).
+import { z } from 'zod';
+import type { Database, SqlTx } from '../postgres/database.ts';
+import { stringifyJson } from '../json.ts';
+
+export const COMPUTED_QUERIES = [
+  'computed/create-trait',
+  'computed/list-traits',
+  'computed/live-traits',
+  'computed/set-status',
+  'computed/delete-trait',
+  'computed/lock-cursor',
+  'computed/advance-cursor',
+  'computed/mark-dirty',
+  'computed/mark-expired',
+  'computed/take-dirty',
+  'computed/load-subject-events',
+  'computed/load-values',
+  'computed/write-values',
+  'computed/list-profiles-page',
+  'computed/load-value-changes',
+  'computed/lock-subjects',
+  'events/read-changes',
+] as const;
+
+export type TraitLevel = 'USERS' | 'ACCOUNTS';
+export type TraitStatus = 'COMPUTING' | 'LIVE' | 'FAILED' | 'DELETED';
+
+/** A computed trait as stored: its canonical definition text, status and backfill progress (0-1). */
+export interface StoredTrait {
+  key: string;
+  level: TraitLevel;
+  definition: string;
+  description: string | null;
+  status: TraitStatus;
+  progress: number;
+  failure: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Why a subject's values are recomputed; recorded on every change of a value. */
+export type Cause = 'event' | 'merge' | 'identifier' | 'window' | 'backfill';
+
+export interface DirtySubject {
+  space: string;
+  subjectId: string;
+  cause: Cause;
+  messageId: string | null;
+}
+
+/** An event as recomputation reads it: the columns the query language looks at (§9). */
+export interface SubjectEvent {
+  profileId: string;
+  type: 'track' | 'page' | 'screen';
+  event: string | null;
+  properties: Record<string, unknown>;
+  timestamp: Date;
+  messageId: string;
+}
+
+export interface StoredValue {
+  subjectId: string;
+  traitKey: string;
+  value: unknown;
+  updatedAt: Date;
+}
+
+export interface ValueChange {
+  traitKey: string;
+  oldValue: unknown;
+  newValue: unknown;
+  at: Date;
+  cause: Cause;
+  messageId: string | null;
+}
+
+/** What one recomputation writes (sql/computed/write-values.sql). */
+export interface ValueWrite {
+  set: { subjectId: string; traitKey: string; value: unknown; expiresAt: Date | null }[];
+  cleared: { subjectId: string; traitKey: string }[];
+  changes: {
+    subjectId: string;
+    traitKey: string;
+    oldValue: unknown;
+    newValue: unknown;
+    cause: Cause;
+    messageId: string | null;
+  }[];
+  done: string[];
+  gone: string[];
+}
+
+const CAUSES = ['event', 'merge', 'identifier', 'window', 'backfill'] as const;
+
+const traitRow = z.object({
+  key: z.string(),
+  level: z.enum(['USERS', 'ACCOUNTS']),
+  definition: z.string(),
+  description: z.string().nullable(),
+  status: z.enum(['COMPUTING', 'LIVE', 'FAILED', 'DELETED']),
+  progress: z.number(),
+  failure: z.string().nullable(),
+  created_at: z.number(),
+  updated_at: z.number(),
+});
+const liveRow = z.object({
+  space: z.string(),
+  key: z.string(),
+  level: z.enum(['USERS', 'ACCOUNTS']),
+  definition: z.string(),
+  status: z.enum(['COMPUTING', 'LIVE']),
+});
+const dirtyRow = z.object({
+  space: z.string(),
+  subject_id: z.string(),
+  live_id: z.string(),
+  cause: z.enum(CAUSES),
+  message_id: z.string().nullable(),
+});
+const eventRow = z.object({
+  profile_id: z.string(),
+  type: z.enum(['track', 'page', 'screen']),
+  event: z.string().nullable(),
+  properties: z.record(z.string(), z.unknown()).nullable(),
+  timestamp: z.number(),
+  message_id: z.string(),
+});
+const valueRow = z.object({
+  subject_id: z.string(),
+  trait_key: z.string(),
+  value: z.unknown(),
+  updated_at: z.number(),
+});
+const changeRow = z.object({
+  trait_key: z.string(),
+  old_value: z.unknown(),
+  new_value: z.unknown(),
+  at: z.number(),
+  cause: z.enum(CAUSES),
+  message_id: z.string().nullable(),
+});
+const logRow = z.object({
+  txid: z.string(),
+  position: z.string(),
+  space: z.string(),
+  kind: z.string(),
+  payload: z.unknown(),
+});
+const countRow = z.object({ marked: z.number() });
+
+function toTrait(raw: unknown): StoredTrait {
+  const r = traitRow.parse(raw);
+  return {
+    key: r.key,
+    level: r.level,
+    definition: r.definition,
+    description: r.description,
+    status: r.status,
+    progress: r.progress,
+    failure: r.failure,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+export class ComputedRepository {
+  async create(
+    db: Database,
+    space: string,
+    t: { key: string; level: TraitLevel; definition: string; description: string | null },
+  ): Promise<boolean> {
+    const rows = await db.query('computed/create-trait', [
+      space,
+      t.key,
+      t.level,
+      t.definition,
+      t.description,
+    ]);
+    return rows.length === 1;
+  }
+
+  async list(
+    db: Database,
+    space: string,
+    key: string | null,
+    includeDeleted = false,
+  ): Promise<StoredTrait[]> {
+    const rows = await db.query('computed/list-traits', [space, key, includeDeleted]);
+    return rows.map(toTrait);
+  }
+
+  async live(db: Database): Promise<z.infer<typeof liveRow>[]> {
+    return (await db.query('computed/live-traits')).map((r) => liveRow.parse(r));
+  }
+
+  async setStatus(
+    db: Database,
+    space: string,
+    key: string,
+    status: TraitStatus,
+    progress: number,
+    failure: string | null,
+  ): Promise<boolean> {
+    return (await db.query('computed/set-status', [space, key, status, progress, failure])).length === 1;
+  }
+
+  /** Marks the trait deleted; returns the values it held, by subject. */
+  async delete(db: Database, space: string, key: string): Promise<{ subjectId: string; value: unknown }[]> {
+    const rows = await db.query('computed/delete-trait', [space, key]);
+    return rows.map((r) => ({ subjectId: String(r.subject_id), value: r.value }));
+  }
+
+  async lockCursor(tx: SqlTx, consumer: string): Promise<{ txid: string; position: string }> {
+    const [row] = await tx.run('computed/lock-cursor', [consumer]);
+    return z.object({ txid: z.string(), position: z.string() }).parse(row);
+  }
+
+  async advanceCursor(tx: SqlTx, consumer: string, at: { txid: string; position: string }): Promise<void> {
+    await tx.run('computed/advance-cursor', [consumer, at.txid, at.position]);
+  }
+
+  async readChanges(
+    tx: SqlTx,
+    after: { txid: string; position: string },
+    limit: number,
+  ): Promise<z.infer<typeof logRow>[]> {
+    const rows = await tx.run('events/read-changes', [after.txid, after.position, limit]);
+    return rows.map((r) => logRow.parse(r));
+  }
+
+  async markDirty(tx: SqlTx | Database, subjects: DirtySubject[]): Promise<number> {
+    if (subjects.length === 0) return 0;
+    const params = [
+      stringifyJson(
+        subjects.map((s) => ({
+          space: s.space,
+          subject_id: s.subjectId,
+          cause: s.cause,
+          message_id: s.messageId,
+        })),
+      ),
+    ];
+    const rows =
+      'run' in tx
+        ? await tx.run('computed/mark-dirty', params)
+        : await tx.query('computed/mark-dirty', params);
+    return countRow.parse(rows[0]).marked;
+  }
+
+  async markExpired(db: Database, now: Date): Promise<number> {
+    const [row] = await db.query('computed/mark-expired', [now]);
+    return countRow.parse(row).marked;
+  }
+
+  async takeDirty(tx: SqlTx, limit: number): Promise<(DirtySubject & { liveId: string })[]> {
+    const rows = await tx.run('computed/take-dirty', [limit]);
+    return rows.map((raw) => {
+      const r = dirtyRow.parse(raw);
+      return {
+        space: r.space,
+        subjectId: r.subject_id,
+        liveId: r.live_id,
+        cause: r.cause,
+        messageId: r.message_id,
+      };
+    });
+  }
+
+  async lockSubjects(tx: SqlTx, space: string, subjectIds: string[]): Promise<void> {
+    await tx.run('computed/lock-subjects', [space, subjectIds]);
+  }
+
+  async loadEvents(
+    run: SqlTx | Database,
+    space: string,
+    profileIds: string[],
+    match: { tracks: string[]; pages: boolean; screens: boolean; since: Date },
+  ): Promise<SubjectEvent[]> {
+    const params = [space, profileIds, match.tracks, match.pages, match.screens, match.since];
+    const rows =
+      'run' in run
+        ? await run.run('computed/load-subject-events', params)
+        : await run.query('computed/load-subject-events', params);
+    return rows.map((raw) => {
+      const r = eventRow.parse(raw);
+      return {
+        profileId: r.profile_id,
+        type: r.type,
+        event: r.event,
+        properties: r.properties ?? {},
+        timestamp: new Date(r.timestamp),
+        messageId: r.message_id,
+      };
+    });
+  }
+
+  async loadValues(run: SqlTx | Database, space: string, subjectIds: string[]): Promise<StoredValue[]> {
+    const params = [space, subjectIds];
+    const rows =
+      'run' in run
+        ? await run.run('computed/load-values', params)
+        : await run.query('computed/load-values', params);
+    return rows.map((raw) => {
+      const r = valueRow.parse(raw);
+      return {
+        subjectId: r.subject_id,
+        traitKey: r.trait_key,
+        value: r.value,
+        updatedAt: new Date(r.updated_at),
+      };
+    });
+  }
+
+  async writeValues(tx: SqlTx, space: string, w: ValueWrite, now: Date): Promise<void> {
+    await tx.run('computed/write-values', [
+      space,
+      stringifyJson(
+        w.set.map((s) => ({
+          subject_id: s.subjectId,
+          trait_key: s.traitKey,
+          value: s.value,
+          expires_at: s.expiresAt?.getTime() ?? null,
+        })),
+      ),
+      stringifyJson(w.cleared.map((c) => ({ subject_id: c.subjectId, trait_key: c.traitKey }))),
+      stringifyJson(
+        w.changes.map((c) => ({
+          subject_id: c.subjectId,
+          trait_key: c.traitKey,
+          old_value: c.oldValue,
+          new_value: c.newValue,
+          cause: c.cause,
+          message_id: c.messageId,
+        })),
+      ),
+      w.done,
+      w.gone,
+      now,
+    ]);
+  }
+
+  async profilesPage(
+    db: Database,
+    space: string,
+    after: string,
+    limit: number,
+  ): Promise<{ ids: string[]; total: number }> {
+    const rows = await db.query('computed/list-profiles-page', [space, after, limit]);
+    return {
+      ids: rows.map((r) => String(r.profile_id)),
+      total: rows.length === 0 ? 0 : Number(rows[0]?.total),
+    };
+  }
+
+  async changes(db: Database, space: string, subjectId: string, limit: number): Promise<ValueChange[]> {
+    const rows = await db.query('computed/load-value-changes', [space, subjectId, limit]);
+    return rows.map((raw) => {
+      const r = changeRow.parse(raw);
+      return {
+        traitKey: r.trait_key,
+        oldValue: r.old_value ?? null,
+        newValue: r.new_value ?? null,
+        at: new Date(r.at),
+        cause: r.cause,
+        messageId: r.message_id,
+      };
+    });
+  }
+}

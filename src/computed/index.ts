@@ -1,0 +1,16 @@
+export {
+  ComputedTraitsService,
+  DEFAULT_COMPUTED_SETTINGS,
+  CONSUMER,
+  emptyValue,
+  type ComputedSettings,
+  type ComputedTrait,
+  type CreateResult,
+  type ProfileComputedValue,
+} from './computed.service.ts';
+export {
+  COMPUTED_QUERIES,
+  type TraitLevel,
+  type TraitStatus,
+  type ValueChange,
+} from './computed.repository.ts';

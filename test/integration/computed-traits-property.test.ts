@@ -1,0 +1,239 @@
+// The oracle property of computed traits (SEMANTICS.md §9, docs/adr/0021-computed-traits.md): after random
+// events in random order, merges, resent duplicates, clock advances, worker restarts and a trait defined
+// midway (its backfill racing the worker), once pending updates drain every stored value equals the value
+// computed from scratch (src/language's computeTrait) over the profile's events as the read API returns
+// them, as of the same clock. Seeded and bounded; the worker runs in this file's own database, so no other
+// file's service recomputes with another clock.
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
+import { computeTrait, parseComputedTrait, type LanguageEvent } from '../../src/language/index.ts';
+import type { Database } from '../../src/postgres/database.ts';
+import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { openPrivateDatabase } from '../support/postgres.ts';
+import { newStack, type Stack } from '../support/stack.ts';
+
+const TRAITS: Record<string, string> = {
+  orders: "event('Order Completed').count()",
+  orders_2d: "event('Order Completed').within(2 days).count()",
+  big_12h: "event('Order Completed').where(property('total') >= 50).within(12 hours).count()",
+  revenue: "event('Order Completed').sum(property('total'))",
+  avg_2d: "event('Order Completed').within(2 days).avg(property('total'))",
+  cheapest: "event('Order Completed').min(property('total'))",
+  first_sku: "event('Order Completed').first(property('sku'))",
+  last_sku_2d: "event('Order Completed').within(2 days).last(property('sku'))",
+  skus: "event('Order Completed').unique(property('sku'))",
+  sku_count: "event('Order Completed').unique(property('sku')).count()",
+  top_path: "event('Page Viewed').mode(property('path'), 2)",
+};
+const PARSED = Object.entries(TRAITS).map(([key, text]) => {
+  const parsed = parseComputedTrait(text);
+  if (!parsed.ok) throw new Error(`${key}: ${parsed.error.message}`);
+  return { key, definition: parsed.definition };
+});
+const LATER = new Set(['sku_count', 'last_sku_2d', 'avg_2d']);
+
+type Who = { userId: string } | { anonymousId: string } | { userId: string; anonymousId: string };
+type Command =
+  | { kind: 'order'; who: Who; ageHours: number; total: number; sku: string }
+  | { kind: 'page'; who: Who; ageHours: number; path: string }
+  | { kind: 'identify'; userId: string; anonymousId: string }
+  | { kind: 'resend'; index: number }
+  | { kind: 'advance'; hours: number }
+  | { kind: 'drain' }
+  | { kind: 'restart' }
+  | { kind: 'define-later' };
+
+const user = fc.constantFrom('u1', 'u2', 'u3');
+const anon = fc.constantFrom('a1', 'a2', 'a3', 'a4');
+const who: fc.Arbitrary<Who> = fc.oneof(
+  user.map((userId) => ({ userId })),
+  anon.map((anonymousId) => ({ anonymousId })),
+  fc.tuple(user, anon).map(([userId, anonymousId]) => ({ userId, anonymousId })),
+);
+const command: fc.Arbitrary<Command> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('order' as const),
+      who,
+      ageHours: fc.integer({ min: 0, max: 96 }),
+      total: fc.integer({ min: -20, max: 200 }),
+      sku: fc.constantFrom('s1', 's2', 's3', 's4'),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('page' as const),
+      who,
+      ageHours: fc.integer({ min: 0, max: 96 }),
+      path: fc.constantFrom('/a', '/b', '/c'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('identify' as const), userId: user, anonymousId: anon }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('resend' as const), index: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('advance' as const), hours: fc.integer({ min: 1, max: 30 }) }),
+  },
+  { weight: 2, arbitrary: fc.constant({ kind: 'drain' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'define-later' as const }) },
+);
+
+let t: TestGraph;
+let own: { db: Database; drop: () => Promise<void> };
+let now = new Date('2026-05-01T00:00:00Z');
+const clock = () => new Date(now.getTime());
+const settings = { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: 0, chunk: 7 };
+let computed: ComputedTraitsService;
+
+beforeAll(async () => {
+  const shared = await openTestGraph();
+  own = await openPrivateDatabase();
+  t = { ...shared, db: own.db, close: shared.close };
+  computed = new ComputedTraitsService(own.db, settings, clock);
+});
+afterAll(async () => {
+  await computed.stop();
+  await own.drop();
+  await t.close();
+});
+
+async function defineAll(s: Stack, keys: (key: string) => boolean): Promise<void> {
+  for (const [key, definition] of Object.entries(TRAITS)) {
+    if (!keys(key)) continue;
+    const created = await computed.create(s.space, { key, definition, level: 'USERS', description: null });
+    if (!created.ok) throw new Error(`${key}: ${created.message}`);
+  }
+}
+
+async function settle(s: Stack): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    await computed.drain();
+    const traits = await computed.list(s.space);
+    if (traits.every((c) => c.status === 'LIVE')) {
+      const { marked, recomputed } = await computed.drain();
+      if (marked === 0 && recomputed === 0) return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('computed traits did not settle');
+}
+
+async function oracle(s: Stack, profileId: string, keys: Set<string>): Promise<Record<string, unknown>> {
+  const loaders = s.profiles.loaders(s.space);
+  const page = await s.profiles.events(loaders, profileId, { first: 100 });
+  const events: LanguageEvent[] = page.nodes.map((e) => ({
+    type: e.type as LanguageEvent['type'],
+    ...(e.event === null ? {} : { event: e.event }),
+    properties: e.properties ?? {},
+    timestamp: e.timestamp,
+    messageId: e.messageId,
+  }));
+  return Object.fromEntries(
+    PARSED.filter((p) => keys.has(p.key)).map((p) => [p.key, computeTrait(p.definition, events, clock())]),
+  );
+}
+
+describe('computed traits: maintained values equal the oracle', () => {
+  it('after random events, orders, merges, duplicates, clock advances and restarts', async () => {
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 5, maxLength: 28 }), async (commands) => {
+        run += 1;
+        now = new Date(Date.UTC(2026, 4, 1 + run));
+        const s = await newStack(t, { clock });
+        const defined = new Set([...Object.keys(TRAITS)].filter((k) => !LATER.has(k)));
+        await defineAll(s, (k) => defined.has(k));
+        const sent: { type: 'track' | 'page' | 'identify'; input: Record<string, unknown> }[] = [];
+        let later = false;
+        for (const [i, c] of commands.entries()) {
+          const at = (ageHours: number) => new Date(now.getTime() - ageHours * 3_600_000).toISOString();
+          switch (c.kind) {
+            case 'order':
+              sent.push({
+                type: 'track',
+                input: {
+                  ...c.who,
+                  event: 'Order Completed',
+                  properties: { total: c.total, sku: c.sku },
+                  timestamp: at(c.ageHours),
+                  messageId: `m${i}`,
+                },
+              });
+              break;
+            case 'page':
+              sent.push({
+                type: 'page',
+                input: {
+                  ...c.who,
+                  properties: { path: c.path },
+                  timestamp: at(c.ageHours),
+                  messageId: `m${i}`,
+                },
+              });
+              break;
+            case 'identify':
+              sent.push({
+                type: 'identify',
+                input: { userId: c.userId, anonymousId: c.anonymousId, timestamp: at(0), messageId: `m${i}` },
+              });
+              break;
+            case 'resend': {
+              const earlier = sent[c.index % Math.max(1, sent.length)];
+              if (earlier !== undefined) await s.send(earlier.type, earlier.input);
+              continue;
+            }
+            case 'advance':
+              now = new Date(now.getTime() + c.hours * 3_600_000);
+              continue;
+            case 'drain':
+              await computed.drain();
+              continue;
+            case 'restart':
+              await computed.stop();
+              computed = new ComputedTraitsService(own.db, settings, clock);
+              continue;
+            case 'define-later':
+              if (!later) {
+                later = true;
+                for (const k of LATER) defined.add(k);
+                await defineAll(s, (k) => LATER.has(k));
+              }
+              continue;
+          }
+          const last = sent[sent.length - 1];
+          if (last !== undefined) {
+            const outcome = await s.send(last.type, last.input);
+            expect(outcome.ok).toBe(true);
+          }
+        }
+        await settle(s);
+
+        const { rows } = await own.db.pool.query<{ profile_id: string }>(
+          'SELECT DISTINCT profile_id FROM identity_map WHERE space = $1 ORDER BY 1',
+          [s.space],
+        );
+        const ids = rows.map((r) => r.profile_id);
+        const values = await computed.values(s.space, ids);
+        for (const id of ids) {
+          const kept = Object.fromEntries((values.get(id) ?? []).map((v) => [v.key, v.value]));
+          expect(kept, `profile ${id} of ${s.space}`).toEqual(await oracle(s, id, defined));
+        }
+        // Nothing is kept for profiles merged away.
+        const { rows: stale } = await own.db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM computed_values v
+           JOIN profile_merges pm ON pm.space = v.space AND pm.merged_id = v.subject_id WHERE v.space = $1`,
+          [s.space],
+        );
+        expect(stale[0]?.n).toBe(0);
+      }),
+      { seed: 20261130, numRuns: 12, endOnFailure: true },
+    );
+  });
+});

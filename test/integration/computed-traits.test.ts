@@ -1,0 +1,213 @@
+// Computed traits against the real stores (SEMANTICS.md §9, docs/adr/0021-computed-traits.md): values kept
+// from the change log equal the oracle's (src/language's computeTrait over the profile's events), through
+// merges and windows; definitions are refused as data; keys are never reused. The worker runs in a
+// database of this file's own, so no other file's service recomputes with another clock.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
+import { computeTrait, parseComputedTrait, type LanguageEvent } from '../../src/language/index.ts';
+import type { Database } from '../../src/postgres/database.ts';
+import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { openPrivateDatabase } from '../support/postgres.ts';
+import { newStack, type Stack } from '../support/stack.ts';
+
+let t: TestGraph;
+let own: { db: Database; drop: () => Promise<void> };
+let now = new Date('2026-03-01T00:00:00Z');
+const clock = () => new Date(now.getTime());
+let computed: ComputedTraitsService;
+
+beforeAll(async () => {
+  const shared = await openTestGraph();
+  own = await openPrivateDatabase();
+  t = { ...shared, db: own.db, close: shared.close };
+  computed = new ComputedTraitsService(own.db, { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: 0 }, clock);
+});
+afterAll(async () => {
+  await computed.stop();
+  await own.drop();
+  await t.close();
+});
+
+const DEFINITIONS = {
+  orders_30d: "event('Order Completed').within(30 days).count()",
+  big_orders: "event('Order Completed').where(property('total') >= 100).count()",
+  revenue: "event('Order Completed').sum(property('total'))",
+  last_sku: "event('Order Completed').last(property('sku'))",
+  skus: "event('Order Completed').unique(property('sku'))",
+  top_path: "event('Page Viewed').mode(property('path'), 2)",
+};
+
+async function define(stack: Stack): Promise<void> {
+  for (const [key, definition] of Object.entries(DEFINITIONS)) {
+    const created = await computed.create(stack.space, {
+      key,
+      definition,
+      level: 'USERS',
+      description: null,
+    });
+    expect(created).toMatchObject({ ok: true, trait: { key, status: 'COMPUTING' } });
+  }
+}
+
+/** The oracle: each trait computed from scratch over the profile's events as the read API returns them. */
+async function oracle(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
+  const loaders = stack.profiles.loaders(stack.space);
+  const page = await stack.profiles.events(loaders, profileId, { first: 100 });
+  const events: LanguageEvent[] = page.nodes.map((e) => ({
+    type: e.type as LanguageEvent['type'],
+    ...(e.event === null ? {} : { event: e.event }),
+    properties: e.properties ?? {},
+    timestamp: e.timestamp,
+    messageId: e.messageId,
+  }));
+  const out: Record<string, unknown> = {};
+  for (const [key, text] of Object.entries(DEFINITIONS)) {
+    const parsed = parseComputedTrait(text);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    out[key] = computeTrait(parsed.definition, events, clock());
+  }
+  return out;
+}
+
+async function stored(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
+  const values = (await computed.values(stack.space, [profileId])).get(profileId) ?? [];
+  return Object.fromEntries(values.map((v) => [v.key, v.value]));
+}
+
+const order = (userId: string, messageId: string, at: string, total: number, sku: string) => ({
+  userId,
+  event: 'Order Completed',
+  properties: { total, sku },
+  messageId,
+  timestamp: at,
+});
+
+describe('computed traits', () => {
+  it('computes history, follows new events, combines merged profiles and ages windows out', async () => {
+    const s = await newStack(t, { clock });
+    const a = await s.send('track', order('ct-a', 'o1', '2026-02-20T00:00:00Z', 120, 'sku-1'));
+    await s.send('track', order('ct-a', 'o2', '2026-01-10T00:00:00Z', 30, 'sku-2'));
+    await s.send('page', {
+      anonymousId: 'ct-anon',
+      properties: { path: '/docs' },
+      messageId: 'p1',
+      timestamp: '2026-02-25T00:00:00Z',
+    });
+    await s.send('page', {
+      anonymousId: 'ct-anon',
+      properties: { path: '/docs' },
+      messageId: 'p2',
+      timestamp: '2026-02-26T00:00:00Z',
+    });
+    await s.send('track', {
+      anonymousId: 'ct-anon',
+      event: 'Order Completed',
+      properties: { total: 5, sku: 'sku-0' },
+      messageId: 'o0',
+      timestamp: '2026-02-27T00:00:00Z',
+    });
+
+    await define(s);
+    await computed.drain();
+    // Backfill runs in the background; wait for it to finish.
+    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect((await computed.list(s.space)).map((c) => [c.key, c.status, c.progress])).toEqual(
+      Object.keys(DEFINITIONS)
+        .sort()
+        .map((k) => [k, 'LIVE', 1]),
+    );
+    const profileA = a.ok ? (a.profileId ?? '') : '';
+    expect(await stored(s, profileA)).toEqual({
+      orders_30d: 1,
+      big_orders: 1,
+      revenue: 150,
+      last_sku: 'sku-1',
+      skus: ['sku-1', 'sku-2'],
+      top_path: null,
+    });
+    expect(await stored(s, profileA)).toEqual(await oracle(s, profileA));
+
+    // A new event is reflected after a drain.
+    await s.send('track', order('ct-a', 'o3', '2026-02-28T00:00:00Z', 200, 'sku-3'));
+    await computed.drain();
+    expect(await stored(s, profileA)).toMatchObject({
+      orders_30d: 2,
+      big_orders: 2,
+      revenue: 350,
+      last_sku: 'sku-3',
+    });
+
+    // The anonymous visitor identifies as ct-a: the profiles merge, and the values cover both histories.
+    await s.send('identify', {
+      userId: 'ct-a',
+      anonymousId: 'ct-anon',
+      messageId: 'join',
+      timestamp: '2026-02-28T12:00:00Z',
+    });
+    await computed.drain();
+    const merged = await s.profiles.profileBy(s.space, 'user_id', 'ct-a');
+    const live = merged?.id ?? '';
+    expect(await stored(s, live)).toEqual({
+      orders_30d: 3,
+      big_orders: 2,
+      revenue: 355,
+      last_sku: 'sku-3',
+      skus: ['sku-0', 'sku-1', 'sku-2', 'sku-3'],
+      top_path: '/docs',
+    });
+    expect(await stored(s, live)).toEqual(await oracle(s, live));
+
+    // 30 days later, without any event, the windowed count drops as its events age out.
+    now = new Date('2026-03-28T00:00:00Z');
+    await computed.drain();
+    expect(await stored(s, live)).toMatchObject({ orders_30d: 1 });
+    expect(await stored(s, live)).toEqual(await oracle(s, live));
+
+    // Every change is recorded, newest first, with its cause.
+    const changes = await computed.changes(s.space, live, 50);
+    expect(changes[0]).toMatchObject({ traitKey: 'orders_30d', oldValue: 3, newValue: 1, cause: 'window' });
+    expect(
+      changes.some((c) => c.cause === 'merge' && c.traitKey === 'top_path' && c.newValue === '/docs'),
+    ).toBe(true);
+    expect(changes.some((c) => c.cause === 'event' && c.messageId === 'o3')).toBe(true);
+  });
+
+  it('refuses bad definitions and keys as data, and never reuses a key', async () => {
+    const s = await newStack(t, { clock });
+    const bad = await computed.create(s.space, {
+      key: 'bad',
+      definition: "event('Order Completed').sum('total')",
+      level: 'USERS',
+      description: null,
+    });
+    expect(bad).toMatchObject({ ok: false, code: 'INVALID_DEFINITION', position: { line: 1 } });
+    expect(
+      await computed.create(s.space, {
+        key: 'Bad Key',
+        definition: DEFINITIONS.revenue,
+        level: 'USERS',
+        description: null,
+      }),
+    ).toMatchObject({ ok: false, code: 'INVALID_KEY' });
+    expect(
+      await computed.create(s.space, {
+        key: 'revenue',
+        definition: DEFINITIONS.revenue,
+        level: 'USERS',
+        description: 'x',
+      }),
+    ).toMatchObject({ ok: true });
+    expect(await computed.delete(s.space, 'revenue')).toEqual([]);
+    expect(await computed.list(s.space)).toEqual([]);
+    expect(
+      await computed.create(s.space, {
+        key: 'revenue',
+        definition: DEFINITIONS.revenue,
+        level: 'USERS',
+        description: null,
+      }),
+    ).toMatchObject({ ok: false, code: 'KEY_TAKEN' });
+    expect(await computed.delete(s.space, 'unknown')).toBeNull();
+  });
+});
