@@ -7,5 +7,6 @@ SELECT txid::text AS txid, position::text AS position, space, kind, payload,
 FROM changes
 WHERE (txid, position) > ($1::xid8, $2::bigint)
   AND txid < pg_snapshot_xmin(pg_current_snapshot())
-ORDER BY txid, position
+-- Qualified: the bare names would sort by the text columns of the select list ('10' before '9').
+ORDER BY changes.txid, changes.position
 LIMIT $3

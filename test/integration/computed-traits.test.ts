@@ -45,7 +45,11 @@ async function define(stack: Stack): Promise<void> {
       level: 'USERS',
       description: null,
     });
-    expect(created).toMatchObject({ ok: true, trait: { key, status: 'COMPUTING' } });
+    // A small space's backfill may be done by the time create answers.
+    expect(created).toMatchObject({
+      ok: true,
+      trait: { key, status: expect.stringMatching(/^(COMPUTING|LIVE)$/) },
+    });
   }
 }
 
@@ -87,7 +91,7 @@ describe('computed traits', () => {
     const s = await newStack(t, { clock });
     const a = await s.send('track', order('ct-a', 'o1', '2026-02-20T00:00:00Z', 120, 'sku-1'));
     await s.send('track', order('ct-a', 'o2', '2026-01-10T00:00:00Z', 30, 'sku-2'));
-    await s.send('page', {
+    const anon = await s.send('page', {
       anonymousId: 'ct-anon',
       properties: { path: '/docs' },
       messageId: 'p1',
@@ -157,16 +161,25 @@ describe('computed traits', () => {
       top_path: '/docs',
     });
     expect(await stored(s, live)).toEqual(await oracle(s, live));
+    // The merged-away profile keeps no values of its own.
+    const gone = [a.ok ? a.profileId : null, anon.ok ? anon.profileId : null].filter((id) => id !== live);
+    expect(gone).toHaveLength(1);
+    const { rows: left } = await own.db.pool.query(
+      'SELECT subject_id FROM computed_values WHERE subject_id = ANY($1)',
+      [gone],
+    );
+    expect(left).toEqual([]);
 
-    // 30 days later, without any event, the windowed count drops as its events age out.
+    // Later, without any event, the windowed count drops as its events age out: on 28 March the window
+    // holds o0 (27 Feb) and o3 (28 Feb) but no longer o1 (20 Feb).
     now = new Date('2026-03-28T00:00:00Z');
     await computed.drain();
-    expect(await stored(s, live)).toMatchObject({ orders_30d: 1 });
+    expect(await stored(s, live)).toMatchObject({ orders_30d: 2 });
     expect(await stored(s, live)).toEqual(await oracle(s, live));
 
     // Every change is recorded, newest first, with its cause.
     const changes = await computed.changes(s.space, live, 50);
-    expect(changes[0]).toMatchObject({ traitKey: 'orders_30d', oldValue: 3, newValue: 1, cause: 'window' });
+    expect(changes[0]).toMatchObject({ traitKey: 'orders_30d', oldValue: 3, newValue: 2, cause: 'window' });
     expect(
       changes.some((c) => c.cause === 'merge' && c.traitKey === 'top_path' && c.newValue === '/docs'),
     ).toBe(true);
