@@ -201,8 +201,9 @@ describe('a computed trait from creation to deletion', () => {
             definition: "event('Order Completed').count()",
             level: 'USERS',
             description: 'Orders ever completed',
-            status: 'COMPUTING',
-            progress: 0,
+            // A space this small may be computed before the answer is read back.
+            status: expect.stringMatching(/^(COMPUTING|LIVE)$/),
+            progress: expect.any(Number),
             failure: null,
             createdAt: ISO,
             updatedAt: ISO,
