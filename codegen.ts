@@ -27,6 +27,9 @@ const config: CodegenConfig = {
           Merge: '../profiles/index.ts#MergeView',
           ProfileViolation: '../profiles/index.ts#ViolationView',
           ProfileMetadata: '../profiles/index.ts#ProfileMetadataView',
+          ComputedTrait: '../computed/index.ts#ComputedTrait as ComputedTraitModel',
+          ComputedTraitValue: '../computed/index.ts#ProfileComputedValue',
+          ComputedTraitChange: '../computed/index.ts#ValueChange',
         },
         scalars: {
           JSON: 'unknown',

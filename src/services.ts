@@ -60,6 +60,8 @@ export function createServices(
       },
       () => new Date(),
       options.onComputedError,
+      // A deleted trait's last values stay on the profiles as ordinary traits (SEMANTICS.md §9).
+      (space, writes, stamp) => identity.setTraits(space, writes, stamp),
     ),
   };
 }

@@ -15,6 +15,7 @@ import {
   type LanguageEvent,
   type Reducer,
 } from '../language/index.ts';
+import { InputError } from '../errors.ts';
 import type { Database } from '../postgres/database.ts';
 import { stringifyJson } from '../json.ts';
 import {
@@ -29,6 +30,8 @@ import {
   type ValueWrite,
 } from './computed.repository.ts';
 
+/** Most value changes one read returns (as every page of the read API, docs/adr/0010). */
+export const MAX_CHANGES_PAGE = 100;
 /** The change-log consumer that marks profiles for recomputation (consumer_cursors). */
 export const CONSUMER = 'computed_traits';
 /** Keys as Segment writes them: snake_case, starting with a letter, at most 100 characters. */
@@ -51,6 +54,13 @@ export const DEFAULT_COMPUTED_SETTINGS: ComputedSettings = {
   expirySweepMs: 10_000,
   chunk: 200,
 };
+
+/** Writes values on profiles as ordinary traits (IdentityService.setTraits); returns profiles written. */
+export type KeepAsTraits = (
+  space: string,
+  writes: { profileId: string; traits: Record<string, unknown> }[],
+  stamp: { at: Date; messageId: string },
+) => Promise<number>;
 
 /** A trait as clients see it. */
 export type ComputedTrait = StoredTrait;
@@ -113,6 +123,7 @@ export class ComputedTraitsService {
     private readonly settings: ComputedSettings = DEFAULT_COMPUTED_SETTINGS,
     private readonly clock: () => Date = () => new Date(),
     private readonly onError: (error: unknown) => void = () => undefined,
+    private readonly keepAsTraits: KeepAsTraits | null = null,
   ) {}
 
   /**
@@ -183,6 +194,25 @@ export class ComputedTraitsService {
     return this.repo.delete(this.db, space, key);
   }
 
+  /**
+   * Deletes a trait and keeps its last values on the profiles as ordinary traits (§9, Segment's
+   * behaviour), through the `keepAsTraits` the composition root gave, stamped with the time of deletion
+   * and the messageId `computed-trait-deleted:<key>`. Null when no such trait exists. The values leave
+   * PostgreSQL before they reach the graph: if the graph write fails after its retries, they are lost
+   * (docs/adr/0021-computed-traits.md, "The API").
+   */
+  async deleteKeepingValues(space: string, key: string): Promise<{ keptOnProfiles: number } | null> {
+    if (this.keepAsTraits === null) throw new Error('ComputedTraitsService was built without keepAsTraits');
+    const values = await this.delete(space, key);
+    if (values === null) return null;
+    const keptOnProfiles = await this.keepAsTraits(
+      space,
+      values.map((v) => ({ profileId: v.subjectId, traits: { [key]: v.value } })),
+      { at: this.clock(), messageId: `computed-trait-deleted:${key}` },
+    );
+    return { keptOnProfiles };
+  }
+
   /** Every live (COMPUTING or LIVE) trait of the level, with the profile's value or the empty one. */
   async values(space: string, subjectIds: string[]): Promise<Map<string, ProfileComputedValue[]>> {
     const traits = (await this.traitsBySpace()).get(space) ?? [];
@@ -206,8 +236,11 @@ export class ComputedTraitsService {
     );
   }
 
-  /** A profile's latest value changes, newest first. */
-  changes(space: string, subjectId: string, limit: number): Promise<ValueChange[]> {
+  /** A profile's latest value changes, newest first; at most MAX_CHANGES_PAGE at a time. */
+  async changes(space: string, subjectId: string, limit: number): Promise<ValueChange[]> {
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_CHANGES_PAGE) {
+      throw new InputError(`first must be between 0 and ${MAX_CHANGES_PAGE}, got ${limit}`, ['first']);
+    }
     return this.repo.changes(this.db, space, subjectId, limit);
   }
 

@@ -90,6 +90,7 @@ export const IDENTITY_QUERIES = [
   'identity/link-accounts',
   'identity/find-trait-keys',
   'identity/register-trait-keys',
+  'identity/find-live-profiles',
   'migrations/read-migration',
   'migrations/save-migration',
   'migrations/list-email-identifiers',
@@ -273,6 +274,13 @@ export class IdentityRepository {
       .map((id) => ({ ...id, first: id.first.toISOString() }));
     const rows = await tx.run('identity/lock-identifiers', { space, identifiers: params });
     return new Map(rows.map((r) => [String(r.key), typeof r.profileId === 'string' ? r.profileId : null]));
+  }
+
+  /** Each known profile id's live profile (itself, or the survivor it was merged into). */
+  async findLiveProfiles(tx: Tx, space: string, ids: string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
+    const rows = await tx.run('identity/find-live-profiles', { space, ids });
+    return new Map(rows.map((r) => [String(r.requestedId), String(r.liveId)]));
   }
 
   async lockProfiles(tx: Tx, ids: string[]): Promise<LockedProfile[]> {

@@ -32,7 +32,7 @@ import {
   type IdentifierRule,
   type RuleProblem,
 } from './rules.ts';
-import { applyTraits, type TraitState } from './traits.ts';
+import { applyTraits, traitProperties, type TraitState } from './traits.ts';
 import { Activity } from './activity.ts';
 import { fastPath, pairKey, type FastEvent } from './fast-path.ts';
 import { stringifyJson } from '../json.ts';
@@ -66,6 +66,9 @@ export type SetRulesResult =
 
 /** How long fast-path bookkeeping waits in memory before it is written to the graph (ms). */
 export const ACTIVITY_FLUSH_MS = 250;
+
+/** Profiles whose traits setTraits writes in one transaction. */
+const TRAIT_WRITE_CHUNK = 500;
 
 /** How often a batch is re-run after a concurrent writer recorded it first (it then reads that effect). */
 const MAX_DUPLICATE_RETRIES = 5;
@@ -177,6 +180,80 @@ export class IdentityService {
         if (errorCode(error) !== CONSTRAINT_VIOLATION || attempt >= MAX_DUPLICATE_RETRIES) throw error;
       }
     }
+  }
+
+  /**
+   * Sets trait values on profiles as an identify would (SEMANTICS.md §5: last write wins per key, by the
+   * stamp `at` / `messageId`), without an event: a deleted computed trait's last values stay on the
+   * profiles as ordinary traits this way (§9, docs/adr/0021-computed-traits.md). A merged-away profile's
+   * values go to its survivor; unknown ids are skipped. Writes TRAIT_WRITE_CHUNK profiles per transaction;
+   * returns how many profiles were written.
+   */
+  async setTraits(
+    space: string,
+    writes: { profileId: string; traits: Record<string, unknown> }[],
+    stamp: { at: Date; messageId: string },
+  ): Promise<number> {
+    let written = 0;
+    for (let i = 0; i < writes.length; i += TRAIT_WRITE_CHUNK) {
+      const chunk = writes.slice(i, i + TRAIT_WRITE_CHUNK);
+      written += await this.graph.write((tx) => this.setTraitsInTx(tx, space, chunk, stamp));
+    }
+    return written;
+  }
+
+  private async setTraitsInTx(
+    tx: Tx,
+    space: string,
+    writes: { profileId: string; traits: Record<string, unknown> }[],
+    stamp: { at: Date; messageId: string },
+  ): Promise<number> {
+    const requested = [...new Set(writes.map((w) => w.profileId))];
+    // Resolve, lock, resolve again: a merge needs the lock of the profile it merges away, so once the
+    // live profiles are locked, a second resolution that finds the same ids cannot be outdated.
+    let liveOf = await this.repo.findLiveProfiles(tx, space, requested);
+    const locked = new Map<string, LockedProfile>();
+    for (;;) {
+      const missing = [...new Set(liveOf.values())].filter((id) => !locked.has(id));
+      if (missing.length === 0) break;
+      for (const p of await this.repo.lockProfiles(tx, missing)) locked.set(p.id, p);
+      liveOf = await this.repo.findLiveProfiles(tx, space, requested);
+    }
+    const now = this.clock();
+    const time = stamp.at.getTime();
+    const after = new Map<string, TraitState>();
+    for (const w of writes) {
+      const id = liveOf.get(w.profileId);
+      const profile = id === undefined ? undefined : locked.get(id);
+      if (id === undefined || profile === undefined) continue;
+      const before = after.get(id) ?? profile.traits;
+      after.set(id, applyTraits(before, w.traits, { t: time, r: time, m: stamp.messageId }));
+    }
+    const updates: ProfileUpdate[] = [...after].flatMap(([id, traits]) => {
+      const p = locked.get(id);
+      return p === undefined
+        ? []
+        : [
+            {
+              id,
+              traits,
+              traitProps: traitProperties(p.traits, traits),
+              mergeCount: p.mergeCount,
+              firstEventAt: p.firstEventAt,
+              lastEventAt: p.lastEventAt,
+              firstSeenAt: p.firstSeenAt,
+              lastSeenAt: p.lastSeenAt,
+            },
+          ];
+    });
+    await this.limitMirroredTraits(tx, space, updates);
+    await this.repo.writeBatch(
+      tx,
+      space,
+      { newProfiles: [], links: [], updates, events: [], evidence: [] },
+      now,
+    );
+    return updates.length;
   }
 
   /**

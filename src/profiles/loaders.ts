@@ -15,6 +15,10 @@ import type {
 } from './profiles.repository.ts';
 import type { Position } from './cursors.ts';
 import { identifierKey } from '../identity/identifiers.ts';
+import type { ProfileComputedValue } from '../computed/index.ts';
+
+/** Profiles' computed values (ComputedTraitsService.values for the request's space), by profile id. */
+export type ComputedValuesFetch = (ids: string[]) => Promise<Map<string, ProfileComputedValue[]>>;
 
 /**
  * Dispatch a batch only once the current round of promise jobs has settled (the next macrotask), so keys
@@ -35,10 +39,13 @@ export class ProfileLoaders {
   private readonly violationsByLimit = new Map<number, DataLoader<string, ViolationView[]>>();
   readonly events: DataLoader<{ profileId: string; query: EventQuery }, EventView[], string>;
   readonly members: DataLoader<{ groupId: string; query: MembersQuery }, ProfileView[], string>;
+  /** Every live computed trait with each profile's value (SEMANTICS.md §9), one PostgreSQL read per batch. */
+  readonly computedValues: DataLoader<string, ProfileComputedValue[]>;
 
   constructor(
     private readonly repo: ProfilesRepository,
     private readonly space: string,
+    computedValues: ComputedValuesFetch | null = null,
   ) {
     this.profileById = new DataLoader(async (ids) => {
       const found = await repo.loadProfiles(space, ids);
@@ -52,6 +59,10 @@ export class ProfileLoaders {
       (k) => k.query,
       async (ids, query) => repo.loadEvents(space, await this.keysOf(ids), query),
     );
+    this.computedValues = listLoader((ids) => {
+      if (computedValues === null) throw new Error('these loaders were built without computed values');
+      return computedValues([...ids]);
+    });
     this.members = groupedLoader(
       (k) => k.groupId,
       (k) => k.query,
@@ -85,6 +96,7 @@ export class ProfileLoaders {
       this.identifiers,
       this.accounts,
       this.merges,
+      this.computedValues,
       ...this.violationsByLimit.values(),
     ]) {
       loader.clearAll();

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { InputError, ServiceUnavailableError, type ErrorCode } from '../errors.ts';
 import { presentedSecret, sendJson, type HttpRoute } from '../http.ts';
 import { normaliseIdentifier, type Identifier } from '../identity/index.ts';
+import type { ProfileComputedValue } from '../computed/index.ts';
 import type { Logger } from '../log.ts';
 import type { Services } from '../services.ts';
 import type { ProfileLoaders } from './loaders.ts';
@@ -25,7 +26,7 @@ export const PROFILE_API_LIMITS: Record<Exclude<Resource, 'metadata'>, { default
   links: { default: 20, max: 100 },
 };
 
-/** Segment's trait classes. We keep only traits sent in identify and group calls (custom traits). */
+/** Segment's trait classes. We have custom traits (identify and group calls) and users' computed traits. */
 const TRAIT_CLASSES = new Set([
   'custom_trait',
   'computed_trait',
@@ -55,7 +56,7 @@ interface Refusal {
 }
 
 export function profileApi(services: Services, logger: Logger): HttpRoute {
-  const { profiles, spaces } = services;
+  const { profiles, spaces, computed } = services;
 
   async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Refusal | null> {
     const principal = await spaces.authenticate(presentedSecret(req));
@@ -110,7 +111,7 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
       lookup: externalId(collection, id),
       resource: resource as Resource,
       url,
-      loaders: profiles.loaders(space),
+      loaders: profiles.loaders(space, (ids) => computed.values(space, ids)),
     };
     const body = collection === 'users' ? await users(request) : await accounts(request);
     if (body === null) return { status: 404, code: 'NOT_FOUND', message: 'Profile was not found.' };
@@ -123,12 +124,16 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
     const profile = await profiles.profileBy(r.space, r.lookup.type, r.lookup.value);
     if (profile === null) return null;
     switch (r.resource) {
-      case 'traits':
+      case 'traits': {
+        // Custom and computed traits: each class alone, or both without `class` (docs/adr/0021).
+        const custom = wants(params, 'custom_trait') ? profiles.traitEntries(profile) : [];
+        const values = wants(params, 'computed_trait') ? await r.loaders.computedValues.load(profile.id) : [];
         return traitsBody(
           r,
           params,
-          otherTraitClass(params) ? null : profiles.traitPage(profile, traitArgs(params)),
+          profiles.traitEntryPage(withComputed(custom, values), traitArgs(params)),
         );
+      }
       case 'events': {
         const page = await profiles.events(r.loaders, profile.id, eventArgs(params));
         return eventsBody(r, params, page, { users: profile.id });
@@ -363,9 +368,26 @@ function traitArgs(params: Params) {
   return { first: params.limit, after: params.next, keys: params.include };
 }
 
-/** Only custom traits exist here: another class asks for traits we never have (docs/adr/0008). */
+/** Accounts have only custom traits: another class asks for traits they never have (docs/adr/0008). */
 function otherTraitClass(params: Params): boolean {
   return params.traitClass !== null && params.traitClass !== 'custom_trait';
+}
+
+/** Whether a user's traits of this class answer the request: `class` names it, or no class is given. */
+function wants(params: Params, traitClass: 'custom_trait' | 'computed_trait'): boolean {
+  return params.traitClass === null || params.traitClass === traitClass;
+}
+
+/**
+ * Custom traits with the computed ones; a computed trait's value wins over a custom trait of the same key
+ * (Segment writes computed values onto the profile's traits). Computed values carry no messageId.
+ */
+function withComputed(custom: TraitEntry[], computed: ProfileComputedValue[]): TraitEntry[] {
+  const keys = new Set(computed.map((v) => v.key));
+  return [
+    ...custom.filter((t) => !keys.has(t.key)),
+    ...computed.map((v) => ({ key: v.key, value: v.value, updatedAt: v.updatedAt, messageId: null })),
+  ];
 }
 
 function eventArgs(params: Params): EventArgs {

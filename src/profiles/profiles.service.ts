@@ -5,7 +5,7 @@ import type { EventStore } from '../events/index.ts';
 import type { Graph } from '../graph/index.ts';
 import { identifierKey, normaliseIdentifier, searchableValue, type Identifier } from '../identity/index.ts';
 import { decodeCursor, encodeCursor, pageSize, type Position } from './cursors.ts';
-import { ProfileLoaders } from './loaders.ts';
+import { ProfileLoaders, type ComputedValuesFetch } from './loaders.ts';
 import {
   ProfilesRepository,
   type AccountStateView,
@@ -96,9 +96,9 @@ export class ProfilesService {
     this.repo = new ProfilesRepository(graph, events);
   }
 
-  /** Fresh loaders for one request. */
-  loaders(space: string): ProfileLoaders {
-    return new ProfileLoaders(this.repo, space);
+  /** Fresh loaders for one request; `computedValues` reads the space's computed values (SEMANTICS.md §9). */
+  loaders(space: string, computedValues: ComputedValuesFetch | null = null): ProfileLoaders {
+    return new ProfileLoaders(this.repo, space, computedValues);
   }
 
   async profileBy(space: string, type: string, value: string): Promise<ProfileView | null> {
@@ -163,6 +163,24 @@ export class ProfilesService {
    * by key here, with the same opaque cursors as every other list.
    */
   traitPage(holder: Pick<ProfileView, 'traits' | 'traitsMeta'>, args: TraitPageArgs): Connection<TraitEntry> {
+    return this.traitEntryPage(this.traitEntries(holder), args);
+  }
+
+  /** A holder's traits with the event that last wrote each. */
+  traitEntries(holder: Pick<ProfileView, 'traits' | 'traitsMeta'>): TraitEntry[] {
+    return Object.keys(holder.traits).map((key): TraitEntry => {
+      const meta = holder.traitsMeta[key];
+      return {
+        key,
+        value: holder.traits[key],
+        updatedAt: meta === undefined ? null : new Date(meta.t),
+        messageId: meta?.m ?? null,
+      };
+    });
+  }
+
+  /** A page of trait entries (keys unique) in key order, e.g. custom and computed traits together. */
+  traitEntryPage(entries: TraitEntry[], args: TraitPageArgs): Connection<TraitEntry> {
     if (!Number.isInteger(args.first) || args.first < 0 || args.first > MAX_TRAIT_PAGE_SIZE) {
       throw new InputError(`first must be between 0 and ${MAX_TRAIT_PAGE_SIZE}, got ${args.first}`, [
         'first',
@@ -170,19 +188,10 @@ export class ProfilesService {
     }
     const after = args.after ? decodeCursor(TRAIT_CURSOR, args.after).id : null;
     const wanted = args.keys && args.keys.length > 0 ? new Set(args.keys) : null;
-    const rows = Object.keys(holder.traits)
-      .filter((key) => (wanted === null || wanted.has(key)) && (after === null || key > after))
-      .sort(compareText)
-      .slice(0, args.first + 1)
-      .map((key): TraitEntry => {
-        const meta = holder.traitsMeta[key];
-        return {
-          key,
-          value: holder.traits[key],
-          updatedAt: meta === undefined ? null : new Date(meta.t),
-          messageId: meta?.m ?? null,
-        };
-      });
+    const rows = entries
+      .filter((t) => (wanted === null || wanted.has(t.key)) && (after === null || t.key > after))
+      .sort((a, b) => compareText(a.key, b.key))
+      .slice(0, args.first + 1);
     return connection(rows, args.first, TRAIT_CURSOR, (t) => ({ time: 0, id: t.key }));
   }
 

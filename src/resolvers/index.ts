@@ -1,5 +1,6 @@
 // The resolver map, assembled from one file per domain.
 import type { Resolvers } from '../generated/graphql.ts';
+import { ComputedTraitChange, ProfileComputed, computedMutations, computedQueries } from './computed.ts';
 import { eventMutations } from './events.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
@@ -23,12 +24,15 @@ export const resolvers: Resolvers = {
     version: () => VERSION,
     ...rulesQueries,
     ...profileQueries,
+    ...computedQueries,
   },
-  Profile,
+  Profile: { ...Profile, ...ProfileComputed },
+  ComputedTraitChange,
   Account,
   BlockedValue: blockedValueFields,
   Mutation: {
     ...eventMutations,
     ...rulesMutations,
+    ...computedMutations,
   },
 };

@@ -1,0 +1,330 @@
+// Computed traits through the real service (SEMANTICS.md §9, docs/adr/0021-computed-traits.md): the GraphQL
+// mutations and queries, values and their changes on profiles, deletion keeping the values as ordinary
+// traits, scopes, and the Profile API's `class=computed_trait`. The service's own worker computes the
+// values with the real clock, so only traits without windows are used here; values are polled with a
+// timeout, never waited for with sleeps.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
+
+let service: Service;
+const run = randomUUID().slice(0, 8);
+const space = `ctapi-${run}`;
+let admin = '';
+let reader = '';
+const user = `ct-user-${run}`;
+const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+interface Body {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+async function gql(query: string, variables: Record<string, unknown> = {}, secret = admin): Promise<Body> {
+  const res = await fetch(`${service.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as Body;
+}
+
+async function profileApi(path: string) {
+  const res = await fetch(`${service.url}/v1/spaces/${space}/collections/users/profiles/${path}`, {
+    headers: { authorization: `Basic ${Buffer.from(`${reader}:`).toString('base64')}` },
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+/** Calls `read` until `done` holds or `timeoutMs` passes; returns the last answer for the caller to assert. */
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function track(messageId: string, total: number): Promise<void> {
+  const res = await gql(`mutation ($input: TrackInput!) { track(input: $input) { ok error { code } } }`, {
+    input: { userId: user, event: 'Order Completed', messageId, properties: { total } },
+  });
+  expect(res, JSON.stringify(res)).toEqual({ data: { track: { ok: true, error: null } } });
+}
+
+const CREATE = `mutation ($input: CreateComputedTraitInput!) {
+  createComputedTrait(input: $input) {
+    ok
+    computedTrait { key definition level description status progress failure createdAt updatedAt }
+    errors { code message path }
+  }
+}`;
+
+const PROFILE = `query ($user: String!, $first: Int!) {
+  profile(by: { type: "user_id", value: $user }) {
+    traits
+    trait(key: "orders") { value messageId }
+    computedTraits { key value updatedAt }
+    computedTraitChanges(first: $first) { key oldValue newValue at cause messageId }
+  }
+}`;
+
+interface ProfileAnswer {
+  traits: Record<string, unknown>;
+  trait: { value: unknown; messageId: string } | null;
+  computedTraits: { key: string; value: unknown; updatedAt: string | null }[];
+  computedTraitChanges: {
+    key: string;
+    oldValue: unknown;
+    newValue: unknown;
+    at: string;
+    cause: string;
+    messageId: string | null;
+  }[];
+}
+
+async function profile(first = 20): Promise<ProfileAnswer> {
+  const res = await gql(PROFILE, { user, first });
+  expect(res.errors, JSON.stringify(res)).toBeUndefined();
+  return res.data?.profile as ProfileAnswer;
+}
+
+const valueOf = (p: ProfileAnswer, key: string) => p.computedTraits.find((v) => v.key === key)?.value;
+
+async function status(key: string): Promise<unknown> {
+  const res = await gql(`query ($key: String!) { computedTrait(key: $key) { status progress } }`, { key });
+  return res.data?.computedTrait;
+}
+
+beforeAll(async () => {
+  service = await startTestService();
+  const { spaces } = service.services;
+  await spaces.createSpace(space);
+  admin = (await spaces.createKey(space, 'token', { scopes: ['write', 'admin'] })).secret;
+  reader = (await spaces.createKey(space, 'token')).secret;
+  const identify = await gql(`mutation ($input: IdentifyInput!) { identify(input: $input) { ok } }`, {
+    input: { userId: user, messageId: `${run}-id`, traits: { plan: 'pro' } },
+  });
+  expect(identify).toEqual({ data: { identify: { ok: true } } });
+  await track(`${run}-o1`, 50);
+  await track(`${run}-o2`, 150);
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+describe('createComputedTrait refusals', () => {
+  it('refuses a definition that does not parse, with the code, the path and the position', async () => {
+    const res = await gql(CREATE, {
+      input: { key: 'broken', definition: "event('Order Completed').count(" },
+    });
+    expect(res).toEqual({
+      data: {
+        createComputedTrait: {
+          ok: false,
+          computedTrait: null,
+          errors: [
+            {
+              code: 'INVALID_DEFINITION',
+              message: expect.stringContaining('(line 1, column 32)'),
+              path: ['input', 'definition'],
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it('refuses a definition that does not check, e.g. summing a string literal', async () => {
+    const res = await gql(CREATE, {
+      input: { key: 'broken_sum', definition: "event('Order Completed').sum('total')" },
+    });
+    expect(res.data?.createComputedTrait).toMatchObject({
+      ok: false,
+      errors: [
+        {
+          code: 'INVALID_DEFINITION',
+          message: expect.stringMatching(/string literal.*\(line 1, column 30\)$/),
+          path: ['input', 'definition'],
+        },
+      ],
+    });
+  });
+
+  it('refuses keys that are not snake_case and account-level traits, each with its path', async () => {
+    const badKey = await gql(CREATE, { input: { key: 'Orders', definition: "event('X').count()" } });
+    expect(badKey.data?.createComputedTrait).toMatchObject({
+      ok: false,
+      errors: [{ code: 'INVALID_KEY', path: ['input', 'key'] }],
+    });
+    const accounts = await gql(CREATE, {
+      input: { key: 'account_orders', definition: "event('X').count()", level: 'ACCOUNTS' },
+    });
+    expect(accounts.data?.createComputedTrait).toMatchObject({
+      ok: false,
+      errors: [{ code: 'NOT_SUPPORTED', path: ['input', 'level'] }],
+    });
+  });
+
+  it('needs the admin scope: a read token cannot create or delete', async () => {
+    const create = await gql(
+      CREATE,
+      { input: { key: 'by_reader', definition: "event('X').count()" } },
+      reader,
+    );
+    expect(create.data).toBeNull();
+    expect(create.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    const del = await gql(`mutation { deleteComputedTrait(key: "by_reader") { deleted } }`, {}, reader);
+    expect(del.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+    const list = await gql(`{ computedTraits { key } }`, {}, reader);
+    expect(list).toEqual({ data: { computedTraits: [] } });
+  });
+});
+
+describe('a computed trait from creation to deletion', () => {
+  it('computes the history (COMPUTING, then LIVE), follows new events and records every change', async () => {
+    const created = await gql(CREATE, {
+      input: {
+        key: 'orders',
+        definition: "event( 'Order Completed' ).count()",
+        description: 'Orders ever completed',
+      },
+    });
+    expect(created).toEqual({
+      data: {
+        createComputedTrait: {
+          ok: true,
+          computedTrait: {
+            key: 'orders',
+            definition: "event('Order Completed').count()",
+            level: 'USERS',
+            description: 'Orders ever completed',
+            // A space this small may be computed before the answer is read back.
+            status: expect.stringMatching(/^(COMPUTING|LIVE)$/),
+            progress: expect.any(Number),
+            failure: null,
+            createdAt: ISO,
+            updatedAt: ISO,
+          },
+          errors: [],
+        },
+      },
+    });
+    const revenue = await gql(CREATE, {
+      input: { key: 'revenue', definition: "event('Order Completed').sum(property('total'))" },
+    });
+    expect(revenue.data?.createComputedTrait).toMatchObject({ ok: true, errors: [] });
+
+    expect(
+      await poll(
+        () => status('orders'),
+        (s) => (s as { status: string }).status === 'LIVE',
+      ),
+    ).toEqual({
+      status: 'LIVE',
+      progress: 1,
+    });
+    const list = await gql(`{ computedTraits { key status } }`, {}, reader);
+    expect(list.data?.computedTraits).toEqual([
+      { key: 'orders', status: 'LIVE' },
+      { key: 'revenue', status: expect.stringMatching(/^(COMPUTING|LIVE)$/) },
+    ]);
+
+    const before = await poll(profile, (p) => valueOf(p, 'orders') === 2 && valueOf(p, 'revenue') === 200);
+    expect(before.computedTraits).toEqual([
+      { key: 'orders', value: 2, updatedAt: ISO },
+      { key: 'revenue', value: 200, updatedAt: ISO },
+    ]);
+    expect(before.computedTraitChanges).toEqual(
+      expect.arrayContaining([
+        { key: 'orders', oldValue: null, newValue: 2, at: ISO, cause: 'backfill', messageId: null },
+      ]),
+    );
+
+    await track(`${run}-o3`, 25);
+    const after = await poll(profile, (p) => valueOf(p, 'orders') === 3 && valueOf(p, 'revenue') === 225);
+    expect(after.computedTraits.map((v) => [v.key, v.value])).toEqual([
+      ['orders', 3],
+      ['revenue', 225],
+    ]);
+    // Newest first; the change names the event that caused it.
+    expect(after.computedTraitChanges.slice(0, 2)).toEqual(
+      expect.arrayContaining([
+        { key: 'orders', oldValue: 2, newValue: 3, at: ISO, cause: 'event', messageId: `${run}-o3` },
+        { key: 'revenue', oldValue: 200, newValue: 225, at: ISO, cause: 'event', messageId: `${run}-o3` },
+      ]),
+    );
+    expect((await profile(1)).computedTraitChanges).toHaveLength(1);
+
+    const tooMany = await gql(PROFILE, { user, first: 101 });
+    expect(tooMany.errors?.map((e) => e.extensions?.code)).toEqual(['VALIDATION_FAILED']);
+  });
+
+  it("answers the Profile API's traits with class=computed_trait, without class, with include", async () => {
+    const computed = await profileApi(`user_id:${user}/traits?class=computed_trait`);
+    expect(computed).toEqual({
+      status: 200,
+      body: {
+        traits: { orders: 3, revenue: 225 },
+        cursor: {
+          url: `/v1/spaces/${space}/collections/users/profiles/user_id:${user}/traits?class=computed_trait`,
+          has_more: false,
+          next: '',
+          limit: 10,
+        },
+      },
+    });
+    const custom = await profileApi(`user_id:${user}/traits?class=custom_trait`);
+    expect(custom.body.traits).toEqual({ plan: 'pro' });
+    const all = await profileApi(`user_id:${user}/traits`);
+    expect(all.body.traits).toEqual({ orders: 3, plan: 'pro', revenue: 225 });
+    const paged = await profileApi(`user_id:${user}/traits?limit=2`);
+    expect(paged.body).toMatchObject({ traits: { orders: 3, plan: 'pro' }, cursor: { has_more: true } });
+    const included = await profileApi(
+      `user_id:${user}/traits?class=computed_trait&include=revenue&verbose=true`,
+    );
+    expect(included.body.traits).toEqual({
+      revenue: { value: 225, source_id: null, updated_at: ISO, message_id: null },
+    });
+    const audiences = await profileApi(`user_id:${user}/traits?class=audience`);
+    expect(audiences.body.traits).toEqual({});
+  });
+
+  it('deleting keeps the last values on the profile as ordinary traits; the key is never reused', async () => {
+    const res = await gql(
+      `mutation { deleteComputedTrait(key: "orders") { deleted keptOnProfiles errors { code } } }`,
+    );
+    expect(res).toEqual({ data: { deleteComputedTrait: { deleted: true, keptOnProfiles: 1, errors: [] } } });
+
+    const p = await profile();
+    expect(p.traits).toEqual({ plan: 'pro', orders: 3 });
+    expect(p.trait).toEqual({ value: 3, messageId: 'computed-trait-deleted:orders' });
+    expect(p.computedTraits.map((v) => v.key)).toEqual(['revenue']);
+    expect((await gql(`{ computedTrait(key: "orders") { key } }`)).data).toEqual({ computedTrait: null });
+    const custom = await profileApi(`user_id:${user}/traits?class=custom_trait`);
+    expect(custom.body.traits).toEqual({ orders: 3, plan: 'pro' });
+
+    const again = await gql(CREATE, {
+      input: { key: 'orders', definition: "event('Order Completed').count()" },
+    });
+    expect(again.data?.createComputedTrait).toMatchObject({
+      ok: false,
+      computedTrait: null,
+      errors: [{ code: 'KEY_TAKEN', path: ['input', 'key'] }],
+    });
+    const unknown = await gql(
+      `mutation { deleteComputedTrait(key: "orders") { deleted keptOnProfiles errors { code path } } }`,
+    );
+    expect(unknown).toEqual({
+      data: {
+        deleteComputedTrait: {
+          deleted: false,
+          keptOnProfiles: 0,
+          errors: [{ code: 'NOT_FOUND', path: ['key'] }],
+        },
+      },
+    });
+  });
+});
