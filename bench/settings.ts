@@ -76,7 +76,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     bigHistory: 100_000,
     lookups: { warmupMs: 5_000, durationMs: 60_000 },
     mixed: { warmupMs: 5_000, durationMs: 60_000 },
-    warmupMs: 60_000,
+    warmupMs: 240_000,
     heap: '4g',
     pageCache: '6g',
   },
