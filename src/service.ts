@@ -104,7 +104,7 @@ export async function startService(
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
       computedTraitsPerSpace: config.computed.traitsPerSpace,
-      onComputedError: (error) => logger.error('a computed-traits pass failed; it runs again', { error }),
+      onComputedError: computedErrors(logger),
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
@@ -303,5 +303,21 @@ function startHousekeeping(
       clearInterval(timer);
       await running;
     },
+  };
+}
+
+/**
+ * How the computed-traits worker's failures are logged: an outage is reported by /readyz and every request
+ * already, so it gets one warning line without a stack, at most every 10 s (the worker tries every 200 ms);
+ * anything else is an error with its stack.
+ */
+function computedErrors(logger: Logger): (error: unknown) => void {
+  let lastOutageLog = 0;
+  return (error) => {
+    if (error instanceof ServiceUnavailableError) {
+      if (Date.now() - lastOutageLog < 10_000) return;
+      lastOutageLog = Date.now();
+      logger.warn('computed traits wait for the databases', { reason: error.reason, message: error.message });
+    } else logger.error('a computed-traits pass failed; it runs again', { error });
   };
 }

@@ -21,6 +21,7 @@ export const COMPUTED_QUERIES = [
   'computed/list-profiles-page',
   'computed/load-value-changes',
   'computed/lock-subjects',
+  'computed/log-horizon',
   'events/read-changes',
 ] as const;
 
@@ -266,6 +267,12 @@ export class ComputedRepository {
         messageId: r.message_id,
       };
     });
+  }
+
+  async logHorizon(db: Database): Promise<{ xmin: bigint; xmax: bigint }> {
+    const [row] = await db.query('computed/log-horizon');
+    const r = z.object({ xmin: z.string(), xmax: z.string() }).parse(row);
+    return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax) };
   }
 
   async lockSubjects(tx: SqlTx, space: string, subjectIds: string[]): Promise<void> {

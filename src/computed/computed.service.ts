@@ -296,6 +296,23 @@ export class ComputedTraitsService {
     return { marked, recomputed };
   }
 
+  /**
+   * Drains once every change committed before the call can be read: the change log is read in commit-safe
+   * order, so a transaction still running anywhere on the server holds back what was committed after it
+   * began. Waits at most `timeoutMs` for such transactions to end. Tests and the benchmark's checks use
+   * it to wait for pending updates.
+   */
+  async catchUp(timeoutMs = 10_000): Promise<{ marked: number; recomputed: number }> {
+    const { xmax } = await this.repo.logHorizon(this.db);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const { xmin } = await this.repo.logHorizon(this.db);
+      if (xmin >= xmax || Date.now() > deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return this.drain();
+  }
+
   /** Marks every value whose window has moved past its oldest event now, whatever the sweep interval. */
   markExpired(): Promise<number> {
     return this.repo.markExpired(this.db, this.clock());

@@ -41,6 +41,10 @@ export const FIELD_PRICES: Readonly<Record<string, number>> = {
   'Trait.value': EVENT_KIB,
   'Profile.traits': EVENT_KIB,
   'Account.traits': EVENT_KIB,
+  // A computed value is a property's value or a unique list of them (docs/adr/0021-computed-traits.md).
+  'ComputedTraitValue.value': EVENT_KIB,
+  'ComputedTraitChange.oldValue': EVENT_KIB,
+  'ComputedTraitChange.newValue': EVENT_KIB,
   // The path of an input field: a few names and indexes.
   'Error.path': 1,
   'Warning.path': 1,

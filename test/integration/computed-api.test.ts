@@ -249,11 +249,14 @@ describe('a computed trait from creation to deletion', () => {
       ['orders', 3],
       ['revenue', 225],
     ]);
-    // Newest first; the change names the event that caused it.
+    // Newest first; the change names the event whose mark triggered the recomputation. A recomputation
+    // counts every event stored by then, so one that o2's late mark triggered may already see o3
+    // (docs/adr/0021-computed-traits.md).
+    const cause = expect.stringMatching(new RegExp(`^${run}-o[23]$`));
     expect(after.computedTraitChanges.slice(0, 2)).toEqual(
       expect.arrayContaining([
-        { key: 'orders', oldValue: 2, newValue: 3, at: ISO, cause: 'event', messageId: `${run}-o3` },
-        { key: 'revenue', oldValue: 200, newValue: 225, at: ISO, cause: 'event', messageId: `${run}-o3` },
+        { key: 'orders', oldValue: 2, newValue: 3, at: ISO, cause: 'event', messageId: cause },
+        { key: 'revenue', oldValue: 200, newValue: 225, at: ISO, cause: 'event', messageId: cause },
       ]),
     );
     expect((await profile(1)).computedTraitChanges).toHaveLength(1);

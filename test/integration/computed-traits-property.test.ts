@@ -123,10 +123,10 @@ async function defineAll(s: Stack, keys: (key: string) => boolean): Promise<void
 
 async function settle(s: Stack): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    await computed.drain();
+    await computed.catchUp();
     const traits = await computed.list(s.space);
     if (traits.every((c) => c.status === 'LIVE')) {
-      const { marked, recomputed } = await computed.drain();
+      const { marked, recomputed } = await computed.catchUp();
       if (marked === 0 && recomputed === 0) return;
     }
     await new Promise((r) => setTimeout(r, 20));

@@ -112,7 +112,7 @@ describe('computed traits', () => {
     });
 
     await define(s);
-    await computed.drain();
+    await computed.catchUp();
     // Backfill runs in the background; wait for it to finish.
     for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
       await new Promise((r) => setTimeout(r, 50));
@@ -134,7 +134,7 @@ describe('computed traits', () => {
 
     // A new event is reflected after a drain.
     await s.send('track', order('ct-a', 'o3', '2026-02-28T00:00:00Z', 200, 'sku-3'));
-    await computed.drain();
+    await computed.catchUp();
     expect(await stored(s, profileA)).toMatchObject({
       orders_30d: 2,
       big_orders: 2,
@@ -149,7 +149,7 @@ describe('computed traits', () => {
       messageId: 'join',
       timestamp: '2026-02-28T12:00:00Z',
     });
-    await computed.drain();
+    await computed.catchUp();
     const merged = await s.profiles.profileBy(s.space, 'user_id', 'ct-a');
     const live = merged?.id ?? '';
     expect(await stored(s, live)).toEqual({
@@ -173,7 +173,7 @@ describe('computed traits', () => {
     // Later, without any event, the windowed count drops as its events age out: on 28 March the window
     // holds o0 (27 Feb) and o3 (28 Feb) but no longer o1 (20 Feb).
     now = new Date('2026-03-28T00:00:00Z');
-    await computed.drain();
+    await computed.catchUp();
     expect(await stored(s, live)).toMatchObject({ orders_30d: 2 });
     expect(await stored(s, live)).toEqual(await oracle(s, live));
 
@@ -181,9 +181,12 @@ describe('computed traits', () => {
     const changes = await computed.changes(s.space, live, 50);
     expect(changes[0]).toMatchObject({ traitKey: 'orders_30d', oldValue: 3, newValue: 2, cause: 'window' });
     expect(
-      changes.some((c) => c.cause === 'merge' && c.traitKey === 'top_path' && c.newValue === '/docs'),
+      // Whichever profile survives, its revenue moves to both histories' 355 because of the merge.
+      changes.some((c) => c.cause === 'merge' && c.traitKey === 'revenue' && c.newValue === 355),
     ).toBe(true);
-    expect(changes.some((c) => c.cause === 'event' && c.messageId === 'o3')).toBe(true);
+    // o3's change was recorded for ct-a's profile, which may be the one merged away since.
+    const beforeMerge = await computed.changes(s.space, profileA, 50);
+    expect(beforeMerge.some((c) => c.cause === 'event' && c.messageId === 'o3')).toBe(true);
   });
 
   it('refuses bad definitions and keys as data, and never reuses a key', async () => {
