@@ -7,9 +7,9 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
-import { computeTrait, parseComputedTrait, type LanguageEvent } from '../../src/language/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { oracleValues, parseAll } from '../support/oracle.ts';
 import { openPrivateDatabase } from '../support/postgres.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 
@@ -26,11 +26,7 @@ const TRAITS: Record<string, string> = {
   sku_count: "event('Order Completed').unique(property('sku')).count()",
   top_path: "event('Page Viewed').mode(property('path'), 2)",
 };
-const PARSED = Object.entries(TRAITS).map(([key, text]) => {
-  const parsed = parseComputedTrait(text);
-  if (!parsed.ok) throw new Error(`${key}: ${parsed.error.message}`);
-  return { key, definition: parsed.definition };
-});
+const PARSED = parseAll(TRAITS);
 const LATER = new Set(['sku_count', 'last_sku_2d', 'avg_2d']);
 
 type Who = { userId: string } | { anonymousId: string } | { userId: string; anonymousId: string };
@@ -134,18 +130,12 @@ async function settle(s: Stack): Promise<void> {
   throw new Error('computed traits did not settle');
 }
 
-async function oracle(s: Stack, profileId: string, keys: Set<string>): Promise<Record<string, unknown>> {
-  const loaders = s.profiles.loaders(s.space);
-  const page = await s.profiles.events(loaders, profileId, { first: 100 });
-  const events: LanguageEvent[] = page.nodes.map((e) => ({
-    type: e.type as LanguageEvent['type'],
-    ...(e.event === null ? {} : { event: e.event }),
-    properties: e.properties ?? {},
-    timestamp: e.timestamp,
-    messageId: e.messageId,
-  }));
-  return Object.fromEntries(
-    PARSED.filter((p) => keys.has(p.key)).map((p) => [p.key, computeTrait(p.definition, events, clock())]),
+function oracle(s: Stack, profileId: string, keys: Set<string>): Promise<Record<string, unknown>> {
+  return oracleValues(
+    s,
+    profileId,
+    PARSED.filter((p) => keys.has(p.key)),
+    clock(),
   );
 }
 

@@ -4,9 +4,9 @@
 // database of this file's own, so no other file's service recomputes with another clock.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
-import { computeTrait, parseComputedTrait, type LanguageEvent } from '../../src/language/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { oracleValues, parseAll } from '../support/oracle.ts';
 import { openPrivateDatabase } from '../support/postgres.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 
@@ -54,23 +54,8 @@ async function define(stack: Stack): Promise<void> {
 }
 
 /** The oracle: each trait computed from scratch over the profile's events as the read API returns them. */
-async function oracle(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
-  const loaders = stack.profiles.loaders(stack.space);
-  const page = await stack.profiles.events(loaders, profileId, { first: 100 });
-  const events: LanguageEvent[] = page.nodes.map((e) => ({
-    type: e.type as LanguageEvent['type'],
-    ...(e.event === null ? {} : { event: e.event }),
-    properties: e.properties ?? {},
-    timestamp: e.timestamp,
-    messageId: e.messageId,
-  }));
-  const out: Record<string, unknown> = {};
-  for (const [key, text] of Object.entries(DEFINITIONS)) {
-    const parsed = parseComputedTrait(text);
-    if (!parsed.ok) throw new Error(parsed.error.message);
-    out[key] = computeTrait(parsed.definition, events, clock());
-  }
-  return out;
+function oracle(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
+  return oracleValues(stack, profileId, parseAll(DEFINITIONS), clock());
 }
 
 async function stored(stack: Stack, profileId: string): Promise<Record<string, unknown>> {

@@ -1,0 +1,51 @@
+// The computed-traits oracle's input (SEMANTICS.md §9): a profile's events as the read API returns them,
+// in the query language's shape, and every definition computed from scratch over them.
+import {
+  computeTrait,
+  parseComputedTrait,
+  type ComputedTraitDefinition,
+  type LanguageEvent,
+} from '../../src/language/index.ts';
+import type { Stack } from './stack.ts';
+
+/** A profile's events (all of them, a page at a time) through ProfilesService.events. */
+export async function profileEvents(stack: Stack, profileId: string): Promise<LanguageEvent[]> {
+  const loaders = stack.profiles.loaders(stack.space);
+  const out: LanguageEvent[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = await stack.profiles.events(loaders, profileId, { first: 100, after });
+    for (const e of page.nodes)
+      out.push({
+        type: e.type as LanguageEvent['type'],
+        ...(e.event === null ? {} : { event: e.event }),
+        properties: e.properties ?? {},
+        timestamp: e.timestamp,
+        messageId: e.messageId,
+      });
+    if (!page.pageInfo.hasNextPage) return out;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+/** Parses definitions by key; throws on one that does not parse (tests define only valid ones). */
+export function parseAll(
+  definitions: Record<string, string>,
+): { key: string; definition: ComputedTraitDefinition }[] {
+  return Object.entries(definitions).map(([key, text]) => {
+    const parsed = parseComputedTrait(text);
+    if (!parsed.ok) throw new Error(`${key}: ${parsed.error.message}`);
+    return { key, definition: parsed.definition };
+  });
+}
+
+/** Each definition computed from scratch over the profile's events as of `now`. */
+export async function oracleValues(
+  stack: Stack,
+  profileId: string,
+  definitions: { key: string; definition: ComputedTraitDefinition }[],
+  now: Date,
+): Promise<Record<string, unknown>> {
+  const events = await profileEvents(stack, profileId);
+  return Object.fromEntries(definitions.map((d) => [d.key, computeTrait(d.definition, events, now)]));
+}
