@@ -276,9 +276,12 @@ export class ComputedTraitsService {
    * pending updates to drain.
    */
   async drain(): Promise<{ marked: number; recomputed: number }> {
+    // The live traits once per pass (every 200 ms in every process), not once per statement; a trait
+    // created meanwhile is picked up by the next pass, and its backfill covers what this one skips.
+    const traits = await this.traitsBySpace();
     let marked = 0;
     for (;;) {
-      const n = await this.markFromChanges(1000);
+      const n = await this.markFromChanges(traits, 1000);
       marked += n.read;
       if (n.read < 1000) break;
     }
@@ -289,7 +292,7 @@ export class ComputedTraitsService {
     }
     let recomputed = 0;
     for (;;) {
-      const n = await this.recomputeMarked(this.settings.chunk);
+      const n = await this.recomputeMarked(traits, this.settings.chunk);
       recomputed += n;
       if (n < this.settings.chunk) break;
     }
@@ -319,9 +322,12 @@ export class ComputedTraitsService {
   }
 
   /** Reads up to `limit` change-log rows after the cursor and marks the profiles they touched. */
-  private async markFromChanges(limit: number): Promise<{ read: number }> {
+  private async markFromChanges(
+    traits: Map<string, ParsedTrait[]>,
+    limit: number,
+  ): Promise<{ read: number }> {
     // Spaces without a live trait are passed over: a trait created later computes its history itself.
-    const spaces = new Set((await this.traitsBySpace()).keys());
+    const spaces = new Set(traits.keys());
     return this.db.transaction(async (tx) => {
       const cursor = await this.repo.lockCursor(tx, CONSUMER);
       const rows = await this.repo.readChanges(tx, cursor, limit);
@@ -358,8 +364,7 @@ export class ComputedTraitsService {
   }
 
   /** Recomputes up to `limit` marked profiles in one transaction; returns how many it took. */
-  private async recomputeMarked(limit: number): Promise<number> {
-    const traitsBySpace = await this.traitsBySpace();
+  private async recomputeMarked(traitsBySpace: Map<string, ParsedTrait[]>, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const taken = await this.repo.takeDirty(tx, limit);
       const bySpace = new Map<string, typeof taken>();
