@@ -209,7 +209,9 @@ export async function createApp(deps: AppDeps): Promise<App> {
           space,
           scopes: principal?.scopes ?? [],
           services: deps.services,
-          loaders: deps.services.profiles.loaders(space, (ids) => deps.services.computed.values(space, ids)),
+          loaders: deps.services.profiles.loaders(space, (ids, level) =>
+            deps.services.computed.values(space, ids, level),
+          ),
         };
       },
     });

@@ -60,8 +60,19 @@ export function createServices(
       },
       () => new Date(),
       options.onComputedError,
-      // A deleted trait's last values stay on the profiles as ordinary traits (SEMANTICS.md §9).
-      (space, writes, stamp) => identity.setTraits(space, writes, stamp),
+      // A deleted trait's last values stay on the profiles or accounts as ordinary traits (SEMANTICS.md §9).
+      (space, level, writes, stamp) =>
+        level === 'USERS'
+          ? identity.setTraits(
+              space,
+              writes.map((w) => ({ profileId: w.subjectId, traits: w.traits })),
+              stamp,
+            )
+          : identity.setAccountTraits(
+              space,
+              writes.map((w) => ({ groupId: w.subjectId, traits: w.traits })),
+              stamp,
+            ),
     ),
   };
 }

@@ -3,10 +3,10 @@
 -- params: $1 now (timestamptz)
 -- returns: marked (rows)
 WITH marked AS (
-  INSERT INTO computed_dirty (space, subject_id, cause, message_id)
-  SELECT DISTINCT space, subject_id, 'window', NULL::text
+  INSERT INTO computed_dirty (space, level, subject_id, cause, message_id)
+  SELECT DISTINCT space, level, subject_id, 'window', NULL::text
   FROM computed_values WHERE expires_at <= $1
-  ON CONFLICT (space, subject_id) DO NOTHING
+  ON CONFLICT (space, level, subject_id) DO NOTHING
   RETURNING 1
 )
 SELECT count(*)::int AS marked FROM marked

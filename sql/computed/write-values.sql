@@ -5,14 +5,15 @@
 --   $2 set (jsonb array of {subject_id, trait_key, value, expires_at (epoch ms or null)}),
 --   $3 cleared (jsonb array of {subject_id, trait_key}),
 --   $4 changes (jsonb array of {subject_id, trait_key, old_value, new_value, cause, message_id}),
---   $5 done (text[]: subject ids whose dirty rows go), $6 gone (text[]: merged-away subjects), $7 now
+--   $5 done (text[]: subject ids whose dirty rows go), $6 gone (text[]: merged-away subjects), $7 now,
+--   $8 level (USERS: the subjects are profiles; ACCOUNTS: group ids)
 -- returns: written (values set)
 WITH set_values AS (
-  INSERT INTO computed_values (space, subject_id, trait_key, value, updated_at, expires_at)
-  SELECT $1, s.subject_id, s.trait_key, s.value, $7::timestamptz,
+  INSERT INTO computed_values (space, level, subject_id, trait_key, value, updated_at, expires_at)
+  SELECT $1, $8, s.subject_id, s.trait_key, s.value, $7::timestamptz,
          CASE WHEN s.expires_at IS NULL THEN NULL ELSE to_timestamp(s.expires_at / 1000) END
   FROM jsonb_to_recordset($2::jsonb) AS s(subject_id text, trait_key text, value jsonb, expires_at float8)
-  ON CONFLICT (space, subject_id, trait_key) DO UPDATE
+  ON CONFLICT (space, level, subject_id, trait_key) DO UPDATE
     SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at,
         updated_at = CASE WHEN computed_values.value = EXCLUDED.value THEN computed_values.updated_at
                           ELSE EXCLUDED.updated_at END
@@ -21,18 +22,18 @@ WITH set_values AS (
 cleared AS (
   DELETE FROM computed_values v
   USING jsonb_to_recordset($3::jsonb) AS c(subject_id text, trait_key text)
-  WHERE v.space = $1 AND v.subject_id = c.subject_id AND v.trait_key = c.trait_key
+  WHERE v.space = $1 AND v.level = $8 AND v.subject_id = c.subject_id AND v.trait_key = c.trait_key
 ),
 gone AS (
-  DELETE FROM computed_values WHERE space = $1 AND subject_id = ANY($6::text[])
+  DELETE FROM computed_values WHERE space = $1 AND level = $8 AND subject_id = ANY($6::text[])
 ),
 logged AS (
-  INSERT INTO computed_value_changes (space, subject_id, trait_key, old_value, new_value, at, cause, message_id)
-  SELECT $1, c.subject_id, c.trait_key, c.old_value, c.new_value, $7::timestamptz, c.cause, c.message_id
+  INSERT INTO computed_value_changes (space, level, subject_id, trait_key, old_value, new_value, at, cause, message_id)
+  SELECT $1, $8, c.subject_id, c.trait_key, c.old_value, c.new_value, $7::timestamptz, c.cause, c.message_id
   FROM jsonb_to_recordset($4::jsonb) AS c(subject_id text, trait_key text, old_value jsonb, new_value jsonb,
                                           cause text, message_id text)
 ),
 done AS (
-  DELETE FROM computed_dirty WHERE space = $1 AND subject_id = ANY($5::text[])
+  DELETE FROM computed_dirty WHERE space = $1 AND level = $8 AND subject_id = ANY($5::text[])
 )
 SELECT count(*)::int AS written FROM set_values

@@ -10,6 +10,8 @@
 --   $6 identity links (jsonb array of {key, profile_id}): identifiers that joined a profile,
 --   $7 merges (jsonb array of {merged_id, survivor_id}; survivors final within the batch),
 --   $8 changes (jsonb array of {kind, payload}, in order)
+-- The memberships of the changes' `memberships` entries join account_members, and a merged-away profile's
+-- memberships move to its survivor, as the graph's MEMBER_OF edges do.
 -- returns: finished (1 when this statement finished the batch, 0 when it was finished already)
 WITH done AS (
   DELETE FROM pending_batches WHERE batch_id = $1::uuid RETURNING batch_id
@@ -77,6 +79,24 @@ mapped AS (
   LEFT JOIN profile_merges pm ON pm.space = $2 AND pm.merged_id = l.profile_id
   WHERE EXISTS (SELECT 1 FROM done)
   ON CONFLICT (space, key) DO UPDATE SET profile_id = EXCLUDED.profile_id
+),
+moved_members AS (
+  DELETE FROM account_members am USING merges m
+  WHERE am.space = $2 AND am.profile_id = m.merged_id
+  RETURNING am.group_id, m.survivor_id AS profile_id
+),
+joined AS (
+  SELECT j."groupId" AS group_id, coalesce(m.survivor_id, pm.survivor_id, j."profileId") AS profile_id
+  FROM (SELECT value FROM jsonb_array_elements($8::jsonb) WHERE value ->> 'kind' = 'memberships') AS e
+  CROSS JOIN LATERAL jsonb_to_recordset(e.value -> 'payload') AS j("groupId" text, "profileId" text)
+  LEFT JOIN merges m ON m.merged_id = j."profileId"
+  LEFT JOIN profile_merges pm ON pm.space = $2 AND pm.merged_id = j."profileId"
+  WHERE EXISTS (SELECT 1 FROM done)
+),
+members AS (
+  INSERT INTO account_members (space, group_id, profile_id)
+  SELECT DISTINCT $2, group_id, profile_id FROM (SELECT * FROM moved_members UNION ALL SELECT * FROM joined) a
+  ON CONFLICT DO NOTHING
 ),
 logged AS (
   INSERT INTO changes (space, kind, payload)

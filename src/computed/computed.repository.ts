@@ -19,6 +19,9 @@ export const COMPUTED_QUERIES = [
   'computed/load-values',
   'computed/write-values',
   'computed/list-profiles-page',
+  'computed/list-accounts-page',
+  'computed/mark-accounts',
+  'computed/load-account-events',
   'computed/load-value-changes',
   'computed/lock-subjects',
   'computed/log-horizon',
@@ -42,10 +45,12 @@ export interface StoredTrait {
 }
 
 /** Why a subject's values are recomputed; recorded on every change of a value. */
-export type Cause = 'event' | 'merge' | 'identifier' | 'window' | 'backfill';
+export type Cause = 'event' | 'merge' | 'identifier' | 'membership' | 'window' | 'backfill';
 
+/** A subject whose values are due: a profile (USERS) or an account by its group id (ACCOUNTS). */
 export interface DirtySubject {
   space: string;
+  level: TraitLevel;
   subjectId: string;
   cause: Cause;
   messageId: string | null;
@@ -53,6 +58,7 @@ export interface DirtySubject {
 
 /** An event as recomputation reads it: the columns the query language looks at (§9). */
 export interface SubjectEvent {
+  /** The subject it counts for: a profile id, or a group id for account-level traits. */
   profileId: string;
   type: 'track' | 'page' | 'screen';
   event: string | null;
@@ -93,7 +99,7 @@ export interface ValueWrite {
   gone: string[];
 }
 
-const CAUSES = ['event', 'merge', 'identifier', 'window', 'backfill'] as const;
+const CAUSES = ['event', 'merge', 'identifier', 'membership', 'window', 'backfill'] as const;
 
 const traitRow = z.object({
   key: z.string(),
@@ -115,6 +121,7 @@ const liveRow = z.object({
 });
 const dirtyRow = z.object({
   space: z.string(),
+  level: z.enum(['USERS', 'ACCOUNTS']),
   subject_id: z.string(),
   live_id: z.string(),
   cause: z.enum(CAUSES),
@@ -237,6 +244,7 @@ export class ComputedRepository {
       stringifyJson(
         subjects.map((s) => ({
           space: s.space,
+          level: s.level,
           subject_id: s.subjectId,
           cause: s.cause,
           message_id: s.messageId,
@@ -247,6 +255,25 @@ export class ComputedRepository {
       'run' in tx
         ? await tx.run('computed/mark-dirty', params)
         : await tx.query('computed/mark-dirty', params);
+    return countRow.parse(rows[0]).marked;
+  }
+
+  /** Marks the accounts of some profiles (their members' events changed); returns accounts marked. */
+  async markAccounts(
+    tx: SqlTx,
+    profiles: { space: string; profileId: string; cause: Cause; messageId: string | null }[],
+  ): Promise<number> {
+    if (profiles.length === 0) return 0;
+    const rows = await tx.run('computed/mark-accounts', [
+      stringifyJson(
+        profiles.map((p) => ({
+          space: p.space,
+          profile_id: p.profileId,
+          cause: p.cause,
+          message_id: p.messageId,
+        })),
+      ),
+    ]);
     return countRow.parse(rows[0]).marked;
   }
 
@@ -261,6 +288,7 @@ export class ComputedRepository {
       const r = dirtyRow.parse(raw);
       return {
         space: r.space,
+        level: r.level,
         subjectId: r.subject_id,
         liveId: r.live_id,
         cause: r.cause,
@@ -275,21 +303,20 @@ export class ComputedRepository {
     return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax) };
   }
 
-  async lockSubjects(tx: SqlTx, space: string, subjectIds: string[]): Promise<void> {
-    await tx.run('computed/lock-subjects', [space, subjectIds]);
+  async lockSubjects(tx: SqlTx, space: string, level: TraitLevel, subjectIds: string[]): Promise<void> {
+    await tx.run('computed/lock-subjects', [space, subjectIds, level]);
   }
 
   async loadEvents(
     run: SqlTx | Database,
     space: string,
-    profileIds: string[],
+    level: TraitLevel,
+    subjectIds: string[],
     match: { tracks: string[]; pages: boolean; screens: boolean; since: Date },
   ): Promise<SubjectEvent[]> {
-    const params = [space, profileIds, match.tracks, match.pages, match.screens, match.since];
-    const rows =
-      'run' in run
-        ? await run.run('computed/load-subject-events', params)
-        : await run.query('computed/load-subject-events', params);
+    const params = [space, subjectIds, match.tracks, match.pages, match.screens, match.since];
+    const query = level === 'USERS' ? 'computed/load-subject-events' : 'computed/load-account-events';
+    const rows = 'run' in run ? await run.run(query, params) : await run.query(query, params);
     return rows.map((raw) => {
       const r = eventRow.parse(raw);
       return {
@@ -303,8 +330,13 @@ export class ComputedRepository {
     });
   }
 
-  async loadValues(run: SqlTx | Database, space: string, subjectIds: string[]): Promise<StoredValue[]> {
-    const params = [space, subjectIds];
+  async loadValues(
+    run: SqlTx | Database,
+    space: string,
+    level: TraitLevel,
+    subjectIds: string[],
+  ): Promise<StoredValue[]> {
+    const params = [space, subjectIds, level];
     const rows =
       'run' in run
         ? await run.run('computed/load-values', params)
@@ -320,7 +352,7 @@ export class ComputedRepository {
     });
   }
 
-  async writeValues(tx: SqlTx, space: string, w: ValueWrite, now: Date): Promise<void> {
+  async writeValues(tx: SqlTx, space: string, level: TraitLevel, w: ValueWrite, now: Date): Promise<void> {
     await tx.run('computed/write-values', [
       space,
       stringifyJson(
@@ -345,24 +377,34 @@ export class ComputedRepository {
       w.done,
       w.gone,
       now,
+      level,
     ]);
   }
 
-  async profilesPage(
+  /** A page of the space's profiles (USERS) or accounts with a member (ACCOUNTS), by id. */
+  async subjectsPage(
     db: Database,
     space: string,
+    level: TraitLevel,
     after: string,
     limit: number,
   ): Promise<{ ids: string[]; total: number }> {
-    const rows = await db.query('computed/list-profiles-page', [space, after, limit]);
+    const query = level === 'USERS' ? 'computed/list-profiles-page' : 'computed/list-accounts-page';
+    const rows = await db.query(query, [space, after, limit]);
     return {
-      ids: rows.map((r) => String(r.profile_id)),
+      ids: rows.map((r) => String(level === 'USERS' ? r.profile_id : r.group_id)),
       total: rows.length === 0 ? 0 : Number(rows[0]?.total),
     };
   }
 
-  async changes(db: Database, space: string, subjectId: string, limit: number): Promise<ValueChange[]> {
-    const rows = await db.query('computed/load-value-changes', [space, subjectId, limit]);
+  async changes(
+    db: Database,
+    space: string,
+    level: TraitLevel,
+    subjectId: string,
+    limit: number,
+  ): Promise<ValueChange[]> {
+    const rows = await db.query('computed/load-value-changes', [space, subjectId, limit, level]);
     return rows.map((raw) => {
       const r = changeRow.parse(raw);
       return {

@@ -55,10 +55,14 @@ export const DEFAULT_COMPUTED_SETTINGS: ComputedSettings = {
   chunk: 200,
 };
 
-/** Writes values on profiles as ordinary traits (IdentityService.setTraits); returns profiles written. */
+/**
+ * Writes values as ordinary traits on profiles (USERS: IdentityService.setTraits) or accounts (ACCOUNTS:
+ * setAccountTraits); returns the subjects written.
+ */
 export type KeepAsTraits = (
   space: string,
-  writes: { profileId: string; traits: Record<string, unknown> }[],
+  level: TraitLevel,
+  writes: { subjectId: string; traits: Record<string, unknown> }[],
   stamp: { at: Date; messageId: string },
 ) => Promise<number>;
 
@@ -77,13 +81,14 @@ export type CreateResult =
   | { ok: true; trait: ComputedTrait }
   | {
       ok: false;
-      code: 'INVALID_DEFINITION' | 'KEY_TAKEN' | 'INVALID_KEY' | 'TOO_MANY_TRAITS' | 'NOT_SUPPORTED';
+      code: 'INVALID_DEFINITION' | 'KEY_TAKEN' | 'INVALID_KEY' | 'TOO_MANY_TRAITS';
       message: string;
       position?: DefinitionError;
     };
 
 interface ParsedTrait {
   key: string;
+  level: TraitLevel;
   definition: ComputedTraitDefinition;
 }
 
@@ -141,12 +146,6 @@ export class ComputedTraitsService {
         code: 'INVALID_KEY',
         message: `key ${JSON.stringify(input.key)} is not snake_case (a-z, 0-9, _; at most 100 characters, starting with a letter)`,
       };
-    if (input.level === 'ACCOUNTS')
-      return {
-        ok: false,
-        code: 'NOT_SUPPORTED',
-        message: 'account-level computed traits are not built yet (issue 13 is open for them)',
-      };
     const parsed = parseComputedTrait(input.definition);
     if (!parsed.ok)
       return { ok: false, code: 'INVALID_DEFINITION', message: parsed.error.message, position: parsed.error };
@@ -185,13 +184,17 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Deletes a trait (its key stays taken); returns the values it held, which the caller keeps on the
-   * profiles as ordinary traits (Segment's behaviour, §9), or null when no such trait exists.
+   * Deletes a trait (its key stays taken); returns its level and the values it held, which the caller
+   * keeps on the profiles or accounts as ordinary traits (Segment's behaviour, §9), or null when no such
+   * trait exists.
    */
-  async delete(space: string, key: string): Promise<{ subjectId: string; value: unknown }[] | null> {
+  async delete(
+    space: string,
+    key: string,
+  ): Promise<{ level: TraitLevel; values: { subjectId: string; value: unknown }[] } | null> {
     const exists = await this.get(space, key);
     if (exists === null) return null;
-    return this.repo.delete(this.db, space, key);
+    return { level: exists.level, values: await this.repo.delete(this.db, space, key) };
   }
 
   /**
@@ -203,20 +206,28 @@ export class ComputedTraitsService {
    */
   async deleteKeepingValues(space: string, key: string): Promise<{ keptOnProfiles: number } | null> {
     if (this.keepAsTraits === null) throw new Error('ComputedTraitsService was built without keepAsTraits');
-    const values = await this.delete(space, key);
-    if (values === null) return null;
+    const deleted = await this.delete(space, key);
+    if (deleted === null) return null;
     const keptOnProfiles = await this.keepAsTraits(
       space,
-      values.map((v) => ({ profileId: v.subjectId, traits: { [key]: v.value } })),
+      deleted.level,
+      deleted.values.map((v) => ({ subjectId: v.subjectId, traits: { [key]: v.value } })),
       { at: this.clock(), messageId: `computed-trait-deleted:${key}` },
     );
     return { keptOnProfiles };
   }
 
-  /** Every live (COMPUTING or LIVE) trait of the level, with the profile's value or the empty one. */
-  async values(space: string, subjectIds: string[]): Promise<Map<string, ProfileComputedValue[]>> {
-    const traits = (await this.traitsBySpace()).get(space) ?? [];
-    const stored = await this.repo.loadValues(this.db, space, subjectIds);
+  /**
+   * Every live (COMPUTING or LIVE) trait of the level, with each subject's value or the empty one:
+   * subjects are profile ids (USERS) or group ids (ACCOUNTS).
+   */
+  async values(
+    space: string,
+    subjectIds: string[],
+    level: TraitLevel = 'USERS',
+  ): Promise<Map<string, ProfileComputedValue[]>> {
+    const traits = ((await this.traitsBySpace()).get(space) ?? []).filter((t) => t.level === level);
+    const stored = await this.repo.loadValues(this.db, space, level, subjectIds);
     const bySubject = new Map<string, Map<string, StoredValue>>();
     for (const v of stored) {
       let m = bySubject.get(v.subjectId);
@@ -236,12 +247,17 @@ export class ComputedTraitsService {
     );
   }
 
-  /** A profile's latest value changes, newest first; at most MAX_CHANGES_PAGE at a time. */
-  async changes(space: string, subjectId: string, limit: number): Promise<ValueChange[]> {
+  /** A profile's (or an account's) latest value changes, newest first; at most MAX_CHANGES_PAGE at a time. */
+  async changes(
+    space: string,
+    subjectId: string,
+    limit: number,
+    level: TraitLevel = 'USERS',
+  ): Promise<ValueChange[]> {
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_CHANGES_PAGE) {
       throw new InputError(`first must be between 0 and ${MAX_CHANGES_PAGE}, got ${limit}`, ['first']);
     }
-    return this.repo.changes(this.db, space, subjectId, limit);
+    return this.repo.changes(this.db, space, level, subjectId, limit);
   }
 
   /** Starts the worker: every tickMs, read the change log, then recompute what is marked. */
@@ -326,37 +342,54 @@ export class ComputedTraitsService {
     traits: Map<string, ParsedTrait[]>,
     limit: number,
   ): Promise<{ read: number }> {
-    // Spaces without a live trait are passed over: a trait created later computes its history itself.
-    const spaces = new Set(traits.keys());
+    // Spaces without a live trait of a level are passed over for it: a trait created later computes its
+    // history itself.
+    const users = new Set<string>();
+    const accounts = new Set<string>();
+    for (const [space, list] of traits) {
+      if (list.some((t) => t.level === 'USERS')) users.add(space);
+      if (list.some((t) => t.level === 'ACCOUNTS')) accounts.add(space);
+    }
     return this.db.transaction(async (tx) => {
       const cursor = await this.repo.lockCursor(tx, CONSUMER);
       const rows = await this.repo.readChanges(tx, cursor, limit);
       if (rows.length === 0) return { read: 0 };
       const dirty: DirtySubject[] = [];
+      // Profiles whose accounts are due: an account's events are its members' (§9).
+      const members: { space: string; profileId: string; cause: Cause; messageId: string | null }[] = [];
       for (const row of rows) {
-        if (!spaces.has(row.space)) continue;
+        const forUsers = users.has(row.space);
+        const forAccounts = accounts.has(row.space);
+        if (!forUsers && !forAccounts) continue;
         const items = Array.isArray(row.payload) ? (row.payload as Record<string, unknown>[]) : [];
         for (const item of items) {
           const mark = (id: unknown, cause: Cause, messageId: unknown = null) => {
-            if (typeof id === 'string')
-              dirty.push({
-                space: row.space,
-                subjectId: id,
-                cause,
-                messageId: typeof messageId === 'string' ? messageId : null,
-              });
+            if (typeof id !== 'string') return;
+            const why = { cause, messageId: typeof messageId === 'string' ? messageId : null };
+            if (forUsers) dirty.push({ space: row.space, level: 'USERS', subjectId: id, ...why });
+            if (forAccounts) members.push({ space: row.space, profileId: id, ...why });
           };
           if (row.kind === 'events') mark(item.profileId, 'event', item.messageId);
           else if (row.kind === 'identifiers') mark(item.profileId, 'identifier');
           else if (row.kind === 'merges') {
             mark(item.survivorId, 'merge', item.messageId);
             mark(item.mergedId, 'merge', item.messageId);
+          } else if (row.kind === 'memberships' && forAccounts && typeof item.groupId === 'string') {
+            dirty.push({
+              space: row.space,
+              level: 'ACCOUNTS',
+              subjectId: item.groupId,
+              cause: 'membership',
+              messageId: null,
+            });
           }
         }
       }
       // One row per subject: the last cause wins, as in mark-dirty.
-      const unique = new Map(dirty.map((d) => [`${d.space}\u0000${d.subjectId}`, d]));
+      const unique = new Map(dirty.map((d) => [`${d.space}\u0000${d.level}\u0000${d.subjectId}`, d]));
       await this.repo.markDirty(tx, [...unique.values()]);
+      const uniqueMembers = new Map(members.map((m) => [`${m.space}\u0000${m.profileId}`, m]));
+      await this.repo.markAccounts(tx, [...uniqueMembers.values()]);
       const last = rows[rows.length - 1];
       if (last !== undefined) await this.repo.advanceCursor(tx, CONSUMER, last);
       return { read: rows.length };
@@ -367,28 +400,31 @@ export class ComputedTraitsService {
   private async recomputeMarked(traitsBySpace: Map<string, ParsedTrait[]>, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const taken = await this.repo.takeDirty(tx, limit);
-      const bySpace = new Map<string, typeof taken>();
+      const groups = new Map<string, typeof taken>();
       for (const t of taken) {
-        const list = bySpace.get(t.space) ?? [];
+        const id = `${t.level}\u0000${t.space}`;
+        const list = groups.get(id) ?? [];
         list.push(t);
-        bySpace.set(t.space, list);
+        groups.set(id, list);
       }
-      for (const [space, subjects] of bySpace) {
-        const traits = traitsBySpace.get(space) ?? [];
-        const write = await this.recompute(tx, space, traits, subjects);
-        await this.repo.writeValues(tx, space, write, this.clock());
+      for (const subjects of groups.values()) {
+        const { space, level } = subjects[0] as (typeof taken)[number];
+        const traits = (traitsBySpace.get(space) ?? []).filter((t) => t.level === level);
+        const write = await this.recompute(tx, space, level, traits, subjects);
+        await this.repo.writeValues(tx, space, level, write, this.clock());
       }
       return taken.length;
     });
   }
 
   /**
-   * Recomputes the subjects' values of `traits` from their events now. A merged-away subject's values
-   * go and its survivor is recomputed. Pure but for the reads through `run`.
+   * Recomputes the subjects' values of `traits` (all of `level`) from their events now. A merged-away
+   * profile's values go and its survivor is recomputed. Pure but for the reads through `run`.
    */
   private async recompute(
     run: Parameters<ComputedRepository['loadEvents']>[0],
     space: string,
+    level: TraitLevel,
     traits: ParsedTrait[],
     subjects: (DirtySubject & { liveId: string })[],
   ): Promise<ValueWrite> {
@@ -402,9 +438,9 @@ export class ComputedTraitsService {
     }
     const live = [...cause.keys()];
     if (traits.length === 0 || live.length === 0) return write;
-    if ('run' in run) await this.repo.lockSubjects(run, space, live);
-    const events = await this.repo.loadEvents(run, space, live, matchOf(traits, now));
-    const stored = await this.repo.loadValues(run, space, live);
+    if ('run' in run) await this.repo.lockSubjects(run, space, level, live);
+    const events = await this.repo.loadEvents(run, space, level, live, matchOf(traits, now));
+    const stored = await this.repo.loadValues(run, space, level, live);
     const eventsOf = new Map<string, LanguageEvent[]>();
     for (const e of events) {
       const list = eventsOf.get(e.profileId) ?? [];
@@ -458,7 +494,6 @@ export class ComputedTraitsService {
   private async traitsBySpace(): Promise<Map<string, ParsedTrait[]>> {
     const out = new Map<string, ParsedTrait[]>();
     for (const row of await this.repo.live(this.db)) {
-      if (row.level !== 'USERS') continue;
       let definition = this.parsed.get(row.definition);
       if (definition === undefined) {
         const parsed = parseComputedTrait(row.definition);
@@ -467,7 +502,7 @@ export class ComputedTraitsService {
         this.parsed.set(row.definition, definition);
       }
       const list = out.get(row.space) ?? [];
-      list.push({ key: row.key, definition });
+      list.push({ key: row.key, level: row.level, definition });
       out.set(row.space, list);
     }
     return out;
@@ -487,8 +522,9 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Computes a new trait over every profile of the space, a page at a time, recording progress; LIVE
-   * when done. Meanwhile the worker keeps touched profiles up to date as for any trait.
+   * Computes a new trait over every profile (or account with a member) of the space, a page at a time,
+   * recording progress; LIVE when done. Meanwhile the worker keeps touched subjects up to date as for any
+   * trait.
    */
   private async backfill(space: string, key: string): Promise<void> {
     const page = this.settings.chunk;
@@ -498,19 +534,21 @@ export class ComputedTraitsService {
       if (this.stopped) return;
       const traits = ((await this.traitsBySpace()).get(space) ?? []).filter((t) => t.key === key);
       if (traits.length === 0) return; // deleted meanwhile
-      const { ids, total } = await this.repo.profilesPage(this.db, space, after, page);
+      const level = (traits[0] as ParsedTrait).level;
+      const { ids, total } = await this.repo.subjectsPage(this.db, space, level, after, page);
       if (ids.length === 0) break;
       await this.db.transaction(async (tx) => {
         const subjects = ids.map((id) => ({
           space,
+          level,
           subjectId: id,
           liveId: id,
           cause: 'backfill' as const,
           messageId: null,
         }));
-        const write = await this.recompute(tx, space, traits, subjects);
+        const write = await this.recompute(tx, space, level, traits, subjects);
         write.done = [];
-        await this.repo.writeValues(tx, space, write, this.clock());
+        await this.repo.writeValues(tx, space, level, write, this.clock());
       });
       done += ids.length;
       after = ids[ids.length - 1] ?? after;

@@ -39,6 +39,10 @@ export type Scalars = {
 /** A business account (Segment group), keyed by `group_id`. */
 export type Account = {
   __typename?: 'Account';
+  /** The latest changes of this account's computed values, newest first. */
+  computedTraitChanges: Array<ComputedTraitChange>;
+  /** Every live account-level computed trait of the space with this account's value, by key (SEMANTICS.md §9). */
+  computedTraits: Array<ComputedTraitValue>;
   /** When the account was first seen. */
   createdAt: Scalars['DateTime']['output'];
   /** The group id. */
@@ -49,6 +53,12 @@ export type Account = {
   members: ProfileConnection;
   /** The account traits, merged by last write wins on event time. */
   traits: Scalars['JSONObject']['output'];
+};
+
+
+/** A business account (Segment group), keyed by `group_id`. */
+export type AccountComputedTraitChangesArgs = {
+  first?: Scalars['Int']['input'];
 };
 
 
@@ -153,7 +163,7 @@ export type ComputedTrait = {
   key: Scalars['String']['output'];
   /** Whose events it aggregates. */
   level: TraitLevel;
-  /** Share of the space's profiles computed over their history, from 0 to 1; 1 once LIVE. */
+  /** Share of the space's profiles (accounts for ACCOUNTS) computed over their history, from 0 to 1; 1 once LIVE. */
   progress: Scalars['Float']['output'];
   /** Where it is in its lifecycle. */
   status: ComputedTraitStatus;
@@ -166,7 +176,7 @@ export type ComputedTraitChange = {
   __typename?: 'ComputedTraitChange';
   /** When the engine recorded the change (server time, not event time). */
   at: Scalars['DateTime']['output'];
-  /** What caused the recomputation: `event`, `merge`, `identifier`, `window` (an event aged out) or `backfill` (the trait's creation). */
+  /** What caused the recomputation: `event`, `merge`, `identifier`, `membership` (a profile joined the account), `window` (an event aged out) or `backfill` (the trait's creation). */
   cause: Scalars['String']['output'];
   /** The computed trait's key. */
   key: Scalars['String']['output'];
@@ -206,7 +216,7 @@ export type CreateComputedTraitInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** snake_case (a-z, 0-9, _), starting with a letter, at most 100 characters; never used before in the space. */
   key: Scalars['String']['input'];
-  /** Whose events it aggregates; only USERS is built. */
+  /** Whose events it aggregates. */
   level?: TraitLevel;
 };
 
@@ -228,7 +238,7 @@ export type DeleteComputedTraitResult = {
   deleted: Scalars['Boolean']['output'];
   /** Why nothing was deleted; empty when deleted. */
   errors: Array<Error>;
-  /** How many profiles kept its last value as an ordinary trait. */
+  /** How many profiles (accounts, for an account-level trait) kept its last value as an ordinary trait. */
   keptOnProfiles: Scalars['Int']['output'];
 };
 
@@ -521,14 +531,14 @@ export type Mutation = {
    * (docs/adr/0021-computed-traits.md). Needs the `admin` scope (`FORBIDDEN` otherwise). Refusals are data,
    * with `computedTrait` null: `INVALID_DEFINITION` (the message gives the reason, line and column; path
    * `["input", "definition"]`), `INVALID_KEY` and `KEY_TAKEN` (path `["input", "key"]`; a key is never
-   * reused, even after deletion), `TOO_MANY_TRAITS` (more than `COMPUTED_TRAITS_PER_SPACE`, default 100;
-   * path `["input", "key"]`) and `NOT_SUPPORTED` (account-level traits are not built yet; path
-   * `["input", "level"]`).
+   * reused, even after deletion) and `TOO_MANY_TRAITS` (more than `COMPUTED_TRAITS_PER_SPACE`, default
+   * 100; path `["input", "key"]`).
    */
   createComputedTrait: CreateComputedTraitResult;
   /**
-   * Deletes a computed trait. Its last values stay on the profiles as ordinary traits under the same key
-   * (Segment's behaviour, SEMANTICS.md §9), written as an identify would write them, stamped with the
+   * Deletes a computed trait. Its last values stay on the profiles (or, for an account-level trait, the
+   * accounts) as ordinary traits under the same key (Segment's behaviour, SEMANTICS.md §9), written as an
+   * identify (or group call) would write them, stamped with the
    * time of the deletion (last write wins, §5) and the messageId `computed-trait-deleted:<key>`. The key
    * stays taken. Needs the `admin` scope (`FORBIDDEN` otherwise). An unknown key is `NOT_FOUND` with path
    * `["key"]`.
@@ -927,7 +937,7 @@ export type TraitFilter = {
 
 /** Whose events a computed trait aggregates. */
 export type TraitLevel =
-  /** Every member's events, per account (SEMANTICS.md §9). Not built yet: refused with `NOT_SUPPORTED`. */
+  /** Every member's events, per account, including a member's events from before it joined (SEMANTICS.md §9). */
   | 'ACCOUNTS'
   /** Each profile's own merged history. */
   | 'USERS';
@@ -1156,6 +1166,8 @@ export type ResolversParentTypes = {
 };
 
 export type AccountResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account']> = {
+  computedTraitChanges?: Resolver<Array<ResolversTypes['ComputedTraitChange']>, ParentType, ContextType, RequireFields<AccountComputedTraitChangesArgs, 'first'>>;
+  computedTraits?: Resolver<Array<ResolversTypes['ComputedTraitValue']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   groupId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   memberCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;

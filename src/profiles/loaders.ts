@@ -18,7 +18,11 @@ import { identifierKey } from '../identity/identifiers.ts';
 import type { ProfileComputedValue } from '../computed/index.ts';
 
 /** Profiles' computed values (ComputedTraitsService.values for the request's space), by profile id. */
-export type ComputedValuesFetch = (ids: string[]) => Promise<Map<string, ProfileComputedValue[]>>;
+/** Computed values of profiles (USERS) or accounts by group id (ACCOUNTS), by subject. */
+export type ComputedValuesFetch = (
+  ids: string[],
+  level: 'USERS' | 'ACCOUNTS',
+) => Promise<Map<string, ProfileComputedValue[]>>;
 
 /**
  * Dispatch a batch only once the current round of promise jobs has settled (the next macrotask), so keys
@@ -41,6 +45,8 @@ export class ProfileLoaders {
   readonly members: DataLoader<{ groupId: string; query: MembersQuery }, ProfileView[], string>;
   /** Every live computed trait with each profile's value (SEMANTICS.md §9), one PostgreSQL read per batch. */
   readonly computedValues: DataLoader<string, ProfileComputedValue[]>;
+  /** Every live account-level computed trait with each account's value, by group id. */
+  readonly accountComputedValues: DataLoader<string, ProfileComputedValue[]>;
 
   constructor(
     private readonly repo: ProfilesRepository,
@@ -61,7 +67,11 @@ export class ProfileLoaders {
     );
     this.computedValues = listLoader((ids) => {
       if (computedValues === null) throw new Error('these loaders were built without computed values');
-      return computedValues([...ids]);
+      return computedValues([...ids], 'USERS');
+    });
+    this.accountComputedValues = listLoader((ids) => {
+      if (computedValues === null) throw new Error('these loaders were built without computed values');
+      return computedValues([...ids], 'ACCOUNTS');
     });
     this.members = groupedLoader(
       (k) => k.groupId,
@@ -97,6 +107,7 @@ export class ProfileLoaders {
       this.accounts,
       this.merges,
       this.computedValues,
+      this.accountComputedValues,
       ...this.violationsByLimit.values(),
     ]) {
       loader.clearAll();

@@ -111,7 +111,7 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
       lookup: externalId(collection, id),
       resource: resource as Resource,
       url,
-      loaders: profiles.loaders(space, (ids) => computed.values(space, ids)),
+      loaders: profiles.loaders(space, (ids, level) => computed.values(space, ids, level)),
     };
     const body = collection === 'users' ? await users(request) : await accounts(request);
     if (body === null) return { status: 404, code: 'NOT_FOUND', message: 'Profile was not found.' };
@@ -159,12 +159,18 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
     const account = await profiles.accountState(r.space, r.lookup.value);
     if (account === null) return null;
     switch (r.resource) {
-      case 'traits':
+      case 'traits': {
+        // Custom and account-level computed traits, as for users (docs/adr/0021).
+        const custom = wants(params, 'custom_trait') ? profiles.traitEntries(account) : [];
+        const values = wants(params, 'computed_trait')
+          ? await r.loaders.accountComputedValues.load(account.groupId)
+          : [];
         return traitsBody(
           r,
           params,
-          otherTraitClass(params) ? null : profiles.traitPage(account, traitArgs(params)),
+          profiles.traitEntryPage(withComputed(custom, values), traitArgs(params)),
         );
+      }
       case 'events': {
         const page = await profiles.accountEvents(r.space, account.groupId, eventArgs(params));
         return eventsBody(r, params, page, null);
@@ -366,11 +372,6 @@ function pageArgs(params: Params, includes?: 'types') {
 
 function traitArgs(params: Params) {
   return { first: params.limit, after: params.next, keys: params.include };
-}
-
-/** Accounts have only custom traits: another class asks for traits they never have (docs/adr/0008). */
-function otherTraitClass(params: Params): boolean {
-  return params.traitClass !== null && params.traitClass !== 'custom_trait';
 }
 
 /** Whether a user's traits of this class answer the request: `class` names it, or no class is given. */

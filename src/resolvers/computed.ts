@@ -1,6 +1,7 @@
 // Thin resolvers for computed traits (SEMANTICS.md §9, docs/adr/0021-computed-traits.md): refusals of the
 // service become `Error`s with the path of the offending input field.
 import type {
+  AccountResolvers,
   ComputedTraitChangeResolvers,
   MutationResolvers,
   ProfileResolvers,
@@ -48,6 +49,12 @@ export const computedMutations: MutationResolvers = {
   },
 };
 
+export const AccountComputed: Pick<AccountResolvers, 'computedTraits' | 'computedTraitChanges'> = {
+  computedTraits: (a, _, { loaders }) => loaders.accountComputedValues.load(a.groupId),
+  computedTraitChanges: (a, { first }, { space, services }) =>
+    services.computed.changes(space, a.groupId, first, 'ACCOUNTS'),
+};
+
 export const ProfileComputed: Pick<ProfileResolvers, 'computedTraits' | 'computedTraitChanges'> = {
   computedTraits: (p, _, { loaders }) => loaders.computedValues.load(p.id),
   computedTraitChanges: (p, { first }, { space, services }) => services.computed.changes(space, p.id, first),
@@ -64,7 +71,6 @@ const PATHS: Record<Refusal['code'], string> = {
   INVALID_KEY: 'key',
   KEY_TAKEN: 'key',
   TOO_MANY_TRAITS: 'key',
-  NOT_SUPPORTED: 'level',
 };
 
 function refusal(r: Refusal) {

@@ -1,6 +1,12 @@
 // The resolver map, assembled from one file per domain.
 import type { Resolvers } from '../generated/graphql.ts';
-import { ComputedTraitChange, ProfileComputed, computedMutations, computedQueries } from './computed.ts';
+import {
+  AccountComputed,
+  ComputedTraitChange,
+  ProfileComputed,
+  computedMutations,
+  computedQueries,
+} from './computed.ts';
 import { eventMutations } from './events.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
@@ -28,7 +34,7 @@ export const resolvers: Resolvers = {
   },
   Profile: { ...Profile, ...ProfileComputed },
   ComputedTraitChange,
-  Account,
+  Account: { ...Account, ...AccountComputed },
   BlockedValue: blockedValueFields,
   Mutation: {
     ...eventMutations,

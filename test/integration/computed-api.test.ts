@@ -1,6 +1,6 @@
 // Computed traits through the real service (SEMANTICS.md §9, docs/adr/0021-computed-traits.md): the GraphQL
 // mutations and queries, values and their changes on profiles, deletion keeping the values as ordinary
-// traits, scopes, and the Profile API's `class=computed_trait`. The service's own worker computes the
+// traits, scopes, and the Profile API's `class=computed_trait`; account-level traits over the members' events. The service's own worker computes the
 // values with the real clock, so only traits without windows are used here; values are polled with a
 // timeout, never waited for with sleeps.
 import { randomUUID } from 'node:crypto';
@@ -153,18 +153,11 @@ describe('createComputedTrait refusals', () => {
     });
   });
 
-  it('refuses keys that are not snake_case and account-level traits, each with its path', async () => {
+  it('refuses keys that are not snake_case, with the path', async () => {
     const badKey = await gql(CREATE, { input: { key: 'Orders', definition: "event('X').count()" } });
     expect(badKey.data?.createComputedTrait).toMatchObject({
       ok: false,
       errors: [{ code: 'INVALID_KEY', path: ['input', 'key'] }],
-    });
-    const accounts = await gql(CREATE, {
-      input: { key: 'account_orders', definition: "event('X').count()", level: 'ACCOUNTS' },
-    });
-    expect(accounts.data?.createComputedTrait).toMatchObject({
-      ok: false,
-      errors: [{ code: 'NOT_SUPPORTED', path: ['input', 'level'] }],
     });
   });
 
@@ -329,5 +322,113 @@ describe('a computed trait from creation to deletion', () => {
         },
       },
     });
+  });
+});
+
+describe('an account-level computed trait', () => {
+  const acctSpace = `ctacct-${run}`;
+  let acctAdmin = '';
+  const call = async (kind: 'track' | 'group', input: Record<string, unknown>) => {
+    const type = kind === 'track' ? 'TrackInput' : 'GroupInput';
+    const res = await gql(
+      `mutation ($input: ${type}!) { ${kind}(input: $input) { ok } }`,
+      { input },
+      acctAdmin,
+    );
+    expect(res, JSON.stringify(res)).toEqual({ data: { [kind]: { ok: true } } });
+  };
+  const order = (userId: string, messageId: string, total: number) =>
+    call('track', { userId, event: 'Order Completed', messageId, properties: { total } });
+  const ACCOUNT = `query ($g: String!) {
+    account(groupId: $g) {
+      traits
+      computedTraits { key value }
+      computedTraitChanges { key oldValue newValue cause }
+    }
+  }`;
+  type AccountAnswer = {
+    traits: Record<string, unknown>;
+    computedTraits: { key: string; value: unknown }[];
+    computedTraitChanges: { key: string; oldValue: unknown; newValue: unknown; cause: string }[];
+  };
+  const account = async (): Promise<AccountAnswer> => {
+    const res = await gql(ACCOUNT, { g: 'acme' }, acctAdmin);
+    expect(res.errors, JSON.stringify(res)).toBeUndefined();
+    return res.data?.account as AccountAnswer;
+  };
+
+  it("sums the members' events, from before they joined too, and follows new members", async () => {
+    const { spaces } = service.services;
+    await spaces.createSpace(acctSpace);
+    acctAdmin = (await spaces.createKey(acctSpace, 'token', { scopes: ['write', 'admin'] })).secret;
+    // u1 orders before joining; u2 joins, then orders; u3 orders but is not a member yet.
+    await order('u1', `${run}-a1`, 10);
+    await call('group', { userId: 'u1', groupId: 'acme', messageId: `${run}-g1` });
+    await call('group', { userId: 'u2', groupId: 'acme', messageId: `${run}-g2` });
+    await order('u2', `${run}-a2`, 5);
+    await order('u3', `${run}-a3`, 100);
+
+    const created = await gql(
+      CREATE,
+      {
+        input: {
+          key: 'acct_revenue',
+          definition: "event('Order Completed').sum(property('total'))",
+          level: 'ACCOUNTS',
+        },
+      },
+      acctAdmin,
+    );
+    expect(created.data?.createComputedTrait).toMatchObject({
+      ok: true,
+      computedTrait: { key: 'acct_revenue', level: 'ACCOUNTS' },
+      errors: [],
+    });
+    const live = await poll(
+      async () =>
+        (await gql(`{ computedTrait(key: "acct_revenue") { status progress } }`, {}, acctAdmin)).data,
+      (d) => (d?.computedTrait as { status: string } | undefined)?.status === 'LIVE',
+    );
+    expect(live).toEqual({ computedTrait: { status: 'LIVE', progress: 1 } });
+    expect((await account()).computedTraits).toEqual([{ key: 'acct_revenue', value: 15 }]);
+
+    // A new member brings its whole history; a member's new event counts.
+    await call('group', { userId: 'u3', groupId: 'acme', messageId: `${run}-g3` });
+    await order('u1', `${run}-a4`, 1);
+    const after = await poll(account, (a) => a.computedTraits[0]?.value === 116);
+    expect(after.computedTraits).toEqual([{ key: 'acct_revenue', value: 116 }]);
+    expect(after.computedTraitChanges[0]).toMatchObject({ key: 'acct_revenue', newValue: 116 });
+    expect(after.computedTraitChanges.at(-1)).toEqual({
+      key: 'acct_revenue',
+      oldValue: null,
+      newValue: 15,
+      cause: 'backfill',
+    });
+
+    // Users do not show account-level traits; the Profile API's accounts collection does.
+    const member = await gql(
+      `{ profile(by: { type: "user_id", value: "u1" }) { computedTraits { key } } }`,
+      {},
+      acctAdmin,
+    );
+    expect(member.data).toEqual({ profile: { computedTraits: [] } });
+    const api = await fetch(
+      `${service.url}/v1/spaces/${acctSpace}/collections/accounts/profiles/group_id:acme/traits?class=computed_trait`,
+      { headers: { authorization: `Basic ${Buffer.from(`${acctAdmin}:`).toString('base64')}` } },
+    );
+    expect(api.status).toBe(200);
+    expect(((await api.json()) as { traits: unknown }).traits).toEqual({ acct_revenue: 116 });
+  });
+
+  it('deleting keeps the last value on the account as an ordinary account trait', async () => {
+    const res = await gql(
+      `mutation { deleteComputedTrait(key: "acct_revenue") { deleted keptOnProfiles errors { code } } }`,
+      {},
+      acctAdmin,
+    );
+    expect(res).toEqual({ data: { deleteComputedTrait: { deleted: true, keptOnProfiles: 1, errors: [] } } });
+    const a = await account();
+    expect(a.computedTraits).toEqual([]);
+    expect(a.traits).toEqual({ acct_revenue: 116 });
   });
 });

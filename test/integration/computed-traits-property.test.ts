@@ -2,14 +2,15 @@
 // events in random order, merges, resent duplicates, clock advances, worker restarts and a trait defined
 // midway (its backfill racing the worker), once pending updates drain every stored value equals the value
 // computed from scratch (src/language's computeTrait) over the profile's events as the read API returns
-// them, as of the same clock. Seeded and bounded; the worker runs in this file's own database, so no other
-// file's service recomputes with another clock.
+// them, as of the same clock; an account's over the events of the members the graph holds, whenever they
+// joined. Seeded and bounded; the worker runs in this file's own database, so no other file's service
+// recomputes with another clock.
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
-import { oracleValues, parseAll } from '../support/oracle.ts';
+import { accountMembers, accountOracleValues, oracleValues, parseAll } from '../support/oracle.ts';
 import { openPrivateDatabase } from '../support/postgres.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 
@@ -26,14 +27,23 @@ const TRAITS: Record<string, string> = {
   sku_count: "event('Order Completed').unique(property('sku')).count()",
   top_path: "event('Page Viewed').mode(property('path'), 2)",
 };
+/** Account-level traits (§9): the members' events, from before they joined too. */
+const ACCOUNT_TRAITS: Record<string, string> = {
+  acct_orders: "event('Order Completed').count()",
+  acct_revenue_2d: "event('Order Completed').within(2 days).sum(property('total'))",
+  acct_skus: "event('Order Completed').unique(property('sku'))",
+  acct_last_sku: "event('Order Completed').last(property('sku'))",
+};
 const PARSED = parseAll(TRAITS);
-const LATER = new Set(['sku_count', 'last_sku_2d', 'avg_2d']);
+const ACCOUNT_PARSED = parseAll(ACCOUNT_TRAITS);
+const LATER = new Set(['sku_count', 'last_sku_2d', 'avg_2d', 'acct_last_sku']);
 
 type Who = { userId: string } | { anonymousId: string } | { userId: string; anonymousId: string };
 type Command =
   | { kind: 'order'; who: Who; ageHours: number; total: number; sku: string }
   | { kind: 'page'; who: Who; ageHours: number; path: string }
   | { kind: 'identify'; person: number; drainFirst: boolean }
+  | { kind: 'group'; who: Who; account: string }
   | { kind: 'resend'; index: number }
   | { kind: 'advance'; hours: number }
   | { kind: 'drain' }
@@ -80,6 +90,10 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       drainFirst: fc.boolean(),
     }),
   },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('group' as const), who, account: fc.constantFrom('g1', 'g2') }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resend' as const), index: fc.nat() }) },
   {
     weight: 2,
@@ -110,9 +124,17 @@ afterAll(async () => {
 });
 
 async function defineAll(s: Stack, keys: (key: string) => boolean): Promise<void> {
-  for (const [key, definition] of Object.entries(TRAITS)) {
+  const all = [
+    ...Object.entries(TRAITS).map(([key, definition]) => ({ key, definition, level: 'USERS' as const })),
+    ...Object.entries(ACCOUNT_TRAITS).map(([key, definition]) => ({
+      key,
+      definition,
+      level: 'ACCOUNTS' as const,
+    })),
+  ];
+  for (const { key, definition, level } of all) {
     if (!keys(key)) continue;
-    const created = await computed.create(s.space, { key, definition, level: 'USERS', description: null });
+    const created = await computed.create(s.space, { key, definition, level, description: null });
     if (!created.ok) throw new Error(`${key}: ${created.message}`);
   }
 }
@@ -147,9 +169,12 @@ describe('computed traits: maintained values equal the oracle', () => {
         run += 1;
         now = new Date(Date.UTC(2026, 4, 1 + run));
         const s = await newStack(t, { clock });
-        const defined = new Set([...Object.keys(TRAITS)].filter((k) => !LATER.has(k)));
+        const defined = new Set(
+          [...Object.keys(TRAITS), ...Object.keys(ACCOUNT_TRAITS)].filter((k) => !LATER.has(k)),
+        );
         await defineAll(s, (k) => defined.has(k));
-        const sent: { type: 'track' | 'page' | 'identify'; input: Record<string, unknown> }[] = [];
+        const sent: { type: 'track' | 'page' | 'identify' | 'group'; input: Record<string, unknown> }[] = [];
+        const accounts = new Set<string>();
         let later = false;
         for (const [i, c] of commands.entries()) {
           const at = (ageHours: number) => new Date(now.getTime() - ageHours * 3_600_000).toISOString();
@@ -187,6 +212,13 @@ describe('computed traits: maintained values equal the oracle', () => {
                   timestamp: at(0),
                   messageId: `m${i}`,
                 },
+              });
+              break;
+            case 'group':
+              accounts.add(c.account);
+              sent.push({
+                type: 'group',
+                input: { ...c.who, groupId: c.account, timestamp: at(0), messageId: `m${i}` },
               });
               break;
             case 'resend': {
@@ -237,6 +269,29 @@ describe('computed traits: maintained values equal the oracle', () => {
           [s.space],
         );
         expect(stale[0]?.n).toBe(0);
+
+        // Accounts: the event store's memberships are the graph's, and every account-level value is the
+        // oracle's over the members' events.
+        const groups = [...accounts].sort();
+        const accountValues = await computed.values(s.space, groups, 'ACCOUNTS');
+        for (const g of groups) {
+          const { rows: members } = await own.db.pool.query<{ profile_id: string }>(
+            'SELECT profile_id FROM account_members WHERE space = $1 AND group_id = $2 ORDER BY 1',
+            [s.space, g],
+          );
+          expect(members.map((m) => m.profile_id).sort(), `members of ${g}`).toEqual(
+            (await accountMembers(s, g)).sort(),
+          );
+          const kept = Object.fromEntries((accountValues.get(g) ?? []).map((v) => [v.key, v.value]));
+          expect(kept, `account ${g} of ${s.space}`).toEqual(
+            await accountOracleValues(
+              s,
+              g,
+              ACCOUNT_PARSED.filter((p) => defined.has(p.key)),
+              clock(),
+            ),
+          );
+        }
       }),
       { seed: 20261130, numRuns: 15, endOnFailure: true },
     );

@@ -199,7 +199,7 @@ describe('computed traits', () => {
         description: 'x',
       }),
     ).toMatchObject({ ok: true });
-    expect(await computed.delete(s.space, 'revenue')).toEqual([]);
+    expect(await computed.delete(s.space, 'revenue')).toEqual({ level: 'USERS', values: [] });
     expect(await computed.list(s.space)).toEqual([]);
     expect(
       await computed.create(s.space, {

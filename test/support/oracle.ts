@@ -1,5 +1,6 @@
 // The computed-traits oracle's input (SEMANTICS.md §9): a profile's events as the read API returns them,
-// in the query language's shape, and every definition computed from scratch over them.
+// in the query language's shape, and every definition computed from scratch over them; for an account,
+// the events of every member the graph holds, each once.
 import {
   computeTrait,
   parseComputedTrait,
@@ -48,4 +49,32 @@ export async function oracleValues(
 ): Promise<Record<string, unknown>> {
   const events = await profileEvents(stack, profileId);
   return Object.fromEntries(definitions.map((d) => [d.key, computeTrait(d.definition, events, now)]));
+}
+
+/** The account's member profiles as the graph holds them (ProfilesService.members, every page). */
+export async function accountMembers(stack: Stack, groupId: string): Promise<string[]> {
+  const loaders = stack.profiles.loaders(stack.space);
+  const out: string[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page = await stack.profiles.members(loaders, groupId, { first: 100, after });
+    out.push(...page.nodes.map((p) => p.id));
+    if (!page.pageInfo.hasNextPage) return out;
+    after = page.pageInfo.endCursor;
+  }
+}
+
+/** Each account-level definition computed from scratch over the events of the account's members. */
+export async function accountOracleValues(
+  stack: Stack,
+  groupId: string,
+  definitions: { key: string; definition: ComputedTraitDefinition }[],
+  now: Date,
+): Promise<Record<string, unknown>> {
+  const events = new Map<string, LanguageEvent>();
+  for (const member of await accountMembers(stack, groupId))
+    for (const e of await profileEvents(stack, member)) events.set(e.messageId, e);
+  return Object.fromEntries(
+    definitions.map((d) => [d.key, computeTrait(d.definition, [...events.values()], now)]),
+  );
 }

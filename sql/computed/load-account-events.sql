@@ -1,0 +1,29 @@
+-- load-account-events: the events of some accounts that computed traits may match: the events of every
+-- member profile (by the identifiers each holds), including those from before it joined, each event once
+-- per account (SEMANTICS.md §9). Filters as load-subject-events.sql.
+-- params: $1 space, $2 group ids (text[]), $3 track names (text[], as sent), $4 pages (boolean),
+--         $5 screens (boolean), $6 since (timestamptz)
+-- returns: profile_id (the group id), type, event, properties (jsonb), timestamp (epoch ms), message_id
+WITH found AS (
+  SELECT DISTINCT am.group_id AS profile_id, ei.message_id, ei.type
+  FROM account_members am
+  JOIN identity_map m ON m.space = am.space AND m.profile_id = am.profile_id
+  JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= $6
+  WHERE am.space = $1 AND am.group_id = ANY($2::text[])
+    AND ((ei.type = 'track' AND ei.name = ANY($3::text[]))
+         OR (ei.type = 'page' AND $4) OR (ei.type = 'screen' AND $5))
+)
+SELECT f.profile_id, f.type, t.event_text AS event, t.properties,
+       round(extract(epoch FROM t."timestamp") * 1000)::float8 AS "timestamp", f.message_id
+FROM found f JOIN tracks t ON t.space = $1 AND t.id = f.message_id
+WHERE f.type = 'track'
+UNION ALL
+SELECT f.profile_id, f.type, NULL, p.properties,
+       round(extract(epoch FROM p."timestamp") * 1000)::float8, f.message_id
+FROM found f JOIN pages p ON p.space = $1 AND p.id = f.message_id
+WHERE f.type = 'page'
+UNION ALL
+SELECT f.profile_id, f.type, NULL, s.properties,
+       round(extract(epoch FROM s."timestamp") * 1000)::float8, f.message_id
+FROM found f JOIN screens s ON s.space = $1 AND s.id = f.message_id
+WHERE f.type = 'screen'
