@@ -104,6 +104,7 @@ export async function startService(
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
       computedTraitsPerSpace: config.computed.traitsPerSpace,
+      computedExpressionsPerDefinition: config.computed.expressionsPerDefinition,
       onComputedError: computedErrors(logger),
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });

@@ -30,6 +30,7 @@ export function createServices(
     ingestObserver?: IngestObserver;
     onCommitStep?: (step: CommitStep) => void;
     computedTraitsPerSpace?: number;
+    computedExpressionsPerDefinition?: number;
     /** Reports a failed pass of the computed-traits worker (it tries again at the next tick). */
     onComputedError?: (error: unknown) => void;
   } = {},
@@ -57,6 +58,8 @@ export function createServices(
       {
         ...DEFAULT_COMPUTED_SETTINGS,
         maxTraitsPerSpace: options.computedTraitsPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxTraitsPerSpace,
+        maxExpressions:
+          options.computedExpressionsPerDefinition ?? DEFAULT_COMPUTED_SETTINGS.maxExpressions,
       },
       () => new Date(),
       options.onComputedError,

@@ -12,6 +12,7 @@ import {
   toText,
   type ComputedTraitDefinition,
   type DefinitionError,
+  type EventFilter,
   type LanguageEvent,
   type Reducer,
 } from '../language/index.ts';
@@ -40,6 +41,8 @@ const KEY = /^[a-z][a-z0-9_]{0,99}$/;
 export interface ComputedSettings {
   /** Most live computed traits per space (COMPUTED_TRAITS_PER_SPACE). */
   maxTraitsPerSpace: number;
+  /** Most property conditions in one definition's `.where` filters (COMPUTED_TRAIT_EXPRESSIONS). */
+  maxExpressions: number;
   /** How often the worker reads the change log and recomputes what it marked (ms). */
   tickMs: number;
   /** How often values whose window moved are marked (ms); the promise is within a minute (§9). */
@@ -50,6 +53,7 @@ export interface ComputedSettings {
 
 export const DEFAULT_COMPUTED_SETTINGS: ComputedSettings = {
   maxTraitsPerSpace: 100,
+  maxExpressions: 50,
   tickMs: 200,
   expirySweepMs: 10_000,
   chunk: 200,
@@ -81,7 +85,7 @@ export type CreateResult =
   | { ok: true; trait: ComputedTrait }
   | {
       ok: false;
-      code: 'INVALID_DEFINITION' | 'KEY_TAKEN' | 'INVALID_KEY' | 'TOO_MANY_TRAITS';
+      code: 'INVALID_DEFINITION' | 'KEY_TAKEN' | 'INVALID_KEY' | 'TOO_MANY_TRAITS' | 'TOO_MANY_EXPRESSIONS';
       message: string;
       position?: DefinitionError;
     };
@@ -149,6 +153,13 @@ export class ComputedTraitsService {
     const parsed = parseComputedTrait(input.definition);
     if (!parsed.ok)
       return { ok: false, code: 'INVALID_DEFINITION', message: parsed.error.message, position: parsed.error };
+    const expressions = countConditions(parsed.definition.stream.where);
+    if (expressions > this.settings.maxExpressions)
+      return {
+        ok: false,
+        code: 'TOO_MANY_EXPRESSIONS',
+        message: `the definition has ${expressions} property conditions; at most ${this.settings.maxExpressions} are allowed (COMPUTED_TRAIT_EXPRESSIONS)`,
+      };
     const live = (await this.repo.list(this.db, space, null)).length;
     if (live >= this.settings.maxTraitsPerSpace)
       return {
@@ -563,6 +574,14 @@ export class ComputedTraitsService {
     }
     await this.repo.setStatus(this.db, space, key, 'LIVE', 1, null);
   }
+}
+
+/** The property conditions of a `.where` filter (the leaves under AND, OR and NOT). */
+function countConditions(filter: EventFilter | null): number {
+  if (filter === null) return 0;
+  if (filter.kind === 'property') return 1;
+  if (filter.kind === 'not') return countConditions(filter.operand);
+  return filter.items.reduce((n, item) => n + countConditions(item), 0);
 }
 
 /** Which events any of the traits may match, and how far back the longest window reaches. */

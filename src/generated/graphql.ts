@@ -531,8 +531,9 @@ export type Mutation = {
    * (docs/adr/0021-computed-traits.md). Needs the `admin` scope (`FORBIDDEN` otherwise). Refusals are data,
    * with `computedTrait` null: `INVALID_DEFINITION` (the message gives the reason, line and column; path
    * `["input", "definition"]`), `INVALID_KEY` and `KEY_TAKEN` (path `["input", "key"]`; a key is never
-   * reused, even after deletion) and `TOO_MANY_TRAITS` (more than `COMPUTED_TRAITS_PER_SPACE`, default
-   * 100; path `["input", "key"]`).
+   * reused, even after deletion), `TOO_MANY_TRAITS` (more than `COMPUTED_TRAITS_PER_SPACE`, default
+   * 100; path `["input", "key"]`) and `TOO_MANY_EXPRESSIONS` (more property conditions in `.where` than
+   * `COMPUTED_TRAIT_EXPRESSIONS`, default 50; path `["input", "definition"]`).
    */
   createComputedTrait: CreateComputedTraitResult;
   /**

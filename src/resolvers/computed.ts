@@ -71,6 +71,7 @@ const PATHS: Record<Refusal['code'], string> = {
   INVALID_KEY: 'key',
   KEY_TAKEN: 'key',
   TOO_MANY_TRAITS: 'key',
+  TOO_MANY_EXPRESSIONS: 'definition',
 };
 
 function refusal(r: Refusal) {

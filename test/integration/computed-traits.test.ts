@@ -211,4 +211,32 @@ describe('computed traits', () => {
     ).toMatchObject({ ok: false, code: 'KEY_TAKEN' });
     expect(await computed.delete(s.space, 'unknown')).toBeNull();
   });
+
+  it('refuses more traits per space and more conditions per definition than configured', async () => {
+    const s = await newStack(t, { clock });
+    const limited = new ComputedTraitsService(
+      own.db,
+      { ...DEFAULT_COMPUTED_SETTINGS, maxTraitsPerSpace: 2, maxExpressions: 3 },
+      clock,
+    );
+    const define = (key: string, definition: string) =>
+      limited.create(s.space, { key, definition, level: 'USERS', description: null });
+    const conditions = (n: number) =>
+      `event('Order Completed').where(${Array.from({ length: n }, (_, i) => `property('p${i}') = ${i}`).join(' OR ')}).count()`;
+    expect(await define('three', conditions(3))).toMatchObject({ ok: true });
+    expect(await define('four', conditions(4))).toEqual({
+      ok: false,
+      code: 'TOO_MANY_EXPRESSIONS',
+      message: 'the definition has 4 property conditions; at most 3 are allowed (COMPUTED_TRAIT_EXPRESSIONS)',
+    });
+    expect(await define('second', DEFINITIONS.revenue)).toMatchObject({ ok: true });
+    expect(await define('third', DEFINITIONS.revenue)).toMatchObject({
+      ok: false,
+      code: 'TOO_MANY_TRAITS',
+    });
+    // A deleted trait no longer counts.
+    expect(await limited.delete(s.space, 'second')).toMatchObject({ level: 'USERS' });
+    expect(await define('third', DEFINITIONS.revenue)).toMatchObject({ ok: true });
+    await limited.stop();
+  });
 });
