@@ -203,7 +203,8 @@ export const VARIABLES: readonly VariableSpec[] = [
   },
   {
     name: 'COMPUTED_TRAIT_EXPRESSIONS',
-    description: "most property conditions in one computed trait's .where filters (Segment allows 50 expressions)",
+    description:
+      "most property conditions in one computed trait's .where filters (Segment allows 50 expressions)",
     default: '50',
   },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },

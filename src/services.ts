@@ -58,8 +58,7 @@ export function createServices(
       {
         ...DEFAULT_COMPUTED_SETTINGS,
         maxTraitsPerSpace: options.computedTraitsPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxTraitsPerSpace,
-        maxExpressions:
-          options.computedExpressionsPerDefinition ?? DEFAULT_COMPUTED_SETTINGS.maxExpressions,
+        maxExpressions: options.computedExpressionsPerDefinition ?? DEFAULT_COMPUTED_SETTINGS.maxExpressions,
       },
       () => new Date(),
       options.onComputedError,

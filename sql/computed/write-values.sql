@@ -13,6 +13,9 @@ WITH set_values AS (
   SELECT $1, $8, s.subject_id, s.trait_key, s.value, $7::timestamptz,
          CASE WHEN s.expires_at IS NULL THEN NULL ELSE to_timestamp(s.expires_at / 1000) END
   FROM jsonb_to_recordset($2::jsonb) AS s(subject_id text, trait_key text, value jsonb, expires_at float8)
+  -- A trait deleted since the worker read it keeps no new values (its deletion is taking them away).
+  WHERE NOT EXISTS (SELECT 1 FROM computed_traits t
+                    WHERE t.space = $1 AND t.key = s.trait_key AND t.status = 'DELETED')
   ON CONFLICT (space, level, subject_id, trait_key) DO UPDATE
     SET value = EXCLUDED.value, expires_at = EXCLUDED.expires_at,
         updated_at = CASE WHEN computed_values.value = EXCLUDED.value THEN computed_values.updated_at

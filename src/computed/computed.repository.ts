@@ -10,6 +10,9 @@ export const COMPUTED_QUERIES = [
   'computed/live-traits',
   'computed/set-status',
   'computed/delete-trait',
+  'computed/mark-trait-deleted',
+  'computed/trait-values',
+  'computed/purge-trait-values',
   'computed/lock-cursor',
   'computed/advance-cursor',
   'computed/mark-dirty',
@@ -218,6 +221,26 @@ export class ComputedRepository {
   async delete(db: Database, space: string, key: string): Promise<{ subjectId: string; value: unknown }[]> {
     const rows = await db.query('computed/delete-trait', [space, key]);
     return rows.map((r) => ({ subjectId: String(r.subject_id), value: r.value }));
+  }
+
+  /** Marks a trait deleted, keeping its values; its level, or null when there is nothing to delete. */
+  async markDeleted(db: Database, space: string, key: string): Promise<TraitLevel | null> {
+    const [row] = await db.query('computed/mark-trait-deleted', [space, key]);
+    return row === undefined ? null : z.enum(['USERS', 'ACCOUNTS']).parse(row.level);
+  }
+
+  async traitValues(
+    db: Database,
+    space: string,
+    key: string,
+  ): Promise<{ subjectId: string; value: unknown }[]> {
+    const rows = await db.query('computed/trait-values', [space, key]);
+    return rows.map((r) => ({ subjectId: String(r.subject_id), value: r.value }));
+  }
+
+  async purgeValues(db: Database, space: string, key: string): Promise<number> {
+    const [row] = await db.query('computed/purge-trait-values', [space, key]);
+    return z.object({ purged: z.number() }).parse(row).purged;
   }
 
   async lockCursor(tx: SqlTx, consumer: string): Promise<{ txid: string; position: string }> {

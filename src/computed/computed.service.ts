@@ -209,22 +209,26 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Deletes a trait and keeps its last values on the profiles as ordinary traits (§9, Segment's
-   * behaviour), through the `keepAsTraits` the composition root gave, stamped with the time of deletion
-   * and the messageId `computed-trait-deleted:<key>`. Null when no such trait exists. The values leave
-   * PostgreSQL before they reach the graph: if the graph write fails after its retries, they are lost
-   * (docs/adr/0021-computed-traits.md, "The API").
+   * Deletes a trait and keeps its last values on the profiles (or accounts) as ordinary traits (§9,
+   * Segment's behaviour), through the `keepAsTraits` the composition root gave, stamped with the time of
+   * deletion and the messageId `computed-trait-deleted:<key>`. Null when no such trait exists. In three
+   * steps, so that no value is lost (docs/adr/0021-computed-traits.md, "The API"): the trait is marked
+   * deleted, its values are written to the graph, and only then leave PostgreSQL. When the graph write
+   * fails, the request fails and a second one finishes the deletion (a value the first attempt wrote
+   * is written again, unchanged but for its stamp).
    */
   async deleteKeepingValues(space: string, key: string): Promise<{ keptOnProfiles: number } | null> {
     if (this.keepAsTraits === null) throw new Error('ComputedTraitsService was built without keepAsTraits');
-    const deleted = await this.delete(space, key);
-    if (deleted === null) return null;
+    const level = await this.repo.markDeleted(this.db, space, key);
+    if (level === null) return null;
+    const values = await this.repo.traitValues(this.db, space, key);
     const keptOnProfiles = await this.keepAsTraits(
       space,
-      deleted.level,
-      deleted.values.map((v) => ({ subjectId: v.subjectId, traits: { [key]: v.value } })),
+      level,
+      values.map((v) => ({ subjectId: v.subjectId, traits: { [key]: v.value } })),
       { at: this.clock(), messageId: `computed-trait-deleted:${key}` },
     );
+    await this.repo.purgeValues(this.db, space, key);
     return { keptOnProfiles };
   }
 

@@ -212,6 +212,51 @@ describe('computed traits', () => {
     expect(await computed.delete(s.space, 'unknown')).toBeNull();
   });
 
+  it('a deletion whose graph write fails loses no value: a second request finishes it', async () => {
+    const s = await newStack(t, { clock });
+    const sent = await s.send('track', order('ct-del', 'd1', '2026-02-20T00:00:00Z', 70, 'sku-1'));
+    const profileId = sent.ok ? (sent.profileId ?? '') : '';
+    const kept: { level: string; writes: unknown[] }[] = [];
+    let failNext = true;
+    const deleting = new ComputedTraitsService(
+      own.db,
+      { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: 0 },
+      clock,
+      () => undefined,
+      (_space, level, writes) => {
+        if (failNext) {
+          failNext = false;
+          return Promise.reject(new Error('graph unavailable'));
+        }
+        kept.push({ level, writes });
+        return Promise.resolve(writes.length);
+      },
+    );
+    const created = await deleting.create(s.space, {
+      key: 'revenue',
+      definition: DEFINITIONS.revenue,
+      level: 'USERS',
+      description: null,
+    });
+    expect(created.ok).toBe(true);
+    for (let i = 0; i < 100 && (await deleting.get(s.space, 'revenue'))?.status !== 'LIVE'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+
+    await expect(deleting.deleteKeepingValues(s.space, 'revenue')).rejects.toThrow('graph unavailable');
+    // Deleted (not listed, not computed), but the value is still held for the retry.
+    expect(await deleting.get(s.space, 'revenue')).toBeNull();
+    expect(await deleting.deleteKeepingValues(s.space, 'revenue')).toEqual({ keptOnProfiles: 1 });
+    expect(kept).toEqual([{ level: 'USERS', writes: [{ subjectId: profileId, traits: { revenue: 70 } }] }]);
+    // Finished: nothing is left to keep, and the key stays taken.
+    expect(await deleting.deleteKeepingValues(s.space, 'revenue')).toBeNull();
+    const { rows } = await own.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM computed_values WHERE space = $1',
+      [s.space],
+    );
+    expect(rows[0]?.n).toBe(0);
+    await deleting.stop();
+  });
+
   it('refuses more traits per space and more conditions per definition than configured', async () => {
     const s = await newStack(t, { clock });
     const limited = new ComputedTraitsService(
