@@ -73,7 +73,18 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
       }
       const write = await spaces.createKey(request.id, 'write', { name: 'bench write key' });
       const token = await spaces.createKey(request.id, 'token', { name: 'bench read token' });
-      return { type: 'space', seq: request.seq, writeKey: write.secret, token: token.secret };
+      // W7 defines computed traits, which needs the admin scope; the workloads read with the read token.
+      const admin = await spaces.createKey(request.id, 'token', {
+        name: 'bench admin token',
+        scopes: ['admin'],
+      });
+      return {
+        type: 'space',
+        seq: request.seq,
+        writeKey: write.secret,
+        token: token.secret,
+        adminToken: admin.secret,
+      };
     }
     case 'sample': {
       const window = windowPeakRss;

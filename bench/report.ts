@@ -125,6 +125,17 @@ function rows(w: Workloads, storage: Results['storage'] = {}): Row[] {
   add('W5', 'ratio', 'x raw', { op: '>=', value: 0.6 });
   add('W6', 'p99Ms', 'ms');
   add('W6', 'eventsPerSec', 'events/s');
+  add('W7', 'backfillMatchingEventsPerSec', 'events/s');
+  add('W7', 'backfillSecondsPer1MMatching', 's');
+  add('W7', 'backfillSecondsPer1MHistory', 's');
+  add('W7', 'eventsPerSecWithout', 'events/s');
+  add('W7', 'eventsPerSecWith', 'events/s');
+  add('W7', 'ratio', 'x', { op: '>=', value: 0.8 });
+  add('W7', 'drainSecondsAfterLoad', 's');
+  add('W7', 'freshnessP50Ms', 'ms');
+  add('W7', 'freshnessP95Ms', 'ms', { op: '<=', value: 1000 });
+  add('W7', 'freshnessMaxMs', 'ms');
+  add('W7', 'oracleMismatches', 'values', { op: '<=', value: 0 });
   const store = (part: 'history' | 'end', figure: string, label: string, unit: string) => {
     const data = storage?.[part];
     if (data !== undefined) out.push({ workload: 'storage', figure: label, value: data[figure], unit });
@@ -159,6 +170,17 @@ const LABELS: Record<string, string> = {
   'W5 requestsPerSec': 'requestsPerSec (closed loop)',
   'W6 p99Ms': 'lookup p99 at 200 req/s',
   'W6 eventsPerSec': 'ingest eventsPerSec',
+  'W7 backfillMatchingEventsPerSec': 'backfill of one sum trait: matching events/s',
+  'W7 backfillSecondsPer1MMatching': 'backfill: projected time for 1M matching events',
+  'W7 backfillSecondsPer1MHistory': 'backfill: projected time for a 1M-event history (all calls)',
+  'W7 eventsPerSecWithout': 'W1 without computed traits (same run)',
+  'W7 eventsPerSecWith': 'W1 with 20 computed traits',
+  'W7 ratio': 'ratio with / without traits',
+  'W7 drainSecondsAfterLoad': 'worker backlog drained after the loaded phase in',
+  'W7 freshnessP50Ms': 'ack→computed value visible p50',
+  'W7 freshnessP95Ms': 'ack→computed value visible p95',
+  'W7 freshnessMaxMs': 'ack→computed value visible max',
+  'W7 oracleMismatches': 'oracle mismatches (1,000 profiles x 20 traits)',
 };
 
 /** meets, meets only the floor, or misses the row's target; '' without one or without a figure. */

@@ -88,7 +88,7 @@ export const BATCH_EVENTS = 15;
 export const LARGE_BATCH_BYTES = 450_000;
 /** The fixed seed of every generator in a run. */
 export const SEED = 20_260_601;
-/** Users of the main space kept out of the load, for W3's visibility probes. */
+/** Users of the main space kept out of the load, for W3's and W7's visibility probes. */
 export const PROBE_USERS = 256;
 
 export interface RunContext {
@@ -98,7 +98,7 @@ export interface RunContext {
   /** The seeded main space and its keys, and a client of the API holding them. */
   main: SpaceKeys;
   client: ApiClient;
-  /** Seeded users: [0, loadUsers) take load; [loadUsers, users.count) are W3's probes. */
+  /** Seeded users: [0, loadUsers) take load; [loadUsers, users.count) are W3's and W7's probes. */
   users: Population;
   loadUsers: number;
   log: (msg: string) => void;

@@ -31,7 +31,7 @@ export type ApiRequest =
 
 export type ApiReply =
   | { type: 'ready'; seq: number; url: string; pid: number }
-  | { type: 'space'; seq: number; writeKey: string; token: string }
+  | { type: 'space'; seq: number; writeKey: string; token: string; adminToken: string }
   | {
       type: 'sample';
       seq: number;
@@ -50,7 +50,10 @@ export type ApiReply =
 export interface SpaceKeys {
   space: string;
   writeKey: string;
+  /** A read token (the workloads' reads). */
   token: string;
+  /** A token with the admin scope (W7 defines computed traits with it). */
+  adminToken: string;
 }
 
 const BENCH_DIR = fileURLToPath(new URL('./', import.meta.url));
@@ -107,7 +110,7 @@ export class ApiProcess {
   async createSpace(id: string, options: { anonymousLimit?: number } = {}): Promise<SpaceKeys> {
     const answer = await this.ask({ type: 'space', id, ...options });
     if (answer.type !== 'space') throw new Error('unexpected answer from the API process');
-    return { space: id, writeKey: answer.writeKey, token: answer.token };
+    return { space: id, writeKey: answer.writeKey, token: answer.token, adminToken: answer.adminToken };
   }
 
   /**

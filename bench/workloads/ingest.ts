@@ -86,7 +86,7 @@ export class IngestStream {
   }
 }
 
-function ackSummary(r: LoopResult) {
+export function ackSummary(r: LoopResult) {
   return {
     eventsPerSec: round(perSecond(r)),
     p50Ms: round(percentile(r.latencies, 50)),
@@ -118,7 +118,7 @@ function poolRequests(ctx: RunContext, phase: Phase, eventsPerRequest: number): 
 }
 
 /** The share of the events the API stored in a phase that took the fast path (services.commit.stats()). */
-function fastPathShare(before: StackSample, after: StackSample) {
+export function fastPathShare(before: StackSample, after: StackSample) {
   const events = after.apiSample.commit.events - before.apiSample.commit.events;
   const fastPath = after.apiSample.commit.fastPath - before.apiSample.commit.fastPath;
   return { events, fastPath, share: events === 0 ? Number.NaN : round(fastPath / events) };
@@ -128,7 +128,7 @@ function fastPathShare(before: StackSample, after: StackSample) {
  * Where the API's statements spent their time in a phase: per store, the queries that took most, as
  * statements per event and µs of statement time (sent to last row) per event stored.
  */
-function statementTime(before: StackSample, after: StackSample, top = 8) {
+export function statementTime(before: StackSample, after: StackSample, top = 8) {
   const events = after.apiSample.commit.events - before.apiSample.commit.events;
   const out: Record<string, Record<string, { perEvent: number; usPerEvent: number }>> = {};
   for (const store of ['neo4j', 'postgres'] as const) {
@@ -163,24 +163,7 @@ function statementTime(before: StackSample, after: StackSample, top = 8) {
 export async function runW1(ctx: RunContext) {
   const { clients, ingest } = ctx.settings;
   const requests = poolRequests(ctx, ingest, BATCH_EVENTS);
-  ctx.log(`W1: building ${requests} request bodies of ${BATCH_EVENTS} events`);
-  const stream = new IngestStream(ctx, 'w1', SEED + 1);
-  let bodies = prebuild(requests, () => batchBody(stream.batch(BATCH_EVENTS)));
-  ctx.log(
-    `W1: ${clients} clients, ${BATCH_EVENTS}-event batches, ${ingest.durationMs / 1000} s through POST /v1/batch`,
-  );
-  const api = await timedPhase(ctx, () =>
-    closedLoop({
-      clients,
-      ...ingest,
-      maxOps: bodies.length,
-      op: fromPool(bodies, async (body) => {
-        await ctx.client.postBatch(body);
-        return BATCH_EVENTS;
-      }),
-    }),
-  );
-  bodies = [];
+  const api = await w1ApiPhase(ctx, 'W1', new IngestStream(ctx, 'w1', SEED + 1));
 
   const graphBaseline = new GraphEventsBaseline(ctx.stack.driver, ctx.stack.bench, ctx.main.space);
   await graphBaseline.prepare();
@@ -238,6 +221,32 @@ export async function runW1(ctx: RunContext) {
     durationS: ingest.durationMs / 1000,
     mix: '60% track, 10% page, 10% screen, 15% identify, 5% group; 5% add an identifier',
   };
+}
+
+/**
+ * W1's API phase: `clients` concurrent clients send 15-event batches of `stream` through POST /v1/batch for
+ * the ingest window (closed loop), their bodies built first. W7 runs it again, without and with computed
+ * traits, so that both of its rates are measured exactly as W1's.
+ */
+export async function w1ApiPhase(ctx: RunContext, label: string, stream: IngestStream) {
+  const { clients, ingest } = ctx.settings;
+  const requests = poolRequests(ctx, ingest, BATCH_EVENTS);
+  ctx.log(`${label}: building ${requests} request bodies of ${BATCH_EVENTS} events`);
+  const bodies = prebuild(requests, () => batchBody(stream.batch(BATCH_EVENTS)));
+  ctx.log(
+    `${label}: ${clients} clients, ${BATCH_EVENTS}-event batches, ${ingest.durationMs / 1000} s through POST /v1/batch`,
+  );
+  return timedPhase(ctx, () =>
+    closedLoop({
+      clients,
+      ...ingest,
+      maxOps: bodies.length,
+      op: fromPool(bodies, async (body) => {
+        await ctx.client.postBatch(body);
+        return BATCH_EVENTS;
+      }),
+    }),
+  );
 }
 
 function twoStore(ctx: RunContext): TwoStoreBaseline {
