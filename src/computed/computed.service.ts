@@ -5,6 +5,7 @@
 // a value is exact by construction for every kind, under merges and windows; the work is bounded by the
 // profiles touched and their matching history, never a rescan of the space.
 import {
+  computedTraitNextChange,
   durationMs,
   matchingEvents,
   parseComputedTrait,
@@ -93,6 +94,7 @@ export type CreateResult =
 interface ParsedTrait {
   key: string;
   level: TraitLevel;
+  status: 'COMPUTING' | 'LIVE';
   definition: ComputedTraitDefinition;
 }
 
@@ -310,6 +312,12 @@ export class ComputedTraitsService {
     // The live traits once per pass (every 200 ms in every process), not once per statement; a trait
     // created meanwhile is picked up by the next pass, and its backfill covers what this one skips.
     const traits = await this.traitsBySpace();
+    // A backfill that a stopped or crashed process left unfinished starts again here (from the start:
+    // recomputing a profile twice changes nothing). Every process resumes it; they share the work.
+    for (const [space, list] of traits)
+      for (const t of list)
+        if (t.status === 'COMPUTING' && !this.stopped && !this.backfills.has(`${space}\u0000${t.key}`))
+          this.startBackfill(space, t.key);
     let marked = 0;
     for (;;) {
       const n = await this.markFromChanges(traits, 1000);
@@ -471,33 +479,22 @@ export class ComputedTraitsService {
         const empty = emptyValue(t.definition.reducer);
         const old = storedOf.get(`${id}\u0000${t.key}`);
         const isEmpty = sameValue(value, empty);
-        const window = t.definition.stream.window;
-        // matchingEvents orders by event time: the first is the next to age out of the window.
-        const oldest = matching[0];
-        const expiresAt =
-          window === null || isEmpty || oldest === undefined
-            ? null
-            : new Date(oldest.timestamp.getTime() + durationMs(window));
-        if (isEmpty) {
-          if (old !== undefined) {
-            write.cleared.push({ subjectId: id, traitKey: t.key });
-            write.changes.push({
-              subjectId: id,
-              traitKey: t.key,
-              oldValue: old.value,
-              newValue: null,
-              ...why,
-            });
-          }
-          continue;
+        // When the value may change with the clock alone: an event leaving the window, a relative date
+        // in `.where` passing (language/timers.ts). An empty value is stored only when it has such an
+        // instant (a date that will come into range), so that the sweep finds it.
+        const expiresAt = computedTraitNextChange(t.definition, eventsOf.get(id) ?? [], now);
+        const wasEmpty = old === undefined || sameValue(old.value, empty);
+        if (isEmpty && expiresAt === null) {
+          if (old !== undefined) write.cleared.push({ subjectId: id, traitKey: t.key });
+        } else {
+          write.set.push({ subjectId: id, traitKey: t.key, value, expiresAt });
         }
-        write.set.push({ subjectId: id, traitKey: t.key, value, expiresAt });
-        if (old === undefined || !sameValue(old.value, value))
+        if (wasEmpty ? !isEmpty : !sameValue(old.value, value))
           write.changes.push({
             subjectId: id,
             traitKey: t.key,
-            oldValue: old?.value ?? null,
-            newValue: value,
+            oldValue: wasEmpty ? null : old.value,
+            newValue: isEmpty ? null : value,
             ...why,
           });
       }
@@ -517,7 +514,7 @@ export class ComputedTraitsService {
         this.parsed.set(row.definition, definition);
       }
       const list = out.get(row.space) ?? [];
-      list.push({ key: row.key, level: row.level, definition });
+      list.push({ key: row.key, level: row.level, status: row.status, definition });
       out.set(row.space, list);
     }
     return out;

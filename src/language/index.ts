@@ -12,6 +12,7 @@ export { LIMITS } from './ast.ts';
 export type { DefinitionError } from './parser.ts';
 export { toText } from './print.ts';
 export { durationMs } from './time.ts';
+export { audienceNextChange, computedTraitNextChange } from './timers.ts';
 export {
   computeTrait,
   evaluateAudience,

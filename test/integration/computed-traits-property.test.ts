@@ -26,6 +26,8 @@ const TRAITS: Record<string, string> = {
   skus: "event('Order Completed').unique(property('sku'))",
   sku_count: "event('Order Completed').unique(property('sku')).count()",
   top_path: "event('Page Viewed').mode(property('path'), 2)",
+  // Changes with the clock alone, from 0 too: an invoice due within a day (language/timers.ts).
+  due_soon: "event('Invoice Sent').where(property('due').within_next(1 days)).count()",
 };
 /** Account-level traits (§9): the members' events, from before they joined too. */
 const ACCOUNT_TRAITS: Record<string, string> = {
@@ -41,6 +43,7 @@ const LATER = new Set(['sku_count', 'last_sku_2d', 'avg_2d', 'acct_last_sku']);
 type Who = { userId: string } | { anonymousId: string } | { userId: string; anonymousId: string };
 type Command =
   | { kind: 'order'; who: Who; ageHours: number; total: number; sku: string }
+  | { kind: 'invoice'; who: Who; dueHours: number }
   | { kind: 'page'; who: Who; ageHours: number; path: string }
   | { kind: 'identify'; person: number; drainFirst: boolean }
   | { kind: 'group'; who: Who; account: string }
@@ -88,6 +91,14 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       person,
       // Values already kept for both profiles when they merge.
       drainFirst: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('invoice' as const),
+      who,
+      dueHours: fc.integer({ min: -12, max: 60 }),
     }),
   },
   {
@@ -187,6 +198,18 @@ describe('computed traits: maintained values equal the oracle', () => {
                   event: 'Order Completed',
                   properties: { total: c.total, sku: c.sku },
                   timestamp: at(c.ageHours),
+                  messageId: `m${i}`,
+                },
+              });
+              break;
+            case 'invoice':
+              sent.push({
+                type: 'track',
+                input: {
+                  ...c.who,
+                  event: 'Invoice Sent',
+                  properties: { due: at(-c.dueHours) },
+                  timestamp: at(0),
                   messageId: `m${i}`,
                 },
               });

@@ -212,6 +212,51 @@ describe('computed traits', () => {
     expect(await computed.delete(s.space, 'unknown')).toBeNull();
   });
 
+  it('a value that the clock alone changes, from the empty value too, changes without any event', async () => {
+    const s = await newStack(t, { clock });
+    const timed = new ComputedTraitsService(
+      own.db,
+      { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: 0 },
+      clock,
+    );
+    const created = await timed.create(s.space, {
+      key: 'due_soon',
+      definition: "event('Invoice Sent').where(property('due').within_next(1 days)).count()",
+      level: 'USERS',
+      description: null,
+    });
+    expect(created.ok).toBe(true);
+    for (let i = 0; i < 100 && (await timed.get(s.space, 'due_soon'))?.status !== 'LIVE'; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const start = now.getTime();
+    const due = new Date(start + 3 * 24 * 3_600_000).toISOString();
+    const sent = await s.send('track', {
+      userId: 'ct-due',
+      event: 'Invoice Sent',
+      properties: { due },
+      messageId: 'inv-1',
+      timestamp: new Date(start).toISOString(),
+    });
+    const profileId = sent.ok ? (sent.profileId ?? '') : '';
+    const valueAt = async (hours: number) => {
+      now = new Date(start + hours * 3_600_000);
+      await timed.catchUp();
+      return (await timed.values(s.space, [profileId])).get(profileId)?.[0]?.value;
+    };
+    expect(await valueAt(0)).toBe(0);
+    expect(await valueAt(47)).toBe(0);
+    expect(await valueAt(49)).toBe(1); // due within a day now
+    expect(await valueAt(73)).toBe(0); // due has passed
+    expect(
+      (await timed.changes(s.space, profileId, 10)).map((c) => [c.oldValue, c.newValue, c.cause]),
+    ).toEqual([
+      [1, null, 'window'],
+      [null, 1, 'window'],
+    ]);
+    now = new Date(start);
+    await timed.stop();
+  });
+
   it('a deletion whose graph write fails loses no value: a second request finishes it', async () => {
     const s = await newStack(t, { clock });
     const sent = await s.send('track', order('ct-del', 'd1', '2026-02-20T00:00:00Z', 70, 'sku-1'));
