@@ -1,14 +1,60 @@
-// The service as `npm start` runs it, in a child process that the crash tests kill (kill -9) between the
-// writes of the two-store commit (docs/adr/0018-event-store.md): with CRASH_AT set to a CommitStep, the
-// process sends itself SIGKILL right after that step of the first batch. Prints `READY <url>` once up.
+// The service as `npm start` runs it, in a child process that the crash tests kill (kill -9). Prints
+// `READY <url>` once up. Ways to die, for the tests that call for them:
+// - CRASH_AT=<CommitStep>: sends itself SIGKILL right after that step of the first batch's two-store commit
+//   (docs/adr/0018-event-store.md); unset, never at a commit step.
+// - KILL_AFTER_SQL=<query name> (e.g. computed/write-values): once the process has received SIGUSR2, sends
+//   itself SIGKILL as soon as a statement of that name has answered in a transaction, so before its
+//   commit; with KILL_AFTER_COMMIT=1, as soon as such a transaction has committed, so before the work that
+//   follows it. The test chooses the moment (the signal), this the place within the work.
+// COMPUTED_TICK_MS and COMPUTED_CHUNK, when set, make the computed-traits worker pass more often and take
+// fewer profiles per transaction, so that it commits often under load (test/integration/computed-crash.test.ts).
+import { DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
+import { Database, type SqlTx } from '../../src/postgres/database.ts';
 import { startService } from '../../src/service.ts';
 
 const crashAt = process.env.CRASH_AT;
+const killAfter = process.env.KILL_AFTER_SQL;
+if (killAfter !== undefined) {
+  const afterCommit = process.env.KILL_AFTER_COMMIT === '1';
+  let armed = false;
+  process.on('SIGUSR2', () => (armed = true));
+  const die = () => process.kill(process.pid, 'SIGKILL');
+  // Every transaction of the process goes through Database.transaction (src/postgres/database.ts); this
+  // process only, and the statements themselves untouched.
+  const transaction = Database.prototype.transaction;
+  Database.prototype.transaction = async function <T>(
+    this: Database,
+    work: (tx: SqlTx) => Promise<T>,
+  ): Promise<T> {
+    let ran = false;
+    const result = await transaction.call(this, (tx) => {
+      // A transaction run again after a conflict starts over.
+      ran = false;
+      return work({
+        run: async (name, params) => {
+          const rows = await tx.run(name, params);
+          if (name === killAfter) {
+            ran = true;
+            if (armed && !afterCommit) die();
+          }
+          return rows;
+        },
+      });
+    });
+    if (armed && afterCommit && ran) die();
+    return result as T;
+  };
+}
+// The worker's settings are not configuration (src/config.ts has none for them): this process only, before
+// createServices copies them.
+const tickMs = Number(process.env.COMPUTED_TICK_MS ?? DEFAULT_COMPUTED_SETTINGS.tickMs);
+const chunk = Number(process.env.COMPUTED_CHUNK ?? DEFAULT_COMPUTED_SETTINGS.chunk);
+Object.assign(DEFAULT_COMPUTED_SETTINGS, { tickMs, chunk });
 const service = await startService(
   loadConfig(),
-  createLogger('warn', (line) => process.stderr.write(`${line}\n`)),
+  createLogger('warn', (line) => process.stderr.write(line)),
   {
     onCommitStep: (step) => {
       if (step === crashAt) process.kill(process.pid, 'SIGKILL');

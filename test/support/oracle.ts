@@ -9,8 +9,11 @@ import {
 } from '../../src/language/index.ts';
 import type { Stack } from './stack.ts';
 
+/** What the oracle reads through: a space and the profiles service (a Stack, or a service's own). */
+export type OracleSource = Pick<Stack, 'space' | 'profiles'>;
+
 /** A profile's events (all of them, a page at a time) through ProfilesService.events. */
-export async function profileEvents(stack: Stack, profileId: string): Promise<LanguageEvent[]> {
+export async function profileEvents(stack: OracleSource, profileId: string): Promise<LanguageEvent[]> {
   const loaders = stack.profiles.loaders(stack.space);
   const out: LanguageEvent[] = [];
   let after: string | null = null;
@@ -42,7 +45,7 @@ export function parseAll(
 
 /** Each definition computed from scratch over the profile's events as of `now`. */
 export async function oracleValues(
-  stack: Stack,
+  stack: OracleSource,
   profileId: string,
   definitions: { key: string; definition: ComputedTraitDefinition }[],
   now: Date,
