@@ -1,6 +1,7 @@
 -- write-values: the outcome of recomputing some subjects, in one statement: values set (upserted) or
 -- cleared (deleted: the empty value), a change row for each that moved, the values of merged-away
--- subjects removed, and the subjects' dirty rows removed.
+-- subjects removed (each recorded as a change to the empty value, cause merge), and the subjects' dirty
+-- rows removed.
 -- params: $1 space,
 --   $2 set (jsonb array of {subject_id, trait_key, value, expires_at (epoch ms or null)}),
 --   $3 cleared (jsonb array of {subject_id, trait_key}),
@@ -29,6 +30,12 @@ cleared AS (
 ),
 gone AS (
   DELETE FROM computed_values WHERE space = $1 AND level = $8 AND subject_id = ANY($6::text[])
+  RETURNING subject_id, trait_key, value
+),
+gone_logged AS (
+  -- A merged-away profile's values go with it: each is recorded as a change to the empty value.
+  INSERT INTO computed_value_changes (space, level, subject_id, trait_key, old_value, new_value, at, cause, message_id)
+  SELECT $1, $8, g.subject_id, g.trait_key, g.value, NULL, $7::timestamptz, 'merge', NULL FROM gone g
 ),
 logged AS (
   INSERT INTO computed_value_changes (space, level, subject_id, trait_key, old_value, new_value, at, cause, message_id)

@@ -207,8 +207,9 @@ async function chainProblems(space: string): Promise<{ problems: string[]; chang
   const stored = new Map(values.map((v) => [`${v.subject_id} ${v.trait_key}`, norm(v.trait_key, v.value)]));
   for (const [id, value] of last) {
     const subject = id.split(' ')[0] ?? '';
-    // A merged-away profile's values go with it (write-values.sql's `gone`), without a change row.
-    if (mergedAway.has(subject)) continue;
+    // A merged-away profile's values go with it (write-values.sql's `gone`), recorded as changes to empty.
+    if (mergedAway.has(subject) && value !== 'null')
+      problems.push(`${id}: merged away, but its last change leaves ${value}`);
     if (value !== (stored.get(id) ?? 'null'))
       problems.push(`${id}: last change to ${value}, stored ${stored.get(id)}`);
   }
