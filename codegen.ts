@@ -30,6 +30,10 @@ const config: CodegenConfig = {
           ComputedTrait: '../computed/index.ts#ComputedTrait as ComputedTraitModel',
           ComputedTraitValue: '../computed/index.ts#ProfileComputedValue',
           ComputedTraitChange: '../computed/index.ts#ValueChange',
+          Audience: '../computed/index.ts#ComputedTrait as AudienceModel',
+          AudienceMember: '../computed/index.ts#AudienceMemberView',
+          AudienceChange: '../computed/index.ts#AudienceChangeView',
+          AudienceMembership: '../computed/index.ts#Membership',
         },
         scalars: {
           JSON: 'unknown',

@@ -93,6 +93,8 @@ export interface ComputedConfig {
   traitsPerSpace: number;
   /** Most property conditions in one definition's `.where` filters. */
   expressionsPerDefinition: number;
+  /** Most audiences a space may have (not counting deleted ones). */
+  audiencesPerSpace: number;
 }
 
 /** Prometheus metrics at /metrics on a port of their own (docs/adr/0016-metrics.md). */
@@ -206,6 +208,11 @@ export const VARIABLES: readonly VariableSpec[] = [
     description:
       "most property conditions in one computed trait's .where filters (Segment allows 50 expressions)",
     default: '50',
+  },
+  {
+    name: 'AUDIENCES_PER_SPACE',
+    description: 'most audiences a space may have (deleted ones not counted)',
+    default: '100',
   },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
@@ -340,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     computed: {
       traitsPerSpace: positive('COMPUTED_TRAITS_PER_SPACE'),
       expressionsPerDefinition: positive('COMPUTED_TRAIT_EXPRESSIONS'),
+      audiencesPerSpace: positive('AUDIENCES_PER_SPACE'),
     },
     metrics: {
       port: get('METRICS_PORT') === 'off' ? undefined : port('METRICS_PORT', ' or off'),

@@ -105,6 +105,7 @@ export async function startService(
       ingestObserver: metrics.ingest,
       computedTraitsPerSpace: config.computed.traitsPerSpace,
       computedExpressionsPerDefinition: config.computed.expressionsPerDefinition,
+      audiencesPerSpace: config.computed.audiencesPerSpace,
       onComputedError: computedErrors(logger),
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });

@@ -31,6 +31,7 @@ export function createServices(
     onCommitStep?: (step: CommitStep) => void;
     computedTraitsPerSpace?: number;
     computedExpressionsPerDefinition?: number;
+    audiencesPerSpace?: number;
     /** Reports a failed pass of the computed-traits worker (it tries again at the next tick). */
     onComputedError?: (error: unknown) => void;
   } = {},
@@ -42,6 +43,7 @@ export function createServices(
     identity,
     options.onCommitStep === undefined ? {} : { onStep: options.onCommitStep },
   );
+  const profiles = new ProfilesService(graph, events);
   return {
     identity,
     events,
@@ -50,7 +52,7 @@ export function createServices(
       ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
       ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
     }),
-    profiles: new ProfilesService(graph, events),
+    profiles,
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),
     computed: new ComputedTraitsService(
@@ -59,6 +61,7 @@ export function createServices(
         ...DEFAULT_COMPUTED_SETTINGS,
         maxTraitsPerSpace: options.computedTraitsPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxTraitsPerSpace,
         maxExpressions: options.computedExpressionsPerDefinition ?? DEFAULT_COMPUTED_SETTINGS.maxExpressions,
+        maxAudiencesPerSpace: options.audiencesPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxAudiencesPerSpace,
       },
       () => new Date(),
       options.onComputedError,
@@ -75,6 +78,8 @@ export function createServices(
               writes.map((w) => ({ groupId: w.subjectId, traits: w.traits })),
               stamp,
             ),
+      // Audiences read custom traits from the graph (SEMANTICS.md §10).
+      (space, level, ids) => profiles.customTraits(space, level, ids),
     ),
   };
 }

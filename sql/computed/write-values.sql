@@ -11,7 +11,8 @@
 -- returns: written (values set)
 WITH set_values AS (
   INSERT INTO computed_values (space, level, subject_id, trait_key, value, updated_at, expires_at)
-  SELECT $1, $8, s.subject_id, s.trait_key, s.value, $7::timestamptz,
+  -- An empty value kept for its instant may be JSON null, which jsonb_to_recordset reads as SQL NULL.
+  SELECT $1, $8, s.subject_id, s.trait_key, coalesce(s.value, 'null'::jsonb), $7::timestamptz,
          CASE WHEN s.expires_at IS NULL THEN NULL ELSE to_timestamp(s.expires_at / 1000) END
   FROM jsonb_to_recordset($2::jsonb) AS s(subject_id text, trait_key text, value jsonb, expires_at float8)
   -- A trait deleted since the worker read it keeps no new values (its deletion is taking them away).

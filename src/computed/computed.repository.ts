@@ -28,16 +28,27 @@ export const COMPUTED_QUERIES = [
   'computed/load-value-changes',
   'computed/lock-subjects',
   'computed/log-horizon',
+  'computed/update-definition',
+  'computed/audience-members',
+  'computed/audience-sizes',
+  'computed/audience-changes',
+  'computed/subject-identifiers',
+  'computed/account-member-ids',
   'events/read-changes',
 ] as const;
 
 export type TraitLevel = 'USERS' | 'ACCOUNTS';
+/** What a definition computes: a computed trait's value (§9) or an audience's membership (§10). */
+export type ComputationKind = 'computed_trait' | 'audience';
 export type TraitStatus = 'COMPUTING' | 'LIVE' | 'FAILED' | 'DELETED';
 
 /** A computed trait as stored: its canonical definition text, status and backfill progress (0-1). */
 export interface StoredTrait {
   key: string;
+  kind: ComputationKind;
   level: TraitLevel;
+  /** Audiences: whether profiles without user_id, email, ios.idfa or android.idfa may be members (§10). */
+  includeAnonymous: boolean;
   definition: string;
   description: string | null;
   status: TraitStatus;
@@ -48,7 +59,7 @@ export interface StoredTrait {
 }
 
 /** Why a subject's values are recomputed; recorded on every change of a value. */
-export type Cause = 'event' | 'merge' | 'identifier' | 'membership' | 'window' | 'backfill';
+export type Cause = 'event' | 'merge' | 'identifier' | 'membership' | 'trait' | 'window' | 'backfill';
 
 /** A subject whose values are due: a profile (USERS) or an account by its group id (ACCOUNTS). */
 export interface DirtySubject {
@@ -102,10 +113,13 @@ export interface ValueWrite {
   gone: string[];
 }
 
-const CAUSES = ['event', 'merge', 'identifier', 'membership', 'window', 'backfill'] as const;
+const CAUSES = ['event', 'merge', 'identifier', 'membership', 'trait', 'window', 'backfill'] as const;
 
+const KINDS = ['computed_trait', 'audience'] as const;
 const traitRow = z.object({
   key: z.string(),
+  kind: z.enum(KINDS),
+  include_anonymous: z.boolean(),
   level: z.enum(['USERS', 'ACCOUNTS']),
   definition: z.string(),
   description: z.string().nullable(),
@@ -118,6 +132,8 @@ const traitRow = z.object({
 const liveRow = z.object({
   space: z.string(),
   key: z.string(),
+  kind: z.enum(KINDS),
+  include_anonymous: z.boolean(),
   level: z.enum(['USERS', 'ACCOUNTS']),
   definition: z.string(),
   status: z.enum(['COMPUTING', 'LIVE']),
@@ -160,12 +176,33 @@ const logRow = z.object({
   payload: z.unknown(),
 });
 const countRow = z.object({ marked: z.number() });
+const audienceChangeRow = z.object({
+  id: z.string(),
+  subject_id: z.string(),
+  entered: z.boolean(),
+  at: z.number(),
+  cause: z.enum(CAUSES),
+  message_id: z.string().nullable(),
+});
+
+/** An entry into or exit from an audience. */
+export interface AudienceChange {
+  /** Where it stands in the audience's history (a page's cursor). */
+  id: string;
+  subjectId: string;
+  entered: boolean;
+  at: Date;
+  cause: Cause;
+  messageId: string | null;
+}
 
 function toTrait(raw: unknown): StoredTrait {
   const r = traitRow.parse(raw);
   return {
     key: r.key,
+    kind: r.kind,
     level: r.level,
+    includeAnonymous: r.include_anonymous,
     definition: r.definition,
     description: r.description,
     status: r.status,
@@ -180,7 +217,14 @@ export class ComputedRepository {
   async create(
     db: Database,
     space: string,
-    t: { key: string; level: TraitLevel; definition: string; description: string | null },
+    t: {
+      key: string;
+      kind: ComputationKind;
+      level: TraitLevel;
+      definition: string;
+      description: string | null;
+      includeAnonymous: boolean;
+    },
   ): Promise<boolean> {
     const rows = await db.query('computed/create-trait', [
       space,
@@ -188,6 +232,8 @@ export class ComputedRepository {
       t.level,
       t.definition,
       t.description,
+      t.kind,
+      t.includeAnonymous,
     ]);
     return rows.length === 1;
   }
@@ -196,9 +242,10 @@ export class ComputedRepository {
     db: Database,
     space: string,
     key: string | null,
+    kind: ComputationKind = 'computed_trait',
     includeDeleted = false,
   ): Promise<StoredTrait[]> {
-    const rows = await db.query('computed/list-traits', [space, key, includeDeleted]);
+    const rows = await db.query('computed/list-traits', [space, key, includeDeleted, kind]);
     return rows.map(toTrait);
   }
 
@@ -217,15 +264,20 @@ export class ComputedRepository {
     return (await db.query('computed/set-status', [space, key, status, progress, failure])).length === 1;
   }
 
-  /** Marks the trait deleted; returns the values it held, by subject. */
-  async delete(db: Database, space: string, key: string): Promise<{ subjectId: string; value: unknown }[]> {
-    const rows = await db.query('computed/delete-trait', [space, key]);
+  /** Marks the trait (or audience) deleted; returns the values it held, by subject. */
+  async delete(
+    db: Database,
+    space: string,
+    key: string,
+    kind: ComputationKind = 'computed_trait',
+  ): Promise<{ subjectId: string; value: unknown }[]> {
+    const rows = await db.query('computed/delete-trait', [space, key, kind]);
     return rows.map((r) => ({ subjectId: String(r.subject_id), value: r.value }));
   }
 
   /** Marks a trait deleted, keeping its values; its level, or null when there is nothing to delete. */
   async markDeleted(db: Database, space: string, key: string): Promise<TraitLevel | null> {
-    const [row] = await db.query('computed/mark-trait-deleted', [space, key]);
+    const [row] = await db.query('computed/mark-trait-deleted', [space, key, 'computed_trait']);
     return row === undefined ? null : z.enum(['USERS', 'ACCOUNTS']).parse(row.level);
   }
 
@@ -241,6 +293,102 @@ export class ComputedRepository {
   async purgeValues(db: Database, space: string, key: string): Promise<number> {
     const [row] = await db.query('computed/purge-trait-values', [space, key]);
     return z.object({ purged: z.number() }).parse(row).purged;
+  }
+
+  /** An audience's new definition; false when there is no such audience. */
+  async updateDefinition(
+    db: Database,
+    space: string,
+    key: string,
+    u: { definition: string; includeAnonymous: boolean; description: string | null },
+  ): Promise<boolean> {
+    const rows = await db.query('computed/update-definition', [
+      space,
+      key,
+      u.definition,
+      u.includeAnonymous,
+      u.description,
+      'audience',
+    ]);
+    return rows.length === 1;
+  }
+
+  async audienceMembers(
+    db: Database,
+    space: string,
+    key: string,
+    after: string,
+    limit: number,
+  ): Promise<{ members: { subjectId: string; since: Date }[]; size: number | null }> {
+    const rows = await db.query('computed/audience-members', [space, key, after, limit]);
+    return {
+      members: rows.map((r) => ({ subjectId: String(r.subject_id), since: new Date(Number(r.since)) })),
+      size: rows.length === 0 ? null : Number(rows[0]?.size),
+    };
+  }
+
+  async audienceSizes(db: Database, space: string, keys: string[]): Promise<Map<string, number>> {
+    const rows = await db.query('computed/audience-sizes', [space, keys]);
+    return new Map(rows.map((r) => [String(r.key), Number(r.size)]));
+  }
+
+  async audienceChanges(
+    db: Database,
+    space: string,
+    key: string,
+    before: string | null,
+    limit: number,
+  ): Promise<AudienceChange[]> {
+    const rows = await db.query('computed/audience-changes', [space, key, before, limit]);
+    return rows.map((raw) => {
+      const r = audienceChangeRow.parse(raw);
+      return {
+        id: r.id,
+        subjectId: r.subject_id,
+        entered: r.entered,
+        at: new Date(r.at),
+        cause: r.cause,
+        messageId: r.message_id,
+      };
+    });
+  }
+
+  /** The identifier keys ("type:value") each profile holds. */
+  async identifierKeys(run: SqlTx | Database, space: string, ids: string[]): Promise<Map<string, string[]>> {
+    const params = [space, ids];
+    const rows =
+      'run' in run
+        ? await run.run('computed/subject-identifiers', params)
+        : await run.query('computed/subject-identifiers', params);
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const id = String(r.profile_id);
+      const list = out.get(id) ?? [];
+      list.push(String(r.key));
+      out.set(id, list);
+    }
+    return out;
+  }
+
+  /** The member profiles of each account. */
+  async accountMembers(
+    run: SqlTx | Database,
+    space: string,
+    groupIds: string[],
+  ): Promise<Map<string, string[]>> {
+    const params = [space, groupIds];
+    const rows =
+      'run' in run
+        ? await run.run('computed/account-member-ids', params)
+        : await run.query('computed/account-member-ids', params);
+    const out = new Map<string, string[]>();
+    for (const r of rows) {
+      const id = String(r.group_id);
+      const list = out.get(id) ?? [];
+      list.push(String(r.profile_id));
+      out.set(id, list);
+    }
+    return out;
   }
 
   async lockCursor(tx: SqlTx, consumer: string): Promise<{ txid: string; position: string }> {

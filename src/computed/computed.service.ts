@@ -5,23 +5,34 @@
 // a value is exact by construction for every kind, under merges and windows; the work is bounded by the
 // profiles touched and their matching history, never a rescan of the space.
 import {
-  computedTraitNextChange,
   durationMs,
-  matchingEvents,
+  parseAudience,
   parseComputedTrait,
-  reduce,
   toText,
-  type ComputedTraitDefinition,
+  type AudienceDefinition,
   type DefinitionError,
   type EventFilter,
+  type EventStream,
   type LanguageEvent,
   type Reducer,
 } from '../language/index.ts';
+import {
+  emptyOf,
+  emptyReducerValue,
+  evaluateSubject,
+  evaluationOrder,
+  memberStreams,
+  ownStreams,
+  readsMembers,
+  type Computation,
+  type SubjectInput,
+} from './evaluate-subject.ts';
 import { InputError } from '../errors.ts';
-import type { Database } from '../postgres/database.ts';
+import type { Database, SqlTx } from '../postgres/database.ts';
 import { stringifyJson } from '../json.ts';
 import {
   ComputedRepository,
+  type AudienceChange,
   type Cause,
   type DirtySubject,
   type StoredTrait,
@@ -44,6 +55,8 @@ export interface ComputedSettings {
   maxTraitsPerSpace: number;
   /** Most property conditions in one definition's `.where` filters (COMPUTED_TRAIT_EXPRESSIONS). */
   maxExpressions: number;
+  /** Most live audiences per space (AUDIENCES_PER_SPACE). */
+  maxAudiencesPerSpace: number;
   /** How often the worker reads the change log and recomputes what it marked (ms). */
   tickMs: number;
   /** How often values whose window moved are marked (ms); the promise is within a minute (§9). */
@@ -55,6 +68,7 @@ export interface ComputedSettings {
 export const DEFAULT_COMPUTED_SETTINGS: ComputedSettings = {
   maxTraitsPerSpace: 100,
   maxExpressions: 50,
+  maxAudiencesPerSpace: 100,
   tickMs: 200,
   expirySweepMs: 10_000,
   chunk: 200,
@@ -91,18 +105,78 @@ export type CreateResult =
       position?: DefinitionError;
     };
 
-interface ParsedTrait {
-  key: string;
+/** The outcome of defining or redefining an audience (§10); refusals are data, as for computed traits. */
+export type AudienceResult =
+  | { ok: true; audience: ComputedTrait }
+  | {
+      ok: false;
+      code: 'INVALID_DEFINITION' | 'KEY_TAKEN' | 'INVALID_KEY' | 'TOO_MANY_AUDIENCES' | 'CYCLE' | 'NOT_FOUND';
+      message: string;
+      position?: DefinitionError;
+      /** CYCLE: the audiences that refer to each other in a circle, the first repeated at the end. */
+      cycle?: string[];
+    };
+
+/** A member of an audience as the API shows it: a profile id (USERS) or group id (ACCOUNTS). */
+export interface AudienceMemberView {
   level: TraitLevel;
-  status: 'COMPUTING' | 'LIVE';
-  definition: ComputedTraitDefinition;
+  subjectId: string;
+  since: Date;
 }
+
+/** An entry or exit as the API shows it. */
+export type AudienceChangeView = AudienceChange & { level: TraitLevel };
+
+/** An audience a subject belongs to, and since when (the value's last change). */
+export interface Membership {
+  key: string;
+  since: Date;
+}
+
+/** A live computation of a space (a computed trait or an audience), parsed, with its status. */
+type ParsedTrait = Computation & { status: 'COMPUTING' | 'LIVE' };
+
+/** What a recomputation reads for its subjects (and, for accounts, their members). */
+interface InputNeeds {
+  streams: EventStream[];
+  traits: boolean;
+  identifiers: boolean;
+  members: InputNeeds | null;
+}
+
+const NO_INPUT: SubjectInput = { events: [], traits: {}, identifiers: [], members: [] };
+
+/** What evaluating `ordered` (of `level`) reads; `users`: the users' computations, for members. */
+function needsOf(level: TraitLevel, ordered: Computation[], users: Computation[]): InputNeeds {
+  const audiences = ordered.some((c) => c.kind === 'audience');
+  return {
+    streams: ordered.flatMap(ownStreams),
+    traits: audiences,
+    identifiers: audiences && level === 'USERS',
+    // An account's ANY / ALL read each member's events (for the members' own computations and the
+    // conditions inside), custom traits and identifiers (the members' audiences' include anonymous).
+    members:
+      level === 'ACCOUNTS' && ordered.some(readsMembers)
+        ? {
+            streams: [...users.flatMap(ownStreams), ...ordered.flatMap(memberStreams)],
+            traits: true,
+            identifiers: users.some((c) => c.kind === 'audience'),
+            members: null,
+          }
+        : null,
+  };
+}
+
+/** Custom traits of profiles (USERS) or accounts (ACCOUNTS) by id, from the graph. */
+export type CustomTraitsSource = (
+  space: string,
+  level: TraitLevel,
+  ids: string[],
+) => Promise<Map<string, Record<string, unknown>>>;
 
 /** The value a profile without matching events has: 0 for counts, [] for unique lists, else null. */
 export function emptyValue(reducer: Reducer): unknown {
-  if (reducer.kind === 'count' || reducer.kind === 'unique_count') return 0;
-  if (reducer.kind === 'unique') return [];
-  return null;
+  return emptyReducerValue(reducer);
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
@@ -121,13 +195,15 @@ function languageEvent(e: SubjectEvent): LanguageEvent {
 
 export class ComputedTraitsService {
   private readonly repo = new ComputedRepository();
-  private readonly parsed = new Map<string, ComputedTraitDefinition>();
+  private readonly parsed = new Map<string, Computation['definition']>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private lastExpirySweep = 0;
   private stopped = false;
   /** Backfills in flight, by space and key. */
   private readonly backfills = new Map<string, Promise<void>>();
+  /** Backfills in flight whose definition changed: they start again from the first subject. */
+  private readonly restarts = new Set<string>();
 
   constructor(
     private readonly db: Database,
@@ -135,6 +211,7 @@ export class ComputedTraitsService {
     private readonly clock: () => Date = () => new Date(),
     private readonly onError: (error: unknown) => void = () => undefined,
     private readonly keepAsTraits: KeepAsTraits | null = null,
+    private readonly customTraits: CustomTraitsSource | null = null,
   ) {}
 
   /**
@@ -172,20 +249,268 @@ export class ComputedTraitsService {
     const text = toText(parsed.definition);
     const created = await this.repo.create(this.db, space, {
       key: input.key,
+      kind: 'computed_trait',
       level: input.level,
       definition: text,
       description: input.description,
+      includeAnonymous: false,
     });
     if (!created)
       return {
         ok: false,
         code: 'KEY_TAKEN',
-        message: `computed trait key ${JSON.stringify(input.key)} is taken or was used before in this space; keys are never reused`,
+        message: `key ${JSON.stringify(input.key)} is taken or was used before in this space (by a computed trait or an audience); keys are never reused`,
       };
     this.startBackfill(space, input.key);
     const [trait] = await this.repo.list(this.db, space, input.key);
     if (trait === undefined) throw new Error(`computed trait ${input.key} vanished after its creation`);
     return { ok: true, trait };
+  }
+
+  /**
+   * Defines an audience in Segment's query language (§10) and starts computing it over the space's
+   * history (COMPUTING with progress, then LIVE). The level follows the definition (ANY / ALL make an
+   * account audience) unless given; a definition whose audiences refer to each other in a circle is
+   * refused with the circle (CYCLE). Keys share one namespace with computed traits and are never reused.
+   */
+  async createAudience(
+    space: string,
+    input: {
+      key: string;
+      definition: string;
+      level: TraitLevel | null;
+      includeAnonymous: boolean;
+      description: string | null;
+    },
+  ): Promise<AudienceResult> {
+    const checked = await this.checkAudience(space, input.key, input.definition, input.level);
+    if (!checked.ok) return checked;
+    const live = (await this.repo.list(this.db, space, null, 'audience')).length;
+    if (live >= this.settings.maxAudiencesPerSpace)
+      return {
+        ok: false,
+        code: 'TOO_MANY_AUDIENCES',
+        message: `a space has at most ${this.settings.maxAudiencesPerSpace} audiences (AUDIENCES_PER_SPACE)`,
+      };
+    const created = await this.repo.create(this.db, space, {
+      key: input.key,
+      kind: 'audience',
+      level: checked.level,
+      definition: checked.text,
+      description: input.description,
+      includeAnonymous: input.includeAnonymous,
+    });
+    if (!created)
+      return {
+        ok: false,
+        code: 'KEY_TAKEN',
+        message: `key ${JSON.stringify(input.key)} is taken or was used before in this space (by a computed trait or an audience); keys are never reused`,
+      };
+    this.startBackfill(space, input.key);
+    const audience = await this.audience(space, input.key);
+    if (audience === null) throw new Error(`audience ${input.key} vanished after its creation`);
+    return { ok: true, audience };
+  }
+
+  /**
+   * Changes an audience's definition (and include anonymous; a description given replaces the old one):
+   * status COMPUTING again until every subject is evaluated anew; members stay as they were until then.
+   * Its level cannot change.
+   */
+  async updateAudience(
+    space: string,
+    input: { key: string; definition: string; includeAnonymous: boolean; description: string | null },
+  ): Promise<AudienceResult> {
+    const existing = await this.audience(space, input.key);
+    if (existing === null)
+      return {
+        ok: false,
+        code: 'NOT_FOUND',
+        message: `this space has no audience ${JSON.stringify(input.key)}`,
+      };
+    const checked = await this.checkAudience(space, input.key, input.definition, existing.level);
+    if (!checked.ok) return checked;
+    const updated = await this.repo.updateDefinition(this.db, space, input.key, {
+      definition: checked.text,
+      includeAnonymous: input.includeAnonymous,
+      description: input.description,
+    });
+    if (!updated)
+      return {
+        ok: false,
+        code: 'NOT_FOUND',
+        message: `this space has no audience ${JSON.stringify(input.key)}`,
+      };
+    this.startBackfill(space, input.key);
+    const audience = await this.audience(space, input.key);
+    if (audience === null) throw new Error(`audience ${input.key} vanished after its update`);
+    return { ok: true, audience };
+  }
+
+  /** Deletes an audience: its memberships go, its key stays taken. False when there is no such audience. */
+  async deleteAudience(space: string, key: string): Promise<boolean> {
+    if ((await this.audience(space, key)) === null) return false;
+    await this.repo.delete(this.db, space, key, 'audience');
+    return true;
+  }
+
+  audiences(space: string): Promise<ComputedTrait[]> {
+    return this.repo.list(this.db, space, null, 'audience');
+  }
+
+  async audience(space: string, key: string): Promise<ComputedTrait | null> {
+    return (await this.repo.list(this.db, space, key, 'audience'))[0] ?? null;
+  }
+
+  audienceSizes(space: string, keys: string[]): Promise<Map<string, number>> {
+    return this.repo.audienceSizes(this.db, space, keys);
+  }
+
+  /** A page of an audience's members by subject id (profile ids, or group ids for an account audience). */
+  async audienceMembers(
+    space: string,
+    key: string,
+    page: { first: number; after: string | null },
+  ): Promise<{ members: { subjectId: string; since: Date }[]; hasNextPage: boolean }> {
+    checkPageSize(page.first);
+    const { members } = await this.repo.audienceMembers(
+      this.db,
+      space,
+      key,
+      page.after ?? '',
+      page.first + 1,
+    );
+    return { members: members.slice(0, page.first), hasNextPage: members.length > page.first };
+  }
+
+  /** A page of an audience's entries and exits, newest first; `before` is a change's id. */
+  async audienceChanges(
+    space: string,
+    key: string,
+    page: { first: number; before: string | null },
+  ): Promise<{ changes: AudienceChange[]; hasNextPage: boolean }> {
+    checkPageSize(page.first);
+    if (page.before !== null && !/^[0-9]{1,19}$/.test(page.before))
+      throw new InputError('after is not a cursor of this list', ['after']);
+    const changes = await this.repo.audienceChanges(this.db, space, key, page.before, page.first + 1);
+    return { changes: changes.slice(0, page.first), hasNextPage: changes.length > page.first };
+  }
+
+  /** The audiences each subject belongs to, by key, with since when. */
+  async memberships(
+    space: string,
+    subjectIds: string[],
+    level: TraitLevel = 'USERS',
+  ): Promise<Map<string, Membership[]>> {
+    const keys = new Set(
+      ((await this.traitsBySpace()).get(space) ?? [])
+        .filter((t) => t.kind === 'audience' && t.level === level)
+        .map((t) => t.key),
+    );
+    const out = new Map<string, Membership[]>(subjectIds.map((id) => [id, []]));
+    if (keys.size === 0) return out;
+    for (const v of await this.repo.loadValues(this.db, space, level, subjectIds))
+      if (keys.has(v.traitKey) && v.value === true)
+        out.get(v.subjectId)?.push({ key: v.traitKey, since: v.updatedAt });
+    return out;
+  }
+
+  /**
+   * Evaluates a draft audience now over every profile (or account with a member) of the space, with the
+   * live computed traits and audiences, a page at a time; writes nothing. The size, and the first `sample`
+   * members by id.
+   */
+  async previewAudience(
+    space: string,
+    input: { definition: string; level: TraitLevel | null; includeAnonymous: boolean; sample: number },
+  ): Promise<
+    { ok: true; size: number; sample: AudienceMemberView[] } | Extract<AudienceResult, { ok: false }>
+  > {
+    if (!Number.isInteger(input.sample) || input.sample < 0 || input.sample > MAX_CHANGES_PAGE)
+      throw new InputError(`sample must be between 0 and ${MAX_CHANGES_PAGE}, got ${input.sample}`, [
+        'input',
+        'sample',
+      ]);
+    // A key no stored computation can have (not snake_case), so that the draft never shadows one.
+    const key = 'draft audience';
+    const checked = await this.checkAudience(space, key, input.definition, input.level, true);
+    if (!checked.ok) return checked;
+    const level = checked.level;
+    const all = (await this.traitsBySpace()).get(space) ?? [];
+    const draft: ParsedTrait = {
+      kind: 'audience',
+      key,
+      level,
+      definition: checked.definition,
+      includeAnonymous: input.includeAnonymous,
+      status: 'LIVE',
+    };
+    const ordered = orderOf([...all.filter((t) => t.level === level), draft]);
+    const users = orderOf(all.filter((t) => t.level === 'USERS'));
+    const now = this.clock();
+    let size = 0;
+    const sample: AudienceMemberView[] = [];
+    let after = '';
+    for (;;) {
+      const { ids } = await this.repo.subjectsPage(this.db, space, level, after, this.settings.chunk);
+      if (ids.length === 0) break;
+      const inputs = await this.db.transaction((tx) =>
+        this.subjectInputs(tx, space, level, ids, needsOf(level, ordered, users), now),
+      );
+      for (const id of ids) {
+        const evaluated = evaluateSubject(ordered, inputs.get(id) ?? NO_INPUT, now, users);
+        if (evaluated.values.get(key) !== true) continue;
+        size += 1;
+        if (sample.length < input.sample) sample.push({ level, subjectId: id, since: now });
+      }
+      after = ids[ids.length - 1] ?? after;
+    }
+    return { ok: true, size, sample };
+  }
+
+  /** Parses and checks an audience for `key`: its level, canonical text, and no circle of references. */
+  private async checkAudience(
+    space: string,
+    key: string,
+    text: string,
+    level: TraitLevel | null,
+    preview = false,
+  ): Promise<
+    | { ok: true; level: TraitLevel; text: string; definition: AudienceDefinition }
+    | Extract<AudienceResult, { ok: false }>
+  > {
+    if (!preview && !KEY.test(key))
+      return {
+        ok: false,
+        code: 'INVALID_KEY',
+        message: `key ${JSON.stringify(key)} is not snake_case (a-z, 0-9, _; at most 100 characters, starting with a letter)`,
+      };
+    const parsed = parseAudience(text);
+    if (!parsed.ok)
+      return { ok: false, code: 'INVALID_DEFINITION', message: parsed.error.message, position: parsed.error };
+    const derived: TraitLevel = parsed.definition.level === 'accounts' ? 'ACCOUNTS' : 'USERS';
+    if (level === 'USERS' && derived === 'ACCOUNTS')
+      return {
+        ok: false,
+        code: 'INVALID_DEFINITION',
+        message: 'ANY and ALL qualify an account by its users: they need level ACCOUNTS',
+      };
+    const finalLevel = level ?? derived;
+    const others = ((await this.traitsBySpace()).get(space) ?? []).filter(
+      (t) => t.key !== key && t.level === finalLevel,
+    );
+    const order = evaluationOrder([
+      ...others,
+      { kind: 'audience', key, level: finalLevel, definition: parsed.definition, includeAnonymous: false },
+    ]);
+    if ('cycle' in order)
+      return {
+        ok: false,
+        code: 'CYCLE',
+        message: `audiences refer to each other in a circle: ${order.cycle.join(' → ')}`,
+        cycle: order.cycle,
+      };
+    return { ok: true, level: finalLevel, text: toText(parsed.definition), definition: parsed.definition };
   }
 
   list(space: string): Promise<ComputedTrait[]> {
@@ -243,7 +568,9 @@ export class ComputedTraitsService {
     subjectIds: string[],
     level: TraitLevel = 'USERS',
   ): Promise<Map<string, ProfileComputedValue[]>> {
-    const traits = ((await this.traitsBySpace()).get(space) ?? []).filter((t) => t.level === level);
+    const traits = ((await this.traitsBySpace()).get(space) ?? []).filter(
+      (t) => t.level === level && t.kind === 'computed_trait',
+    );
     const stored = await this.repo.loadValues(this.db, space, level, subjectIds);
     const bySubject = new Map<string, Map<string, StoredValue>>();
     for (const v of stored) {
@@ -257,7 +584,7 @@ export class ComputedTraitsService {
         traits.map((t) => {
           const v = bySubject.get(id)?.get(t.key);
           return v === undefined
-            ? { key: t.key, value: emptyValue(t.definition.reducer), updatedAt: null }
+            ? { key: t.key, value: emptyOf(t), updatedAt: null }
             : { key: t.key, value: v.value, updatedAt: v.updatedAt };
         }),
       ]),
@@ -369,9 +696,17 @@ export class ComputedTraitsService {
     // history itself.
     const users = new Set<string>();
     const accounts = new Set<string>();
+    // Spaces where a custom trait change moves something: audiences read traits (§10); an account
+    // audience's ANY / ALL reads its members' traits, and any account audience the account's own.
+    const userTraits = new Set<string>();
+    const memberTraits = new Set<string>();
+    const accountTraits = new Set<string>();
     for (const [space, list] of traits) {
       if (list.some((t) => t.level === 'USERS')) users.add(space);
       if (list.some((t) => t.level === 'ACCOUNTS')) accounts.add(space);
+      if (list.some((t) => t.level === 'USERS' && t.kind === 'audience')) userTraits.add(space);
+      if (list.some((t) => t.level === 'ACCOUNTS' && readsMembers(t))) memberTraits.add(space);
+      if (list.some((t) => t.level === 'ACCOUNTS' && t.kind === 'audience')) accountTraits.add(space);
     }
     return this.db.transaction(async (tx) => {
       const cursor = await this.repo.lockCursor(tx, CONSUMER);
@@ -397,6 +732,24 @@ export class ComputedTraitsService {
           else if (row.kind === 'merges') {
             mark(item.survivorId, 'merge', item.messageId);
             mark(item.mergedId, 'merge', item.messageId);
+          } else if (row.kind === 'traits' && typeof item.profileId === 'string') {
+            const why = { cause: 'trait' as const, messageId: null };
+            if (userTraits.has(row.space))
+              dirty.push({ space: row.space, level: 'USERS', subjectId: item.profileId, ...why });
+            if (memberTraits.has(row.space))
+              members.push({ space: row.space, profileId: item.profileId, ...why });
+          } else if (
+            row.kind === 'accounts' &&
+            accountTraits.has(row.space) &&
+            typeof item.groupId === 'string'
+          ) {
+            dirty.push({
+              space: row.space,
+              level: 'ACCOUNTS',
+              subjectId: item.groupId,
+              cause: 'trait',
+              messageId: null,
+            });
           } else if (row.kind === 'memberships' && forAccounts && typeof item.groupId === 'string') {
             dirty.push({
               space: row.space,
@@ -432,8 +785,8 @@ export class ComputedTraitsService {
       }
       for (const subjects of groups.values()) {
         const { space, level } = subjects[0] as (typeof taken)[number];
-        const traits = (traitsBySpace.get(space) ?? []).filter((t) => t.level === level);
-        const write = await this.recompute(tx, space, level, traits, subjects);
+        // Every level's computations: an account's ANY / ALL evaluate its members with the users' ones.
+        const write = await this.recompute(tx, space, level, traitsBySpace.get(space) ?? [], subjects);
         await this.repo.writeValues(tx, space, level, write, this.clock());
       }
       return taken.length;
@@ -441,15 +794,17 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Recomputes the subjects' values of `traits` (all of `level`) from their events now. A merged-away
-   * profile's values go and its survivor is recomputed. Pure but for the reads through `run`.
+   * Recomputes the subjects' computed traits and audiences of `level` (evaluate-subject.ts) from their
+   * events, custom traits and, for an account, its members, as of now. A merged-away profile's values go
+   * and its survivor is recomputed. Pure but for the reads through `run`.
    */
   private async recompute(
-    run: Parameters<ComputedRepository['loadEvents']>[0],
+    run: SqlTx,
     space: string,
     level: TraitLevel,
-    traits: ParsedTrait[],
+    all: ParsedTrait[],
     subjects: (DirtySubject & { liveId: string })[],
+    only: ParsedTrait | null = null,
   ): Promise<ValueWrite> {
     const now = this.clock();
     const write: ValueWrite = { set: [], cleared: [], changes: [], done: [], gone: [] };
@@ -460,29 +815,29 @@ export class ComputedTraitsService {
       cause.set(s.liveId, { cause: s.cause, messageId: s.messageId });
     }
     const live = [...cause.keys()];
-    if (traits.length === 0 || live.length === 0) return write;
-    if ('run' in run) await this.repo.lockSubjects(run, space, level, live);
-    const events = await this.repo.loadEvents(run, space, level, live, matchOf(traits, now));
+    // A backfill writes its own computation only: a computed trait needs nothing else, an audience the
+    // computations of its level that it may refer to.
+    const ordered = only?.kind === 'computed_trait' ? [only] : orderOf(all.filter((t) => t.level === level));
+    if (ordered.length === 0 || live.length === 0) return write;
+    await this.repo.lockSubjects(run, space, level, live);
+    const users = orderOf(all.filter((t) => t.level === 'USERS'));
+    const inputs = await this.subjectInputs(run, space, level, live, needsOf(level, ordered, users), now);
     const stored = await this.repo.loadValues(run, space, level, live);
-    const eventsOf = new Map<string, LanguageEvent[]>();
-    for (const e of events) {
-      const list = eventsOf.get(e.profileId) ?? [];
-      list.push(languageEvent(e));
-      eventsOf.set(e.profileId, list);
-    }
     const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
     for (const id of live) {
       const why = cause.get(id) ?? { cause: 'event' as const, messageId: null };
-      for (const t of traits) {
-        const matching = matchingEvents(t.definition.stream, eventsOf.get(id) ?? [], now);
-        const value = reduce(t.definition.reducer, matching);
-        const empty = emptyValue(t.definition.reducer);
+      const input = inputs.get(id) ?? NO_INPUT;
+      const evaluated = evaluateSubject(ordered, input, now, users);
+      for (const t of ordered) {
+        if (only !== null && t.key !== only.key) continue;
+        const value = evaluated.values.get(t.key) ?? emptyOf(t);
+        const empty = emptyOf(t);
         const old = storedOf.get(`${id}\u0000${t.key}`);
         const isEmpty = sameValue(value, empty);
-        // When the value may change with the clock alone: an event leaving the window, a relative date
-        // in `.where` passing (language/timers.ts). An empty value is stored only when it has such an
+        // When the value may change with the clock alone: an event leaving a window, a date passing a
+        // relative condition (language/timers.ts). An empty value is stored only when it has such an
         // instant (a date that will come into range), so that the sweep finds it.
-        const expiresAt = computedTraitNextChange(t.definition, eventsOf.get(id) ?? [], now);
+        const expiresAt = evaluated.nextChange.get(t.key) ?? null;
         const wasEmpty = old === undefined || sameValue(old.value, empty);
         if (isEmpty && expiresAt === null) {
           if (old !== undefined) write.cleared.push({ subjectId: id, traitKey: t.key });
@@ -502,19 +857,86 @@ export class ComputedTraitsService {
     return write;
   }
 
-  /** Live traits by space, parsed (definitions are stored canonical, so they always parse). */
+  /**
+   * What the subjects are evaluated from: their events that any computation may match, their custom
+   * traits (when an audience reads traits), their identifiers (profiles, for include anonymous), and an
+   * account's members, each with its own events and traits (when an account audience uses ANY / ALL).
+   */
+  private async subjectInputs(
+    run: SqlTx,
+    space: string,
+    level: TraitLevel,
+    ids: string[],
+    need: InputNeeds,
+    now: Date,
+  ): Promise<Map<string, SubjectInput>> {
+    const events = await this.eventsOf(run, space, level, ids, need.streams, now);
+    const traits =
+      need.traits && this.customTraits !== null ? await this.customTraits(space, level, ids) : null;
+    const identifiers = need.identifiers
+      ? await this.repo.identifierKeys(run, space, ids)
+      : new Map<string, string[]>();
+    const membersOf =
+      need.members !== null ? await this.repo.accountMembers(run, space, ids) : new Map<string, string[]>();
+    const memberIds = [...new Set([...membersOf.values()].flat())];
+    const memberInputs =
+      need.members === null || memberIds.length === 0
+        ? new Map<string, SubjectInput>()
+        : await this.subjectInputs(run, space, 'USERS', memberIds, need.members, now);
+    return new Map(
+      ids.map((id) => [
+        id,
+        {
+          events: events.get(id) ?? [],
+          traits: traits?.get(id) ?? {},
+          identifiers: identifiers.get(id) ?? [],
+          members: (membersOf.get(id) ?? []).map((m) => memberInputs.get(m) ?? NO_INPUT),
+        },
+      ]),
+    );
+  }
+
+  private async eventsOf(
+    run: SqlTx,
+    space: string,
+    level: TraitLevel,
+    ids: string[],
+    streams: EventStream[],
+    now: Date,
+  ): Promise<Map<string, LanguageEvent[]>> {
+    const out = new Map<string, LanguageEvent[]>();
+    if (streams.length === 0) return out;
+    for (const e of await this.repo.loadEvents(run, space, level, ids, matchOf(streams, now))) {
+      const list = out.get(e.profileId) ?? [];
+      list.push(languageEvent(e));
+      out.set(e.profileId, list);
+    }
+    return out;
+  }
+
+  /**
+   * Live computed traits and audiences by space, parsed (definitions are stored canonical, so they always
+   * parse).
+   */
   private async traitsBySpace(): Promise<Map<string, ParsedTrait[]>> {
     const out = new Map<string, ParsedTrait[]>();
     for (const row of await this.repo.live(this.db)) {
-      let definition = this.parsed.get(row.definition);
+      const cacheKey = `${row.kind}\u0000${row.definition}`;
+      let definition = this.parsed.get(cacheKey);
       if (definition === undefined) {
-        const parsed = parseComputedTrait(row.definition);
+        const parsed =
+          row.kind === 'audience' ? parseAudience(row.definition) : parseComputedTrait(row.definition);
         if (!parsed.ok) continue;
         definition = parsed.definition;
-        this.parsed.set(row.definition, definition);
+        this.parsed.set(cacheKey, definition);
       }
       const list = out.get(row.space) ?? [];
-      list.push({ key: row.key, level: row.level, status: row.status, definition });
+      const base = { key: row.key, level: row.level, status: row.status };
+      list.push(
+        definition.kind === 'audience'
+          ? { ...base, kind: 'audience', definition, includeAnonymous: row.include_anonymous }
+          : { ...base, kind: 'computed_trait', definition },
+      );
       out.set(row.space, list);
     }
     return out;
@@ -522,6 +944,10 @@ export class ComputedTraitsService {
 
   private startBackfill(space: string, key: string): void {
     const id = `${space}\u0000${key}`;
+    if (this.backfills.has(id)) {
+      this.restarts.add(id);
+      return;
+    }
     const job = this.backfill(space, key)
       .catch(async (error: unknown) => {
         this.onError(error);
@@ -544,9 +970,15 @@ export class ComputedTraitsService {
     let done = 0;
     for (;;) {
       if (this.stopped) return;
-      const traits = ((await this.traitsBySpace()).get(space) ?? []).filter((t) => t.key === key);
-      if (traits.length === 0) return; // deleted meanwhile
-      const level = (traits[0] as ParsedTrait).level;
+      if (this.restarts.delete(`${space}\u0000${key}`)) {
+        // The definition changed (updateAudience): compute it again from the start.
+        after = '';
+        done = 0;
+      }
+      const all = (await this.traitsBySpace()).get(space) ?? [];
+      const target = all.find((t) => t.key === key);
+      if (target === undefined) return; // deleted meanwhile
+      const level = target.level;
       const { ids, total } = await this.repo.subjectsPage(this.db, space, level, after, page);
       if (ids.length === 0) break;
       await this.db.transaction(async (tx) => {
@@ -558,7 +990,7 @@ export class ComputedTraitsService {
           cause: 'backfill' as const,
           messageId: null,
         }));
-        const write = await this.recompute(tx, space, level, traits, subjects);
+        const write = await this.recompute(tx, space, level, all, subjects, target);
         write.done = [];
         await this.repo.writeValues(tx, space, level, write, this.clock());
       });
@@ -577,6 +1009,11 @@ export class ComputedTraitsService {
   }
 }
 
+function checkPageSize(first: number): void {
+  if (!Number.isInteger(first) || first < 0 || first > MAX_CHANGES_PAGE)
+    throw new InputError(`first must be between 0 and ${MAX_CHANGES_PAGE}, got ${first}`, ['first']);
+}
+
 /** The property conditions of a `.where` filter (the leaves under AND, OR and NOT). */
 function countConditions(filter: EventFilter | null): number {
   if (filter === null) return 0;
@@ -585,21 +1022,27 @@ function countConditions(filter: EventFilter | null): number {
   return filter.items.reduce((n, item) => n + countConditions(item), 0);
 }
 
-/** Which events any of the traits may match, and how far back the longest window reaches. */
-function matchOf(traits: ParsedTrait[], now: Date) {
+/** Which events any of the streams may match, and how far back the longest window reaches. */
+function matchOf(streams: EventStream[], now: Date) {
   const tracks = new Set<string>();
   let pages = false;
   let screens = false;
   let reach = 0;
-  for (const { definition } of traits) {
-    const name = definition.stream.event;
+  for (const stream of streams) {
+    const name = stream.event;
     if (name === 'Page Viewed') pages = true;
     else if (name === 'Screen Viewed') screens = true;
     // A track named "Page Viewed" matches too (§9 names pages so; it does not forbid the track).
     tracks.add(name);
-    const window = definition.stream.window;
+    const window = stream.window;
     reach = window === null ? Infinity : Math.max(reach, durationMs(window));
   }
   const since = reach === Infinity ? new Date(0) : new Date(now.getTime() - reach);
   return { tracks: [...tracks], pages, screens, since };
+}
+
+/** Computations in evaluation order (a cycle cannot be stored: creation refuses it). */
+function orderOf(computations: ParsedTrait[]): ParsedTrait[] {
+  const ordered = evaluationOrder(computations);
+  return 'order' in ordered ? (ordered.order as ParsedTrait[]) : computations;
 }

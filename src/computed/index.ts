@@ -8,6 +8,11 @@ export {
   type ComputedTrait,
   type CreateResult,
   type KeepAsTraits,
+  type AudienceResult,
+  type AudienceMemberView,
+  type AudienceChangeView,
+  type Membership,
+  type CustomTraitsSource,
   type ProfileComputedValue,
 } from './computed.service.ts';
 export {

@@ -42,8 +42,7 @@ class Earliest {
 
   /**
    * A relative comparison of a date value flips only at the date, the date minus the span or the date
-   * plus it (or, its ends being inclusive, a millisecond later: re-evaluated at the instant itself, the
-   * next call names that one).
+   * plus it, or, its ends being inclusive, a millisecond later (an end that is now itself flips then).
    */
   addDate(comparison: Comparison, value: unknown): void {
     const rel = relative(comparison);
@@ -51,7 +50,10 @@ class Earliest {
     const date = dateValue(value);
     if (date === null) return;
     const span = durationMs(rel.window);
-    for (const instant of [date - span, date, date + span]) this.add(instant);
+    for (const instant of [date - span, date, date + span]) {
+      this.add(instant);
+      this.add(instant + 1);
+    }
   }
 }
 

@@ -26,7 +26,7 @@ export const PROFILE_API_LIMITS: Record<Exclude<Resource, 'metadata'>, { default
   links: { default: 20, max: 100 },
 };
 
-/** Segment's trait classes. We have custom traits (identify and group calls) and users' computed traits. */
+/** Segment's trait classes. We have custom traits (identify and group calls), computed traits and audiences. */
 const TRAIT_CLASSES = new Set([
   'custom_trait',
   'computed_trait',
@@ -125,13 +125,15 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
     if (profile === null) return null;
     switch (r.resource) {
       case 'traits': {
-        // Custom and computed traits: each class alone, or both without `class` (docs/adr/0021).
+        // Custom and computed traits and audiences (`{<key>: true}`): each class alone, or all without
+        // `class` (docs/adr/0021, docs/adr/0022).
         const custom = wants(params, 'custom_trait') ? profiles.traitEntries(profile) : [];
         const values = wants(params, 'computed_trait') ? await r.loaders.computedValues.load(profile.id) : [];
+        const audiences = wants(params, 'audience') ? await memberships(r.space, profile.id, 'USERS') : [];
         return traitsBody(
           r,
           params,
-          profiles.traitEntryPage(withComputed(custom, values), traitArgs(params)),
+          profiles.traitEntryPage(withComputed(custom, [...values, ...audiences]), traitArgs(params)),
         );
       }
       case 'events': {
@@ -154,21 +156,30 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
     }
   }
 
+  /** The audiences a subject is in, as trait entries `{<key>: true}` updated when it entered. */
+  async function memberships(space: string, id: string, level: 'USERS' | 'ACCOUNTS') {
+    const found = (await computed.memberships(space, [id], level)).get(id) ?? [];
+    return found.map((m) => ({ key: m.key, value: true, updatedAt: m.since }));
+  }
+
   async function accounts(r: Request): Promise<unknown> {
     const params = readParams(r);
     const account = await profiles.accountState(r.space, r.lookup.value);
     if (account === null) return null;
     switch (r.resource) {
       case 'traits': {
-        // Custom and account-level computed traits, as for users (docs/adr/0021).
+        // Custom and account-level computed traits and audiences, as for users (docs/adr/0021, 0022).
         const custom = wants(params, 'custom_trait') ? profiles.traitEntries(account) : [];
         const values = wants(params, 'computed_trait')
           ? await r.loaders.accountComputedValues.load(account.groupId)
           : [];
+        const audiences = wants(params, 'audience')
+          ? await memberships(r.space, account.groupId, 'ACCOUNTS')
+          : [];
         return traitsBody(
           r,
           params,
-          profiles.traitEntryPage(withComputed(custom, values), traitArgs(params)),
+          profiles.traitEntryPage(withComputed(custom, [...values, ...audiences]), traitArgs(params)),
         );
       }
       case 'events': {
@@ -375,7 +386,7 @@ function traitArgs(params: Params) {
 }
 
 /** Whether a user's traits of this class answer the request: `class` names it, or no class is given. */
-function wants(params: Params, traitClass: 'custom_trait' | 'computed_trait'): boolean {
+function wants(params: Params, traitClass: 'custom_trait' | 'computed_trait' | 'audience'): boolean {
   return params.traitClass === null || params.traitClass === traitClass;
 }
 

@@ -101,6 +101,23 @@ export class ProfilesService {
     return new ProfileLoaders(this.repo, space, computedValues);
   }
 
+  /**
+   * The custom traits of profiles (USERS, by live id) or accounts (ACCOUNTS, by group id) as the graph
+   * holds them, for audiences' trait conditions (SEMANTICS.md §10); an unknown id is left out.
+   */
+  async customTraits(
+    space: string,
+    level: 'USERS' | 'ACCOUNTS',
+    ids: string[],
+  ): Promise<Map<string, Record<string, unknown>>> {
+    if (level === 'USERS') {
+      const found = await this.repo.loadProfiles(space, ids);
+      return new Map([...found].map(([id, p]) => [id, p.traits]));
+    }
+    const accounts = await Promise.all(ids.map((id) => this.repo.findAccountState(space, id)));
+    return new Map(accounts.flatMap((a, i) => (a === null ? [] : [[ids[i] as string, a.traits]])));
+  }
+
   async profileBy(space: string, type: string, value: string): Promise<ProfileView | null> {
     const id = normaliseIdentifier(type, value);
     return id === null ? null : this.repo.findByIdentifierKey(space, identifierKey(id));

@@ -8,6 +8,15 @@ import {
   computedQueries,
 } from './computed.ts';
 import { eventMutations } from './events.ts';
+import {
+  AccountAudiences,
+  Audience,
+  AudienceChange,
+  AudienceMember,
+  ProfileAudiences,
+  audienceMutations,
+  audienceQueries,
+} from './audiences.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
 import {
@@ -31,14 +40,19 @@ export const resolvers: Resolvers = {
     ...rulesQueries,
     ...profileQueries,
     ...computedQueries,
+    ...audienceQueries,
   },
-  Profile: { ...Profile, ...ProfileComputed },
+  Profile: { ...Profile, ...ProfileComputed, ...ProfileAudiences },
   ComputedTraitChange,
-  Account: { ...Account, ...AccountComputed },
+  Account: { ...Account, ...AccountComputed, ...AccountAudiences },
+  Audience,
+  AudienceMember,
+  AudienceChange,
   BlockedValue: blockedValueFields,
   Mutation: {
     ...eventMutations,
     ...rulesMutations,
     ...computedMutations,
+    ...audienceMutations,
   },
 };

@@ -7,6 +7,7 @@ import {
   type ComputedTraitDefinition,
   type LanguageEvent,
 } from '../../src/language/index.ts';
+import type { SubjectInput } from '../../src/computed/evaluate-subject.ts';
 import type { Stack } from './stack.ts';
 
 /** What the oracle reads through: a space and the profiles service (a Stack, or a service's own). */
@@ -55,7 +56,7 @@ export async function oracleValues(
 }
 
 /** The account's member profiles as the graph holds them (ProfilesService.members, every page). */
-export async function accountMembers(stack: Stack, groupId: string): Promise<string[]> {
+export async function accountMembers(stack: OracleSource, groupId: string): Promise<string[]> {
   const loaders = stack.profiles.loaders(stack.space);
   const out: string[] = [];
   let after: string | null = null;
@@ -80,4 +81,33 @@ export async function accountOracleValues(
   return Object.fromEntries(
     definitions.map((d) => [d.key, computeTrait(d.definition, [...events.values()], now)]),
   );
+}
+
+/**
+ * A profile as the audiences' oracle reads it (docs/adr/0022-audiences.md): its events through the read
+ * API, its custom traits and identifiers from the graph; never the worker's SQL.
+ */
+export async function profileInput(stack: OracleSource, profileId: string): Promise<SubjectInput> {
+  const loaders = stack.profiles.loaders(stack.space);
+  const profile = await loaders.profileById.load(profileId);
+  const identifiers = await loaders.identifiers.load(profileId);
+  return {
+    events: await profileEvents(stack, profileId),
+    traits: profile?.traits ?? {},
+    identifiers: identifiers.map((i) => `${i.type}:${i.value}`),
+    members: [],
+  };
+}
+
+/** An account as the oracle reads it: its members' events (each once), its traits, its members. */
+export async function accountInput(stack: OracleSource, groupId: string): Promise<SubjectInput> {
+  const state = await stack.profiles.accountState(stack.space, groupId);
+  const members: SubjectInput[] = [];
+  const events = new Map<string, LanguageEvent>();
+  for (const id of await accountMembers(stack, groupId)) {
+    const input = await profileInput(stack, id);
+    members.push(input);
+    for (const e of input.events) events.set(e.messageId, e);
+  }
+  return { events: [...events.values()], traits: state?.traits ?? {}, identifiers: [], members };
 }

@@ -136,5 +136,9 @@ describe('the next instant an answer may change', () => {
     expect(evaluateAudience(AUDIENCES[2]!, trial(DAY), now)).toBe(true);
     expect(audienceNextChange(AUDIENCES[2]!, trial(DAY), now)).toEqual(new Date(now.getTime() + DAY));
     expect(audienceNextChange(audience("trait('plan') = 'pro'"), trial(DAY), now)).toBeNull();
+    // Ends now: still in (the range is inclusive), out a millisecond later.
+    expect(evaluateAudience(AUDIENCES[2]!, trial(0), now)).toBe(true);
+    expect(audienceNextChange(AUDIENCES[2]!, trial(0), now)).toEqual(new Date(now.getTime() + 1));
+    expect(evaluateAudience(AUDIENCES[2]!, trial(0), new Date(now.getTime() + 1))).toBe(false);
   });
 });
