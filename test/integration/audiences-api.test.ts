@@ -1,0 +1,339 @@
+// Audiences through the real service (SEMANTICS.md §10, docs/adr/0022-audiences.md): the GraphQL mutations
+// and queries, membership in real time, its history, a profile's and an account's audiences, preview,
+// a changed definition, refusals (circles, keys, scopes), deletion, and the Profile API's
+// `class=audience`. The service's own worker evaluates with the real clock; answers are polled with a
+// timeout, never waited for with sleeps.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Service } from '../../src/service.ts';
+import { startTestService } from '../support/service.ts';
+
+let service: Service;
+const run = randomUUID().slice(0, 8);
+const space = `audapi-${run}`;
+let admin = '';
+let reader = '';
+const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+interface Body {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+async function gql(query: string, variables: Record<string, unknown> = {}, secret = admin): Promise<Body> {
+  const res = await fetch(`${service.url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await res.json()) as Body;
+}
+
+async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function call(kind: 'track' | 'identify' | 'group', input: Record<string, unknown>): Promise<void> {
+  const type = { track: 'TrackInput', identify: 'IdentifyInput', group: 'GroupInput' }[kind];
+  const res = await gql(`mutation ($input: ${type}!) { ${kind}(input: $input) { ok } }`, { input });
+  expect(res, JSON.stringify(res)).toEqual({ data: { [kind]: { ok: true } } });
+}
+
+const order = (userId: string, n: number, total: number) =>
+  call('track', {
+    userId,
+    event: 'Order Completed',
+    messageId: `${run}-${userId}-o${n}`,
+    properties: { total },
+  });
+
+const CREATE = `mutation ($input: CreateAudienceInput!) {
+  createAudience(input: $input) {
+    ok
+    audience { key definition level includeAnonymous description status progress }
+    errors { code message path }
+  }
+}`;
+
+const AUDIENCE = `query ($key: String!) {
+  audience(key: $key) {
+    status
+    size
+    members(first: 10) { nodes { profile { id } account { groupId } since } pageInfo { hasNextPage endCursor } }
+    changes(first: 10) { nodes { subjectId entered at cause messageId profile { id } } pageInfo { hasNextPage } }
+  }
+}`;
+
+interface AudienceAnswer {
+  status: string;
+  size: number;
+  members: {
+    nodes: { profile: { id: string } | null; account: { groupId: string } | null; since: string }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+  changes: {
+    nodes: {
+      subjectId: string;
+      entered: boolean;
+      at: string;
+      cause: string;
+      messageId: string | null;
+      profile: { id: string } | null;
+    }[];
+    pageInfo: { hasNextPage: boolean };
+  };
+}
+
+async function audience(key: string): Promise<AudienceAnswer | null> {
+  const res = await gql(AUDIENCE, { key });
+  expect(res.errors, JSON.stringify(res)).toBeUndefined();
+  return (res.data?.audience as AudienceAnswer | null) ?? null;
+}
+
+async function profileId(userId: string): Promise<string> {
+  const res = await gql(`query ($u: String!) { profile(by: { type: "user_id", value: $u }) { id } }`, {
+    u: userId,
+  });
+  return (res.data?.profile as { id: string }).id;
+}
+
+beforeAll(async () => {
+  service = await startTestService();
+  const { spaces } = service.services;
+  await spaces.createSpace(space);
+  admin = (await spaces.createKey(space, 'token', { scopes: ['write', 'admin'] })).secret;
+  reader = (await spaces.createKey(space, 'token')).secret;
+  await call('identify', { userId: 'ann', messageId: `${run}-ann`, traits: { plan: 'pro' } });
+  await call('identify', { userId: 'bob', messageId: `${run}-bob`, traits: { plan: 'free' } });
+  await order('ann', 1, 80);
+  await order('ann', 2, 50);
+  await order('bob', 1, 20);
+});
+afterAll(async () => {
+  await service.stop();
+});
+
+describe('audiences over GraphQL', () => {
+  it('computes the history, then follows events and traits, recording each entry and exit', async () => {
+    const created = await gql(CREATE, {
+      input: {
+        key: 'big_spenders',
+        definition: "event('Order Completed').sum(property('total')) >= 100",
+        description: 'Spent 100 or more',
+      },
+    });
+    expect(created).toEqual({
+      data: {
+        createAudience: {
+          ok: true,
+          audience: {
+            key: 'big_spenders',
+            definition: "event('Order Completed').sum(property('total')) >= 100",
+            level: 'USERS',
+            includeAnonymous: false,
+            description: 'Spent 100 or more',
+            status: expect.stringMatching(/^(COMPUTING|LIVE)$/),
+            progress: expect.any(Number),
+          },
+          errors: [],
+        },
+      },
+    });
+    const ann = await profileId('ann');
+    const bob = await profileId('bob');
+    const live = await poll(
+      () => audience('big_spenders'),
+      (a) => a?.status === 'LIVE' && a.size === 1,
+    );
+    expect(live).toMatchObject({
+      status: 'LIVE',
+      size: 1,
+      members: {
+        nodes: [{ profile: { id: ann }, account: null, since: ISO }],
+        pageInfo: { hasNextPage: false },
+      },
+      changes: {
+        nodes: [{ subjectId: ann, entered: true, cause: 'backfill', messageId: null, profile: { id: ann } }],
+      },
+    });
+
+    // An audience of audiences, over a custom trait: pro big spenders.
+    const pro = await gql(CREATE, {
+      input: {
+        key: 'pro_big_spenders',
+        definition: "trait('big_spenders') = true AND trait('plan') = 'pro'",
+      },
+    });
+    expect(pro.data?.createAudience).toMatchObject({ ok: true });
+
+    // Bob's order brings him in, with the order as the cause; his identify as pro brings him into the next.
+    await order('bob', 2, 90);
+    const bobIn = await poll(
+      () => audience('big_spenders'),
+      (a) => a?.size === 2,
+    );
+    expect(bobIn?.changes.nodes[0]).toEqual({
+      subjectId: bob,
+      entered: true,
+      at: ISO,
+      cause: 'event',
+      messageId: `${run}-bob-o2`,
+      profile: { id: bob },
+    });
+    await call('identify', { userId: 'bob', messageId: `${run}-bob-pro`, traits: { plan: 'pro' } });
+    const bothPro = await poll(
+      () => audience('pro_big_spenders'),
+      (a) => a?.size === 2,
+    );
+    expect(bothPro?.changes.nodes[0]).toMatchObject({ subjectId: bob, entered: true, cause: 'trait' });
+
+    const memberships = await gql(
+      `{ profile(by: { type: "user_id", value: "bob" }) { audiences { key since } } }`,
+      {},
+      reader,
+    );
+    expect(memberships.data).toEqual({
+      profile: {
+        audiences: [
+          { key: 'big_spenders', since: ISO },
+          { key: 'pro_big_spenders', since: ISO },
+        ],
+      },
+    });
+
+    // Back to free: out of pro_big_spenders, an exit.
+    await call('identify', { userId: 'bob', messageId: `${run}-bob-free`, traits: { plan: 'free' } });
+    const bobOut = await poll(
+      () => audience('pro_big_spenders'),
+      (a) => a?.size === 1,
+    );
+    expect(bobOut?.changes.nodes[0]).toMatchObject({ subjectId: bob, entered: false, cause: 'trait' });
+  });
+
+  it("answers the Profile API's traits with class=audience, and with every class without one", async () => {
+    const api = async (query: string) => {
+      const res = await fetch(
+        `${service.url}/v1/spaces/${space}/collections/users/profiles/user_id:ann/traits${query}`,
+        { headers: { authorization: `Basic ${Buffer.from(`${reader}:`).toString('base64')}` } },
+      );
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { traits: Record<string, unknown> }).traits;
+    };
+    expect(await api('?class=audience')).toEqual({ big_spenders: true, pro_big_spenders: true });
+    expect(await api('?limit=20')).toEqual({ big_spenders: true, plan: 'pro', pro_big_spenders: true });
+    expect(await api('?class=custom_trait')).toEqual({ plan: 'pro' });
+  });
+
+  it('previews a draft without writing it: the size and a sample', async () => {
+    const preview = await gql(
+      `query ($input: PreviewAudienceInput!) {
+        previewAudience(input: $input) { ok size sample { profile { id } } errors { code path } }
+      }`,
+      { input: { definition: "event('Order Completed').count() >= 2", sample: 5 } },
+      reader,
+    );
+    const ids = [await profileId('ann'), await profileId('bob')].sort();
+    expect(preview.data).toEqual({
+      previewAudience: { ok: true, size: 2, sample: ids.map((id) => ({ profile: { id } })), errors: [] },
+    });
+    const list = await gql(`{ audiences { key } }`, {}, reader);
+    expect(list.data).toEqual({ audiences: [{ key: 'big_spenders' }, { key: 'pro_big_spenders' }] });
+  });
+
+  it('recomputes a changed definition', async () => {
+    const updated = await gql(
+      `mutation ($input: UpdateAudienceInput!) { updateAudience(input: $input) { ok audience { definition status } errors { code } } }`,
+      {
+        input: { key: 'big_spenders', definition: "event('Order Completed').sum(property('total')) >= 120" },
+      },
+    );
+    expect(updated.data?.updateAudience).toMatchObject({
+      ok: true,
+      audience: { definition: "event('Order Completed').sum(property('total')) >= 120" },
+    });
+    // Ann (130) stays, Bob (110) leaves.
+    const after = await poll(
+      () => audience('big_spenders'),
+      (a) => a?.status === 'LIVE' && a.size === 1,
+    );
+    expect(after?.members.nodes).toEqual([
+      { profile: { id: await profileId('ann') }, account: null, since: ISO },
+    ]);
+    expect(after?.changes.nodes[0]).toMatchObject({ entered: false, cause: 'backfill' });
+  });
+
+  it('qualifies accounts by their users (ANY) and shows them on the account', async () => {
+    await call('group', { userId: 'ann', groupId: 'acme', messageId: `${run}-g1` });
+    await call('group', { userId: 'bob', groupId: 'globex', messageId: `${run}-g2` });
+    const created = await gql(CREATE, {
+      input: { key: 'has_big_spender', definition: "ANY(trait('big_spenders') = true)" },
+    });
+    expect(created.data?.createAudience).toMatchObject({ ok: true, audience: { level: 'ACCOUNTS' } });
+    const acct = await poll(
+      () => audience('has_big_spender'),
+      (a) => a?.status === 'LIVE' && a.size === 1,
+    );
+    expect(acct?.members.nodes).toEqual([{ profile: null, account: { groupId: 'acme' }, since: ISO }]);
+    const onAccount = await gql(`{ account(groupId: "acme") { audiences { key } } }`, {}, reader);
+    expect(onAccount.data).toEqual({ account: { audiences: [{ key: 'has_big_spender' }] } });
+  });
+
+  it('refuses circles, bad definitions and keys as data, and needs the admin scope', async () => {
+    const circle = await gql(CREATE, {
+      input: { key: 'circle_a', definition: "trait('circle_b') = true" },
+    });
+    expect(circle.data?.createAudience).toMatchObject({ ok: true });
+    const closing = await gql(CREATE, {
+      input: { key: 'circle_b', definition: "trait('circle_a') = true" },
+    });
+    expect(closing.data?.createAudience).toEqual({
+      ok: false,
+      audience: null,
+      errors: [
+        {
+          code: 'CYCLE',
+          message: 'audiences refer to each other in a circle: circle_a → circle_b → circle_a',
+          path: ['input', 'definition'],
+        },
+      ],
+    });
+    const taken = await gql(CREATE, { input: { key: 'big_spenders', definition: "trait('x') = 1" } });
+    expect(taken.data?.createAudience).toMatchObject({
+      errors: [{ code: 'KEY_TAKEN', path: ['input', 'key'] }],
+    });
+    const users = await gql(CREATE, {
+      input: { key: 'bad_level', definition: "ANY(trait('x') = 1)", level: 'USERS' },
+    });
+    expect(users.data?.createAudience).toMatchObject({
+      errors: [{ code: 'INVALID_DEFINITION', path: ['input', 'definition'] }],
+    });
+    const syntax = await gql(CREATE, { input: { key: 'broken', definition: "trait('x') =" } });
+    expect(syntax.data?.createAudience).toMatchObject({
+      errors: [{ code: 'INVALID_DEFINITION', message: expect.stringMatching(/line 1, column \d+/) }],
+    });
+    const forbidden = await gql(
+      CREATE,
+      { input: { key: 'by_reader', definition: "trait('x') = 1" } },
+      reader,
+    );
+    expect(forbidden.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+  });
+
+  it('deletes an audience: its memberships go, its key stays taken', async () => {
+    const deleted = await gql(`mutation { deleteAudience(key: "circle_a") { deleted errors { code } } }`);
+    expect(deleted).toEqual({ data: { deleteAudience: { deleted: true, errors: [] } } });
+    expect(await audience('circle_a')).toBeNull();
+    const again = await gql(`mutation { deleteAudience(key: "circle_a") { deleted errors { code path } } }`);
+    expect(again.data?.deleteAudience).toEqual({
+      deleted: false,
+      errors: [{ code: 'NOT_FOUND', path: ['key'] }],
+    });
+    const reuse = await gql(CREATE, { input: { key: 'circle_a', definition: "trait('x') = 1" } });
+    expect(reuse.data?.createAudience).toMatchObject({ errors: [{ code: 'KEY_TAKEN' }] });
+  });
+});
