@@ -16,7 +16,7 @@ import { SPACE_QUERIES } from './spaces/index.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
-import { COMPUTED_QUERIES } from './computed/index.ts';
+import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -31,6 +31,7 @@ export const REQUIRED_QUERIES = [
   ...PROFILE_QUERIES,
   ...SPACE_QUERIES,
   ...LEGACY_MIGRATION_QUERIES,
+  ...AUDIENCE_GRAPH_QUERIES,
   'graph/await-indexes',
 ];
 

@@ -1,5 +1,5 @@
 // The services a request can reach, built once by the composition root.
-import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from './computed/index.ts';
+import { AudienceGraph, ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from './computed/index.ts';
 import { EventStore, LegacyEventMigration } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
@@ -44,6 +44,7 @@ export function createServices(
     options.onCommitStep === undefined ? {} : { onStep: options.onCommitStep },
   );
   const profiles = new ProfilesService(graph, events);
+  const audienceGraph = new AudienceGraph(graph);
   return {
     identity,
     events,
@@ -80,6 +81,8 @@ export function createServices(
             ),
       // Audiences read custom traits from the graph (SEMANTICS.md §10).
       (space, level, ids) => profiles.customTraits(space, level, ids),
+      // ... and show their members there, for Neo4j Browser (docs/adr/0022).
+      (space, level, subjects) => audienceGraph.project(space, level, subjects),
     ),
   };
 }

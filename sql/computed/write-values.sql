@@ -44,6 +44,20 @@ logged AS (
   FROM jsonb_to_recordset($4::jsonb) AS c(subject_id text, trait_key text, old_value jsonb, new_value jsonb,
                                           cause text, message_id text)
 ),
+projected AS (
+  -- Subjects whose audience memberships changed, or that were merged away: the graph's IN_AUDIENCE edges
+  -- follow (audience_projection, docs/adr/0022).
+  INSERT INTO audience_projection (space, level, subject_id)
+  SELECT DISTINCT $1, $8, p.subject_id
+  FROM (SELECT c.subject_id
+        FROM jsonb_to_recordset($4::jsonb) AS c(subject_id text, trait_key text)
+        JOIN computed_traits t ON t.space = $1 AND t.key = c.trait_key AND t.kind = 'audience'
+        UNION ALL
+        SELECT unnest($6::text[])) AS p(subject_id)
+  -- An update, not DO NOTHING: a row the projector holds (FOR UPDATE) is waited for, so that a change
+  -- committed after it read the memberships is projected again rather than dropped with its row.
+  ON CONFLICT (space, level, subject_id) DO UPDATE SET since = EXCLUDED.since
+),
 done AS (
   DELETE FROM computed_dirty WHERE space = $1 AND level = $8 AND subject_id = ANY($5::text[])
 )

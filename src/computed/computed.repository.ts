@@ -34,6 +34,8 @@ export const COMPUTED_QUERIES = [
   'computed/audience-changes',
   'computed/subject-identifiers',
   'computed/account-member-ids',
+  'computed/take-projection',
+  'computed/finish-projection',
   'events/read-changes',
 ] as const;
 
@@ -184,6 +186,21 @@ const audienceChangeRow = z.object({
   cause: z.enum(CAUSES),
   message_id: z.string().nullable(),
 });
+
+const projectionRow = z.object({
+  space: z.string(),
+  level: z.enum(['USERS', 'ACCOUNTS']),
+  subject_id: z.string(),
+  audiences: z.array(z.object({ key: z.string(), since: z.number() })),
+});
+
+/** A subject whose audience memberships the graph must show anew, with what they are now. */
+export interface ProjectionDue {
+  space: string;
+  level: TraitLevel;
+  subjectId: string;
+  audiences: { key: string; since: Date }[];
+}
 
 /** An entry into or exit from an audience. */
 export interface AudienceChange {
@@ -389,6 +406,27 @@ export class ComputedRepository {
       out.set(id, list);
     }
     return out;
+  }
+
+  /** Some subjects whose graph memberships are due, locked for `tx`, with their current memberships. */
+  async takeProjection(tx: SqlTx, limit: number): Promise<ProjectionDue[]> {
+    const rows = await tx.run('computed/take-projection', [limit]);
+    return rows.map((raw) => {
+      const r = projectionRow.parse(raw);
+      return {
+        space: r.space,
+        level: r.level,
+        subjectId: r.subject_id,
+        audiences: r.audiences.map((a) => ({ key: a.key, since: new Date(a.since) })),
+      };
+    });
+  }
+
+  async finishProjection(tx: SqlTx, done: ProjectionDue[]): Promise<void> {
+    if (done.length === 0) return;
+    await tx.run('computed/finish-projection', [
+      stringifyJson(done.map((d) => ({ space: d.space, level: d.level, subject_id: d.subjectId }))),
+    ]);
   }
 
   async lockCursor(tx: SqlTx, consumer: string): Promise<{ txid: string; position: string }> {

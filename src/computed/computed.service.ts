@@ -167,6 +167,16 @@ function needsOf(level: TraitLevel, ordered: Computation[], users: Computation[]
   };
 }
 
+/**
+ * Makes the graph show some subjects' audience memberships (Neo4j's IN_AUDIENCE edges, docs/adr/0022):
+ * exactly `audiences` for each, replacing what it showed.
+ */
+export type MembershipProjection = (
+  space: string,
+  level: TraitLevel,
+  subjects: { id: string; audiences: { key: string; since: Date }[] }[],
+) => Promise<void>;
+
 /** Custom traits of profiles (USERS) or accounts (ACCOUNTS) by id, from the graph. */
 export type CustomTraitsSource = (
   space: string,
@@ -212,6 +222,7 @@ export class ComputedTraitsService {
     private readonly onError: (error: unknown) => void = () => undefined,
     private readonly keepAsTraits: KeepAsTraits | null = null,
     private readonly customTraits: CustomTraitsSource | null = null,
+    private readonly projectMemberships: MembershipProjection | null = null,
   ) {}
 
   /**
@@ -662,6 +673,11 @@ export class ComputedTraitsService {
       recomputed += n;
       if (n < this.settings.chunk) break;
     }
+    if (this.projectMemberships !== null)
+      for (;;) {
+        const n = await this.projectDue(this.projectMemberships, this.settings.chunk);
+        if (n < this.settings.chunk) break;
+      }
     return { marked, recomputed };
   }
 
@@ -769,6 +785,33 @@ export class ComputedTraitsService {
       const last = rows[rows.length - 1];
       if (last !== undefined) await this.repo.advanceCursor(tx, CONSUMER, last);
       return { read: rows.length };
+    });
+  }
+
+  /**
+   * Writes up to `limit` subjects' memberships to the graph (audience_projection); their rows go in the
+   * same PostgreSQL transaction, after the graph write, so a failure leaves them for the next pass.
+   */
+  private async projectDue(project: MembershipProjection, limit: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const due = await this.repo.takeProjection(tx, limit);
+      const groups = new Map<string, typeof due>();
+      for (const d of due) {
+        const id = `${d.level}\u0000${d.space}`;
+        const list = groups.get(id) ?? [];
+        list.push(d);
+        groups.set(id, list);
+      }
+      for (const list of groups.values()) {
+        const { space, level } = list[0] as (typeof due)[number];
+        await project(
+          space,
+          level,
+          list.map((d) => ({ id: d.subjectId, audiences: d.audiences })),
+        );
+      }
+      await this.repo.finishProjection(tx, due);
+      return due.length;
     });
   }
 

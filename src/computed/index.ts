@@ -13,8 +13,10 @@ export {
   type AudienceChangeView,
   type Membership,
   type CustomTraitsSource,
+  type MembershipProjection,
   type ProfileComputedValue,
 } from './computed.service.ts';
+export { AudienceGraph, AUDIENCE_GRAPH_QUERIES } from './audience-graph.ts';
 export {
   COMPUTED_QUERIES,
   type TraitLevel,

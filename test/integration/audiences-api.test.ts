@@ -4,11 +4,13 @@
 // `class=audience`. The service's own worker evaluates with the real clock; answers are polled with a
 // timeout, never waited for with sleeps.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
+import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { startTestService } from '../support/service.ts';
 
 let service: Service;
+let t: TestGraph;
 const run = randomUUID().slice(0, 8);
 const space = `audapi-${run}`;
 let admin = '';
@@ -102,7 +104,18 @@ async function profileId(userId: string): Promise<string> {
   return (res.data?.profile as { id: string }).id;
 }
 
+/** The audiences the graph shows a profile (or an account) in: its IN_AUDIENCE edges, for Neo4j Browser. */
+async function graphAudiences(match: string, id: string): Promise<string[]> {
+  const found = await t.driver.executeQuery(
+    `MATCH ${match}-[r:IN_AUDIENCE]->(a:Audience {space: $space}) RETURN a.key AS key, r.since AS since ORDER BY key`,
+    { space, id },
+    { database: inject('neo4j').database },
+  );
+  return found.records.map((r) => String(r.get('key')));
+}
+
 beforeAll(async () => {
+  t = await openTestGraph();
   service = await startTestService();
   const { spaces } = service.services;
   await spaces.createSpace(space);
@@ -116,6 +129,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await service.stop();
+  await t.close();
 });
 
 describe('audiences over GraphQL', () => {
@@ -213,6 +227,21 @@ describe('audiences over GraphQL', () => {
       (a) => a?.size === 1,
     );
     expect(bobOut?.changes.nodes[0]).toMatchObject({ subjectId: bob, entered: false, cause: 'trait' });
+
+    // Neo4j Browser shows the memberships as IN_AUDIENCE edges, following entries and exits.
+    const profileEdges = (id: string) => graphAudiences('(:Profile {id: $id})', id);
+    expect(
+      await poll(
+        () => profileEdges(bob),
+        (keys) => keys.length === 1,
+      ),
+    ).toEqual(['big_spenders']);
+    expect(
+      await poll(
+        () => profileEdges(ann),
+        (keys) => keys.length === 2,
+      ),
+    ).toEqual(['big_spenders', 'pro_big_spenders']);
   });
 
   it("answers the Profile API's traits with class=audience, and with every class without one", async () => {
@@ -281,6 +310,8 @@ describe('audiences over GraphQL', () => {
     expect(acct?.members.nodes).toEqual([{ profile: null, account: { groupId: 'acme' }, since: ISO }]);
     const onAccount = await gql(`{ account(groupId: "acme") { audiences { key } } }`, {}, reader);
     expect(onAccount.data).toEqual({ account: { audiences: [{ key: 'has_big_spender' }] } });
+    const accountEdges = () => graphAudiences('(:Account {space: $space, groupId: $id})', 'acme');
+    expect(await poll(accountEdges, (keys) => keys.length === 1)).toEqual(['has_big_spender']);
   });
 
   it('refuses circles, bad definitions and keys as data, and needs the admin scope', async () => {
@@ -328,6 +359,18 @@ describe('audiences over GraphQL', () => {
     const deleted = await gql(`mutation { deleteAudience(key: "circle_a") { deleted errors { code } } }`);
     expect(deleted).toEqual({ data: { deleteAudience: { deleted: true, errors: [] } } });
     expect(await audience('circle_a')).toBeNull();
+    // circle_a had no members; big_spenders' edges go when it is deleted.
+    const ann = await profileId('ann');
+    const before = await graphAudiences('(:Profile {id: $id})', ann);
+    expect(before).toContain('big_spenders');
+    const gone = await gql(`mutation { deleteAudience(key: "big_spenders") { deleted } }`);
+    expect(gone.data).toEqual({ deleteAudience: { deleted: true } });
+    expect(
+      await poll(
+        () => graphAudiences('(:Profile {id: $id})', ann),
+        (keys) => !keys.includes('big_spenders'),
+      ),
+    ).not.toContain('big_spenders');
     const again = await gql(`mutation { deleteAudience(key: "circle_a") { deleted errors { code path } } }`);
     expect(again.data?.deleteAudience).toEqual({
       deleted: false,
