@@ -8,6 +8,7 @@ import { ApolloServer, HeaderMap } from '@apollo/server';
 import type { GraphQLFormattedError } from 'graphql';
 import type { Config } from './config.ts';
 import type { Context } from './context.ts';
+import { startSubscriptions } from './graphql/subscriptions.ts';
 import { ServiceUnavailableError } from './errors.ts';
 import type { Graph } from './graph/index.ts';
 import type { Database } from './postgres/database.ts';
@@ -77,8 +78,9 @@ export interface App {
 
 export async function createApp(deps: AppDeps): Promise<App> {
   const { logger } = deps;
+  const typeDefs = loadTypeDefs();
   const apollo = new ApolloServer<Context>({
-    typeDefs: loadTypeDefs(),
+    typeDefs,
     resolvers: resolvers as never,
     // Introspection, the landing page, the limits on operations and answers, codes for refusals.
     ...graphqlProtection(deps.graphql),
@@ -103,6 +105,16 @@ export async function createApp(deps: AppDeps): Promise<App> {
         sendJson(res, 500, { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Internal error' } });
       else res.end();
     });
+  });
+
+  // Subscriptions over graphql-ws on the same port and path, with the same tokens and limits.
+  const subscriptions = startSubscriptions({
+    server,
+    typeDefs,
+    resolvers,
+    services: deps.services,
+    graphql: deps.graphql,
+    logger,
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -233,6 +245,7 @@ export async function createApp(deps: AppDeps): Promise<App> {
     },
     close: async () => {
       ready = false;
+      await subscriptions.close();
       // Stop accepting connections, let in-flight requests finish, then stop Apollo.
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

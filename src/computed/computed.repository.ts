@@ -35,6 +35,8 @@ export const COMPUTED_QUERIES = [
   'computed/subject-identifiers',
   'computed/account-member-ids',
   'computed/take-projection',
+  'computed/audience-changes-after',
+  'computed/audience-changes-head',
   'computed/finish-projection',
   'events/read-changes',
 ] as const;
@@ -202,6 +204,12 @@ export interface ProjectionDue {
   audiences: { key: string; since: Date }[];
 }
 
+/** A position in an audience's changes, in commit-safe order. */
+export interface ChangePosition {
+  txid: string;
+  id: string;
+}
+
 /** An entry into or exit from an audience. */
 export interface AudienceChange {
   /** Where it stands in the audience's history (a page's cursor). */
@@ -366,6 +374,41 @@ export class ComputedRepository {
         at: new Date(r.at),
         cause: r.cause,
         messageId: r.message_id,
+      };
+    });
+  }
+
+  /** Where a live reader of an audience's changes starts: after every change of an ended transaction. */
+  async audienceChangesHead(db: Database, space: string, key: string): Promise<ChangePosition> {
+    const [row] = await db.query('computed/audience-changes-head', [space, key]);
+    return z.object({ txid: z.string(), id: z.string() }).parse(row);
+  }
+
+  /** An audience's changes after `position`, oldest first, in commit-safe order. */
+  async audienceChangesAfter(
+    db: Database,
+    space: string,
+    key: string,
+    position: ChangePosition,
+    limit: number,
+  ): Promise<(AudienceChange & { position: ChangePosition })[]> {
+    const rows = await db.query('computed/audience-changes-after', [
+      space,
+      key,
+      position.txid,
+      position.id,
+      limit,
+    ]);
+    return rows.map((raw) => {
+      const r = audienceChangeRow.extend({ txid: z.string() }).parse(raw);
+      return {
+        id: r.id,
+        subjectId: r.subject_id,
+        entered: r.entered,
+        at: new Date(r.at),
+        cause: r.cause,
+        messageId: r.message_id,
+        position: { txid: r.txid, id: r.id },
       };
     });
   }

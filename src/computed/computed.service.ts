@@ -407,6 +407,34 @@ export class ComputedTraitsService {
     return { changes: changes.slice(0, page.first), hasNextPage: changes.length > page.first };
   }
 
+  /**
+   * An audience's entries and exits from now on, as they commit, oldest first (the graphql-ws
+   * subscription): polls every `pollMs` in commit-safe order, so none is skipped or repeated. Ends when
+   * the consumer stops iterating (or `signal` aborts). Null when there is no such audience.
+   */
+  async follow(
+    space: string,
+    key: string,
+    pollMs = 200,
+    signal?: AbortSignal,
+  ): Promise<AsyncGenerator<AudienceChangeView> | null> {
+    const audience = await this.audience(space, key);
+    if (audience === null) return null;
+    let position = await this.repo.audienceChangesHead(this.db, space, key);
+    const { db, repo } = this;
+    return (async function* changes(): AsyncGenerator<AudienceChangeView> {
+      while (signal?.aborted !== true) {
+        const page = await repo.audienceChangesAfter(db, space, key, position, MAX_CHANGES_PAGE);
+        for (const change of page) {
+          position = change.position;
+          const { position: _position, ...view } = change;
+          yield { ...view, level: audience.level };
+        }
+        if (page.length < MAX_CHANGES_PAGE) await new Promise((resolve) => setTimeout(resolve, pollMs));
+      }
+    })();
+  }
+
   /** The audiences each subject belongs to, by key, with since when. */
   async memberships(
     space: string,

@@ -1114,6 +1114,30 @@ export type SetIdentityRulesResult = {
   rules: Array<IdentifierRule>;
 };
 
+/**
+ * Live updates over graphql-ws (the `graphql-transport-ws` protocol) at the same `/graphql` path, with the
+ * same access token (connection parameter `authorization: "Bearer <token>"`) and operation limits as HTTP
+ * (docs/adr/0022-audiences.md). Over HTTP a subscription is refused with `OPERATION_NOT_SUPPORTED`.
+ */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /**
+   * An audience's entries and exits as they are recorded, oldest first, from the moment of subscribing
+   * (none is skipped or sent twice). An unknown key ends the subscription with `NOT_FOUND`.
+   */
+  audienceChanges: AudienceChange;
+};
+
+
+/**
+ * Live updates over graphql-ws (the `graphql-transport-ws` protocol) at the same `/graphql` path, with the
+ * same access token (connection parameter `authorization: "Bearer <token>"`) and operation limits as HTTP
+ * (docs/adr/0022-audiences.md). Over HTTP a subscription is refused with `OPERATION_NOT_SUPPORTED`.
+ */
+export type SubscriptionAudienceChangesArgs = {
+  key: Scalars['String']['input'];
+};
+
 /** Segment's track call. */
 export type TrackInput = {
   /** A device or session id for a user not known yet. */
@@ -1354,6 +1378,7 @@ export type ResolversTypes = {
   SegmentTimestamp: ResolverTypeWrapper<Scalars['SegmentTimestamp']['output']>;
   SetIdentityRulesResult: ResolverTypeWrapper<SetIdentityRulesResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
+  Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TrackInput: TrackInput;
   Trait: ResolverTypeWrapper<TraitView>;
   TraitFilter: TraitFilter;
@@ -1424,6 +1449,7 @@ export type ResolversParentTypes = {
   SegmentTimestamp: Scalars['SegmentTimestamp']['output'];
   SetIdentityRulesResult: SetIdentityRulesResult;
   String: Scalars['String']['output'];
+  Subscription: Record<PropertyKey, never>;
   TrackInput: TrackInput;
   Trait: TraitView;
   TraitFilter: TraitFilter;
@@ -1739,6 +1765,10 @@ export type SetIdentityRulesResultResolvers<ContextType = Context, ParentType ex
   rules?: Resolver<Array<ResolversTypes['IdentifierRule']>, ParentType, ContextType>;
 };
 
+export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  audienceChanges?: SubscriptionResolver<ResolversTypes['AudienceChange'], "audienceChanges", ParentType, ContextType, RequireFields<SubscriptionAudienceChangesArgs, 'key'>>;
+};
+
 export type TraitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Trait'] = ResolversParentTypes['Trait']> = {
   key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   messageId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1799,6 +1829,7 @@ export type Resolvers<ContextType = Context> = {
   SegmentId?: GraphQLScalarType;
   SegmentTimestamp?: GraphQLScalarType;
   SetIdentityRulesResult?: SetIdentityRulesResultResolvers<ContextType>;
+  Subscription?: SubscriptionResolvers<ContextType>;
   Trait?: TraitResolvers<ContextType>;
   Violation?: ViolationResolvers<ContextType>;
   Warning?: WarningResolvers<ContextType>;

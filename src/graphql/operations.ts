@@ -5,8 +5,8 @@ import type { ApolloServerPlugin, GraphQLRequest } from '@apollo/server';
 import { refusal } from './limits.ts';
 
 /**
- * - A `subscription` operation: HTTP 400 `OPERATION_NOT_SUPPORTED` before it runs. The schema has no
- *   subscription type and Apollo Server serves none over HTTP; graphql-js would fail while executing it.
+ * - A `subscription` operation: HTTP 400 `OPERATION_NOT_SUPPORTED` before it runs. Subscriptions go over
+ *   graphql-ws on the same path (src/graphql/subscriptions.ts); Apollo Server serves none over HTTP.
  * - An automatic persisted query whose `sha256Hash` is not the SHA-256 of the `query` sent with it: HTTP
  *   400 `PERSISTED_QUERY_HASH_MISMATCH` (Apollo answers "provided sha does not match query" without a
  *   code).
@@ -21,7 +21,7 @@ export function operationsPlugin(): ApolloServerPlugin {
           if (operation?.operation === 'subscription') {
             throw refusal(
               'OPERATION_NOT_SUPPORTED',
-              'Subscriptions are not supported: this API answers queries and mutations over HTTP.',
+              'Subscriptions are not served over HTTP: connect with graphql-ws (the graphql-transport-ws protocol) to the same /graphql path.',
               [],
               400,
             );

@@ -8,8 +8,10 @@ import type {
   MutationResolvers,
   ProfileResolvers,
   QueryResolvers,
+  SubscriptionResolvers,
 } from '../generated/graphql.ts';
-import type { AudienceResult } from '../computed/index.ts';
+import { GraphQLError } from 'graphql';
+import type { AudienceChangeView, AudienceResult } from '../computed/index.ts';
 import type { Context } from '../context.ts';
 import { InputError } from '../errors.ts';
 import { requireScope } from './auth.ts';
@@ -145,4 +147,18 @@ export const ProfileAudiences: Pick<ProfileResolvers, 'audiences'> = {
 export const AccountAudiences: Pick<AccountResolvers, 'audiences'> = {
   audiences: async (a, _, { space, services }) =>
     (await services.computed.memberships(space, [a.groupId], 'ACCOUNTS')).get(a.groupId) ?? [],
+};
+
+export const audienceSubscriptions: SubscriptionResolvers = {
+  audienceChanges: {
+    subscribe: async (_, { key }, { space, services }) => {
+      const changes = await services.computed.follow(space, key);
+      if (changes === null)
+        throw new GraphQLError(`this space has no audience ${JSON.stringify(key)}`, {
+          extensions: { code: 'NOT_FOUND' },
+        });
+      return changes;
+    },
+    resolve: (change: AudienceChangeView) => change,
+  },
 };

@@ -16,6 +16,7 @@ import {
   ProfileAudiences,
   audienceMutations,
   audienceQueries,
+  audienceSubscriptions,
 } from './audiences.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
@@ -48,6 +49,7 @@ export const resolvers: Resolvers = {
   Audience,
   AudienceMember,
   AudienceChange,
+  Subscription: audienceSubscriptions,
   BlockedValue: blockedValueFields,
   Mutation: {
     ...eventMutations,

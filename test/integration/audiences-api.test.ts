@@ -4,6 +4,8 @@
 // `class=audience`. The service's own worker evaluates with the real clock; answers are polled with a
 // timeout, never waited for with sleeps.
 import { randomUUID } from 'node:crypto';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
@@ -256,6 +258,11 @@ describe('audiences over GraphQL', () => {
     expect(await api('?class=audience')).toEqual({ big_spenders: true, pro_big_spenders: true });
     expect(await api('?limit=20')).toEqual({ big_spenders: true, plan: 'pro', pro_big_spenders: true });
     expect(await api('?class=custom_trait')).toEqual({ plan: 'pro' });
+    // Entries and exits are audiences' history, not computed-trait changes.
+    const own = await gql(
+      `{ profile(by: { type: "user_id", value: "ann" }) { computedTraitChanges { key } } }`,
+    );
+    expect(own.data).toEqual({ profile: { computedTraitChanges: [] } });
   });
 
   it('previews a draft without writing it: the size and a sample', async () => {
@@ -378,5 +385,87 @@ describe('audiences over GraphQL', () => {
     });
     const reuse = await gql(CREATE, { input: { key: 'circle_a', definition: "trait('x') = 1" } });
     expect(reuse.data?.createAudience).toMatchObject({ errors: [{ code: 'KEY_TAKEN' }] });
+  });
+});
+
+describe('the audienceChanges subscription over graphql-ws', () => {
+  const clients: Client[] = [];
+  const connect = (secret: string, closed?: (code: number) => void): Client => {
+    const client = createClient({
+      url: `${service.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      connectionParams: { authorization: `Bearer ${secret}` },
+      retryAttempts: 0,
+      on: closed === undefined ? {} : { closed: (event) => closed((event as { code: number }).code) },
+    });
+    clients.push(client);
+    return client;
+  };
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.dispose()));
+  });
+
+  /** The next result of an iterator, or a timeout. */
+  async function next<T>(it: AsyncIterator<T>, ms = 15_000): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no result within ${ms} ms`)), ms);
+    });
+    try {
+      const result = await Promise.race([it.next(), timeout]);
+      if (result.done === true) throw new Error('the subscription ended');
+      return result.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('streams entries and exits as they are recorded, with a read token', async () => {
+    const created = await gql(CREATE, {
+      input: { key: 'vip', definition: "trait('vip') = true", includeAnonymous: true },
+    });
+    expect(created.data?.createAudience).toMatchObject({ ok: true });
+    await poll(
+      () => audience('vip'),
+      (a) => a?.status === 'LIVE',
+    );
+    const changes = connect(reader).iterate({
+      query:
+        'subscription ($key: String!) { audienceChanges(key: $key) { subjectId entered cause profile { id } } }',
+      variables: { key: 'vip' },
+    });
+    // The subscription starts when the server has the operation; give it a moment before the event.
+    const first = next(changes);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await call('identify', { userId: 'cara', messageId: `${run}-cara-vip`, traits: { vip: true } });
+    const cara = await profileId('cara');
+    expect(await first).toEqual({
+      data: { audienceChanges: { subjectId: cara, entered: true, cause: 'trait', profile: { id: cara } } },
+    });
+    await call('identify', { userId: 'cara', messageId: `${run}-cara-not-vip`, traits: { vip: false } });
+    expect(await next(changes)).toEqual({
+      data: { audienceChanges: { subjectId: cara, entered: false, cause: 'trait', profile: { id: cara } } },
+    });
+    await changes.return?.();
+  });
+
+  it('refuses a connection without a valid access token (4403), and queries and unknown audiences', async () => {
+    const code = await new Promise<number>((resolve) => {
+      const client = connect('not-a-token', resolve);
+      const it = client.iterate({ query: 'subscription { audienceChanges(key: "vip") { entered } }' });
+      void it.next().catch(() => undefined);
+    });
+    expect(code).toBe(4403);
+
+    const query = connect(reader).iterate({ query: '{ audiences { key } }' });
+    await expect(next(query)).rejects.toEqual([
+      expect.objectContaining({ extensions: expect.objectContaining({ code: 'OPERATION_NOT_SUPPORTED' }) }),
+    ]);
+    const unknown = connect(reader).iterate({
+      query: 'subscription { audienceChanges(key: "no_such_audience") { entered } }',
+    });
+    expect(await next(unknown)).toMatchObject({
+      errors: [{ extensions: { code: 'NOT_FOUND' } }],
+    });
   });
 });

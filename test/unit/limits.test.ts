@@ -484,7 +484,8 @@ describe('limits in Apollo Server', () => {
       body: {
         errors: [
           {
-            message: 'Subscriptions are not supported: this API answers queries and mutations over HTTP.',
+            message:
+              'Subscriptions are not served over HTTP: connect with graphql-ws (the graphql-transport-ws protocol) to the same /graphql path.',
             extensions: { code: 'OPERATION_NOT_SUPPORTED' },
           },
         ],
