@@ -422,17 +422,17 @@ describe('the audienceChanges subscription over graphql-ws', () => {
 
   it('streams entries and exits as they are recorded, with a read token', async () => {
     const created = await gql(CREATE, {
-      input: { key: 'vip', definition: "trait('vip') = true", includeAnonymous: true },
+      input: { key: 'vips', definition: "trait('vip') = true", includeAnonymous: true },
     });
     expect(created.data?.createAudience).toMatchObject({ ok: true });
     await poll(
-      () => audience('vip'),
+      () => audience('vips'),
       (a) => a?.status === 'LIVE',
     );
     const changes = connect(reader).iterate({
       query:
         'subscription ($key: String!) { audienceChanges(key: $key) { subjectId entered cause profile { id } } }',
-      variables: { key: 'vip' },
+      variables: { key: 'vips' },
     });
     // The subscription starts when the server has the operation; give it a moment before the event.
     const first = next(changes);
@@ -452,7 +452,7 @@ describe('the audienceChanges subscription over graphql-ws', () => {
   it('refuses a connection without a valid access token (4403), and queries and unknown audiences', async () => {
     const code = await new Promise<number>((resolve) => {
       const client = connect('not-a-token', resolve);
-      const it = client.iterate({ query: 'subscription { audienceChanges(key: "vip") { entered } }' });
+      const it = client.iterate({ query: 'subscription { audienceChanges(key: "vips") { entered } }' });
       void it.next().catch(() => undefined);
     });
     expect(code).toBe(4403);
