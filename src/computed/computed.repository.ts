@@ -415,19 +415,7 @@ export class ComputedRepository {
 
   /** The identifier keys ("type:value") each profile holds. */
   async identifierKeys(run: SqlTx | Database, space: string, ids: string[]): Promise<Map<string, string[]>> {
-    const params = [space, ids];
-    const rows =
-      'run' in run
-        ? await run.run('computed/subject-identifiers', params)
-        : await run.query('computed/subject-identifiers', params);
-    const out = new Map<string, string[]>();
-    for (const r of rows) {
-      const id = String(r.profile_id);
-      const list = out.get(id) ?? [];
-      list.push(String(r.key));
-      out.set(id, list);
-    }
-    return out;
+    return listsBy(await runQuery(run, 'computed/subject-identifiers', [space, ids]), 'profile_id', 'key');
   }
 
   /** The member profiles of each account. */
@@ -436,19 +424,11 @@ export class ComputedRepository {
     space: string,
     groupIds: string[],
   ): Promise<Map<string, string[]>> {
-    const params = [space, groupIds];
-    const rows =
-      'run' in run
-        ? await run.run('computed/account-member-ids', params)
-        : await run.query('computed/account-member-ids', params);
-    const out = new Map<string, string[]>();
-    for (const r of rows) {
-      const id = String(r.group_id);
-      const list = out.get(id) ?? [];
-      list.push(String(r.profile_id));
-      out.set(id, list);
-    }
-    return out;
+    return listsBy(
+      await runQuery(run, 'computed/account-member-ids', [space, groupIds]),
+      'group_id',
+      'profile_id',
+    );
   }
 
   /** Some subjects whose graph memberships are due, locked for `tx`, with their current memberships. */
@@ -669,4 +649,21 @@ export class ComputedRepository {
       };
     });
   }
+}
+
+/** A named statement in a transaction or on the pool. */
+function runQuery(run: SqlTx | Database, query: string, params: unknown[]) {
+  return 'run' in run ? run.run(query, params) : run.query(query, params);
+}
+
+/** Rows as lists of one column's values, by another column's value. */
+function listsBy(rows: Record<string, unknown>[], key: string, value: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const r of rows) {
+    const id = String(r[key]);
+    const list = out.get(id) ?? [];
+    list.push(String(r[value]));
+    out.set(id, list);
+  }
+  return out;
 }

@@ -823,14 +823,7 @@ export class ComputedTraitsService {
   private async projectDue(project: MembershipProjection, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const due = await this.repo.takeProjection(tx, limit);
-      const groups = new Map<string, typeof due>();
-      for (const d of due) {
-        const id = `${d.level}\u0000${d.space}`;
-        const list = groups.get(id) ?? [];
-        list.push(d);
-        groups.set(id, list);
-      }
-      for (const list of groups.values()) {
+      for (const list of bySpaceAndLevel(due)) {
         const { space, level } = list[0] as (typeof due)[number];
         await project(
           space,
@@ -847,14 +840,7 @@ export class ComputedTraitsService {
   private async recomputeMarked(traitsBySpace: Map<string, ParsedTrait[]>, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const taken = await this.repo.takeDirty(tx, limit);
-      const groups = new Map<string, typeof taken>();
-      for (const t of taken) {
-        const id = `${t.level}\u0000${t.space}`;
-        const list = groups.get(id) ?? [];
-        list.push(t);
-        groups.set(id, list);
-      }
-      for (const subjects of groups.values()) {
+      for (const subjects of bySpaceAndLevel(taken)) {
         const { space, level } = subjects[0] as (typeof taken)[number];
         // Every level's computations: an account's ANY / ALL evaluate its members with the users' ones.
         const write = await this.recompute(tx, space, level, traitsBySpace.get(space) ?? [], subjects);
@@ -1078,6 +1064,18 @@ export class ComputedTraitsService {
     }
     await this.repo.setStatus(this.db, space, key, 'LIVE', 1, null);
   }
+}
+
+/** Items grouped by space and level, each group non-empty. */
+function bySpaceAndLevel<T extends { space: string; level: TraitLevel }>(items: T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const id = `${item.level}\u0000${item.space}`;
+    const list = groups.get(id) ?? [];
+    list.push(item);
+    groups.set(id, list);
+  }
+  return [...groups.values()];
 }
 
 function checkPageSize(first: number): void {

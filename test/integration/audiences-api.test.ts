@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { poll, postGraphQL } from '../support/api.ts';
 import { startTestService } from '../support/service.ts';
 
 let service: Service;
@@ -19,28 +20,8 @@ let admin = '';
 let reader = '';
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-interface Body {
-  data?: Record<string, unknown> | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
-
-async function gql(query: string, variables: Record<string, unknown> = {}, secret = admin): Promise<Body> {
-  const res = await fetch(`${service.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Body;
-}
-
-async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const gql = (query: string, variables: Record<string, unknown> = {}, secret = admin) =>
+  postGraphQL(service.url, secret, query, variables);
 
 async function call(kind: 'track' | 'identify' | 'group', input: Record<string, unknown>): Promise<void> {
   const type = { track: 'TrackInput', identify: 'IdentifyInput', group: 'GroupInput' }[kind];

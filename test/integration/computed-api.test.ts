@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
+import { poll, postGraphQL } from '../support/api.ts';
 import { startTestService } from '../support/service.ts';
 
 let service: Service;
@@ -16,35 +17,14 @@ let reader = '';
 const user = `ct-user-${run}`;
 const ISO = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
 
-interface Body {
-  data?: Record<string, unknown> | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
-
-async function gql(query: string, variables: Record<string, unknown> = {}, secret = admin): Promise<Body> {
-  const res = await fetch(`${service.url}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await res.json()) as Body;
-}
+const gql = (query: string, variables: Record<string, unknown> = {}, secret = admin) =>
+  postGraphQL(service.url, secret, query, variables);
 
 async function profileApi(path: string) {
   const res = await fetch(`${service.url}/v1/spaces/${space}/collections/users/profiles/${path}`, {
     headers: { authorization: `Basic ${Buffer.from(`${reader}:`).toString('base64')}` },
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** Calls `read` until `done` holds or `timeoutMs` passes; returns the last answer for the caller to assert. */
-async function poll<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function track(messageId: string, total: number): Promise<void> {
