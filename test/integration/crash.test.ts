@@ -4,15 +4,14 @@
 // client sends the batch again (Segment's libraries do on a lost connection), or nobody does and the next
 // start-up's recovery pass must finish it. Either way: every event stored once, the identity effect
 // written once, nothing pending, one change-log entry (docs/adr/0018-event-store.md).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkInvariants } from '../../src/identity/index.ts';
 import type { CommitStep } from '../../src/ingest/index.ts';
 import type { Service } from '../../src/service.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { openTestGraph, uniqueSpace, type TestGraph } from '../support/graph.ts';
 import { countRows, storedCounts } from '../support/postgres.ts';
+import { startCrashChild, type CrashChild } from '../support/crash-child.ts';
 import { startTestService } from '../support/service.ts';
 
 let t: TestGraph;
@@ -23,40 +22,9 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-/** Starts the crash service; resolves with its URL once it is ready, and its process. */
-async function startChild(
-  crashAt: CommitStep,
-): Promise<{ url: string; child: ChildProcess; exited: Promise<string> }> {
-  const neo4j = inject('neo4j');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/crash-service.ts'], {
-    env: {
-      ...process.env,
-      NODE_ENV: 'test',
-      PORT: '0',
-      METRICS_PORT: '0',
-      NEO4J_URI: neo4j.uri,
-      NEO4J_USER: neo4j.user,
-      NEO4J_PASSWORD: neo4j.password ?? '',
-      NEO4J_DATABASE: neo4j.database,
-      DATABASE_URL: inject('postgres').url,
-      CRASH_AT: crashAt,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<string>((resolve) =>
-    child.once('exit', (code, signal) => resolve(signal ?? String(code))),
-  );
-  let errors = '';
-  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
-      if (line.startsWith('READY ')) resolve(line.slice('READY '.length));
-    });
-    void exited.then((how) =>
-      reject(new Error(`crash service exited (${how}) before it was ready:\n${errors}`)),
-    );
-  });
-  return { url, child, exited };
+/** Starts the crash service, set to kill itself right after `crashAt` of the first batch. */
+function startChild(crashAt: CommitStep): Promise<CrashChild> {
+  return startCrashChild({ CRASH_AT: crashAt });
 }
 
 const basic = (key: string) => `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
