@@ -17,6 +17,8 @@ export class ApiClient {
     url: string,
     auth: { writeKey: string; token: string },
     private readonly sockets: number,
+    /** How long a request may take before it fails (a preview of a large space takes minutes). */
+    private readonly timeoutMs = 120_000,
   ) {
     this.base = new URL(url);
     this.agent = new Agent({ keepAlive: true, maxSockets: sockets });
@@ -92,7 +94,7 @@ export class ApiClient {
             'content-length': Buffer.byteLength(body),
             ...headers,
           },
-          timeout: 120_000,
+          timeout: this.timeoutMs,
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -32,7 +32,7 @@ const BACKFILL_KEY = 'revenue';
 /** The trait the freshness probes watch: an order count, so that each probe moves it by one. */
 const PROBE_KEY = 'orders';
 /** The track the backfilled trait and the probes' counter match (the seed draws it among 8 track names). */
-const ORDER = 'Order Completed';
+export const ORDER = 'Order Completed';
 
 /**
  * The 20 traits of the loaded phase, over the events the seed and the W1 mix generate (bench/events.ts):
@@ -79,7 +79,11 @@ const READERS = 8;
 const CREATE = `mutation CreateTrait($input: CreateComputedTraitInput!) {
   createComputedTrait(input: $input) { ok errors { code message } }
 }`;
-const STATUSES = 'query { computedTraits { key status progress failure } }';
+/** The statuses of a space's computed traits or of its audiences (both have key, status, progress, failure). */
+const STATUSES = {
+  computedTraits: 'query { list: computedTraits { key status progress failure } }',
+  audiences: 'query { list: audiences { key status progress failure } }',
+} as const;
 const PROBE_VALUE = `query ProbeValue($v: String!) {
   profile(by: { type: "user_id", value: $v }) { computedTraits { key value } }
 }`;
@@ -100,17 +104,30 @@ interface TraitStatus {
   failure: string | null;
 }
 
+/** An event of Profile.events as the query language reads it. */
+export interface EventNode {
+  messageId: string;
+  type: LanguageEvent['type'];
+  event: string | null;
+  properties: Record<string, unknown> | null;
+  timestamp: string;
+}
+
+export function languageEvent(e: EventNode): LanguageEvent {
+  return {
+    type: e.type,
+    ...(e.event === null ? {} : { event: e.event }),
+    properties: e.properties ?? {},
+    timestamp: new Date(e.timestamp),
+    messageId: e.messageId,
+  };
+}
+
 interface EventsPage {
   profileById: {
     id: string;
     events: {
-      nodes: {
-        messageId: string;
-        type: LanguageEvent['type'];
-        event: string | null;
-        properties: Record<string, unknown> | null;
-        timestamp: string;
-      }[];
+      nodes: EventNode[];
       pageInfo: { hasNextPage: boolean; endCursor: string | null };
     };
   } | null;
@@ -195,7 +212,7 @@ export async function runW7(ctx: RunContext, warmUp: boolean) {
   }
 }
 
-function phaseSummary(phase: Awaited<ReturnType<typeof w1ApiPhase>>) {
+export function phaseSummary(phase: Awaited<ReturnType<typeof w1ApiPhase>>) {
   return {
     ...ackSummary(phase.result),
     apiCpuUsPerEvent: phase.cpu.usPerEvent.api,
@@ -247,52 +264,76 @@ async function timeBackfill(ctx: RunContext, admin: ApiClient) {
   };
 }
 
-async function createTrait(admin: ApiClient, key: string, definition: string): Promise<void> {
+export async function createTrait(
+  admin: ApiClient,
+  key: string,
+  definition: string,
+  description = 'bench W7',
+): Promise<void> {
   const answer = await admin.graphql<{
     createComputedTrait: { ok: boolean; errors: { code: string; message: string }[] };
-  }>(CREATE, { input: { key, definition, description: 'bench W7' } });
+  }>(CREATE, { input: { key, definition, description } });
   if (!answer.createComputedTrait.ok)
     throw new Error(`createComputedTrait ${key}: ${JSON.stringify(answer.createComputedTrait.errors)}`);
 }
 
-/** Polls the traits' status every `everyMs` until all are LIVE (a FAILED one throws), logging progress. */
-async function waitLive(ctx: RunContext, client: ApiClient, keys: string[], everyMs: number): Promise<void> {
+/**
+ * Polls the status of the computed traits (or audiences) `keys` every `everyMs` until all are LIVE (a
+ * FAILED one throws), logging progress.
+ */
+export async function waitLive(
+  ctx: RunContext,
+  client: ApiClient,
+  keys: string[],
+  everyMs: number,
+  list: keyof typeof STATUSES = 'computedTraits',
+): Promise<void> {
+  const what = list === 'audiences' ? 'audience' : 'computed trait';
   const started = performance.now();
   let logged = started;
   for (;;) {
-    const { computedTraits } = await client.graphql<{ computedTraits: TraitStatus[] }>(STATUSES, {});
-    const mine = computedTraits.filter((t) => keys.includes(t.key));
+    const answer = await client.graphql<{ list: TraitStatus[] }>(STATUSES[list], {});
+    const mine = answer.list.filter((t) => keys.includes(t.key));
     const failed = mine.find((t) => t.status === 'FAILED');
-    if (failed !== undefined) throw new Error(`computed trait ${failed.key} FAILED: ${failed.failure}`);
+    if (failed !== undefined) throw new Error(`${what} ${failed.key} FAILED: ${failed.failure}`);
     if (mine.length === keys.length && mine.every((t) => t.status === 'LIVE')) return;
     const now = performance.now();
-    if (now - started > LIVE_WAIT_MS) throw new Error(`computed traits not LIVE after ${LIVE_WAIT_MS} ms`);
+    if (now - started > LIVE_WAIT_MS) throw new Error(`${what}s not LIVE after ${LIVE_WAIT_MS} ms`);
     if (now - logged >= 5_000) {
       logged = now;
       const progress = mine.reduce((sum, t) => sum + t.progress, 0) / keys.length;
-      ctx.log(`W7: computing ${keys.length} trait(s) over the history: ${(progress * 100).toFixed(0)} %`);
+      ctx.log(`computing ${keys.length} ${what}(s) over the history: ${(progress * 100).toFixed(0)} %`);
     }
     await sleep(everyMs);
   }
 }
 
-async function backlog(ctx: RunContext): Promise<{ dirty: number; unread: number }> {
-  const { rows } = await ctx.stack.postgres.pool.query<{ dirty: number; unread: number }>(
+/** The keys of the space's computed traits (or audiences), whatever their status. */
+export async function definedKeys(client: ApiClient, list: keyof typeof STATUSES): Promise<string[]> {
+  const answer = await client.graphql<{ list: TraitStatus[] }>(STATUSES[list], {});
+  return answer.list.map((t) => t.key);
+}
+
+export async function backlog(
+  ctx: RunContext,
+): Promise<{ dirty: number; unread: number; projecting: number }> {
+  const { rows } = await ctx.stack.postgres.pool.query<{ dirty: number; unread: number; projecting: number }>(
     ctx.stack.postgres.bench.get('computed/backlog'),
     [CONSUMER],
   );
-  return rows[0] ?? { dirty: 0, unread: 0 };
+  return rows[0] ?? { dirty: 0, unread: 0, projecting: 0 };
 }
 
 /**
- * Waits until the worker has read the whole change log and recomputed every marked profile (both read in
- * one snapshot); returns the ms it took. Ingestion must have stopped, or this measures a moving target.
+ * Waits until the worker has read the whole change log, recomputed every marked profile and written every
+ * changed membership to the graph (all read in one snapshot); returns the ms it took. Ingestion must have
+ * stopped, or this measures a moving target.
  */
-async function waitDrained(ctx: RunContext, when: string): Promise<number> {
+export async function waitDrained(ctx: RunContext, when: string): Promise<number> {
   const t0 = performance.now();
   for (;;) {
     const left = await backlog(ctx);
-    if (left.dirty === 0 && left.unread === 0) return performance.now() - t0;
+    if (left.dirty === 0 && left.unread === 0 && left.projecting === 0) return performance.now() - t0;
     if (performance.now() - t0 > DRAIN_WAIT_MS)
       throw new Error(
         `computed-traits worker not drained ${when} after ${DRAIN_WAIT_MS} ms: ${JSON.stringify(left)}`,
@@ -306,27 +347,58 @@ async function waitDrained(ctx: RunContext, when: string): Promise<number> {
  * `Order Completed` track for a probe user (kept out of the load) and poll the profile's computed traits
  * over GraphQL until `orders` has moved by one: ack → visible.
  */
-async function measureFreshness(ctx: RunContext, eventsPerSec: number) {
+function measureFreshness(ctx: RunContext, eventsPerSec: number) {
+  return probeFreshness(ctx, eventsPerSec, {
+    label: 'W7',
+    basis: 'half of W1 with traits',
+    stream: new IngestStream(ctx, 'w7c', SEED + 73),
+    factory: new EventFactory(new Random(SEED + 74), 'w7p'),
+    event: ORDER,
+    read: async (user) => {
+      const answer = await ctx.client.graphql<{
+        profile: { computedTraits: { key: string; value: unknown }[] } | null;
+      }>(PROBE_VALUE, { v: user });
+      const value = answer.profile?.computedTraits.find((t) => t.key === PROBE_KEY)?.value;
+      return typeof value === 'number' ? value : 0;
+    },
+  });
+}
+
+/** What a freshness phase's probes send and watch (W7: a computed count; W8: an audience's membership). */
+export interface FreshnessProbe {
+  /** The workload, for the log. */
+  label: string;
+  /** Where the load's rate comes from, for the log. */
+  basis: string;
+  /** The background load's events and the probes' own. */
+  stream: IngestStream;
+  factory: EventFactory;
+  /** The track each probe sends for its user. */
+  event: string;
+  /** A figure of the user's profile, read over GraphQL, that the probe's track moves up by one. */
+  read: (user: string) => Promise<number>;
+}
+
+/**
+ * The W1 mix at `eventsPerSec` (open loop, as W3), while PROBERS probes each send one `probe.event` track
+ * for a probe user (kept out of the load) and poll `probe.read` until it has moved up by one: ack → visible.
+ * At most MAX_PROBES probes, so each takes a probe user of its own (MAX_PROBES < PROBE_USERS).
+ */
+export async function probeFreshness(ctx: RunContext, eventsPerSec: number, probe: FreshnessProbe) {
   const phase = ctx.settings.freshness;
-  const stream = new IngestStream(ctx, 'w7c', SEED + 73);
-  const factory = new EventFactory(new Random(SEED + 74), 'w7p');
   ctx.log(
-    `W7: freshness, ${Math.round(eventsPerSec)} events/s (half of W1 with traits), ${PROBERS} probes at a time, ${phase.durationMs / 1000} s`,
+    `${probe.label}: freshness, ${Math.round(eventsPerSec)} events/s (${probe.basis}), ${PROBERS} probes at a time, ${phase.durationMs / 1000} s`,
   );
-  const bodies = ratedBodies(stream, eventsPerSec, phase);
+  const bodies = ratedBodies(probe.stream, eventsPerSec, phase);
   ctx.client.reopen();
   const visibleMs: number[] = [];
   let started = 0;
   let timeouts = 0;
   let polls = 0;
   let loading = true;
-  const orders = async (user: string): Promise<number> => {
+  const read = (user: string): Promise<number> => {
     polls += 1;
-    const answer = await ctx.client.graphql<{
-      profile: { computedTraits: { key: string; value: unknown }[] } | null;
-    }>(PROBE_VALUE, { v: user });
-    const value = answer.profile?.computedTraits.find((t) => t.key === PROBE_KEY)?.value;
-    return typeof value === 'number' ? value : 0;
+    return probe.read(user);
   };
   // Prober p takes the probe users p, p + PROBERS, ...: no two probes in flight share a user.
   const prober = async (p: number): Promise<void> => {
@@ -335,13 +407,13 @@ async function measureFreshness(ctx: RunContext, eventsPerSec: number) {
       started += 1;
       const index = ctx.loadUsers + ((p + k * PROBERS) % PROBE_USERS);
       const user = ctx.users.userId(index);
-      const before = await orders(user);
-      const planned = factory.userCall(ctx.users, index, new Date(), 'track');
-      planned.event.event = ORDER;
+      const before = await read(user);
+      const planned = probe.factory.userCall(ctx.users, index, new Date(), 'track');
+      planned.event.event = probe.event;
       await ctx.client.send('track', Buffer.from(JSON.stringify(toSegment(planned.event))));
       const acked = performance.now();
       for (;;) {
-        const value = await orders(user);
+        const value = await read(user);
         const now = performance.now();
         if (value >= before + 1) {
           visibleMs.push(now - acked);
@@ -407,14 +479,7 @@ async function oracleCheck(ctx: RunContext, traits: { key: string; definition: C
         pages += 1;
         if (page.profileById === null) throw new Error(`oracle check: no profile ${id}`);
         live = page.profileById.id;
-        for (const e of page.profileById.events.nodes)
-          list.push({
-            type: e.type,
-            ...(e.event === null ? {} : { event: e.event }),
-            properties: e.properties ?? {},
-            timestamp: new Date(e.timestamp),
-            messageId: e.messageId,
-          });
+        for (const e of page.profileById.events.nodes) list.push(languageEvent(e));
         if (!page.profileById.events.pageInfo.hasNextPage) break;
         after = page.profileById.events.pageInfo.endCursor;
       }

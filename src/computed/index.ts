@@ -17,6 +17,7 @@ export {
   type ProfileComputedValue,
 } from './computed.service.ts';
 export { AudienceGraph, AUDIENCE_GRAPH_QUERIES } from './audience-graph.ts';
+export { evaluateSubject, evaluationOrder, type Computation, type SubjectInput } from './evaluate-subject.ts';
 export {
   COMPUTED_QUERIES,
   type TraitLevel,
