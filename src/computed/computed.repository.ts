@@ -620,12 +620,13 @@ export class ComputedRepository {
     level: TraitLevel,
     after: string,
     limit: number,
-  ): Promise<{ ids: string[]; total: number }> {
+  ): Promise<{ ids: string[]; total: number | null }> {
+    // total: on the first page only (after = ''); null after it.
     const query = level === 'USERS' ? 'computed/list-profiles-page' : 'computed/list-accounts-page';
     const rows = await db.query(query, [space, after, limit]);
     return {
       ids: rows.map((r) => String(level === 'USERS' ? r.profile_id : r.group_id)),
-      total: rows.length === 0 ? 0 : Number(rows[0]?.total),
+      total: rows.length === 0 ? 0 : rows[0]?.total == null ? null : Number(rows[0].total),
     };
   }
 

@@ -1025,6 +1025,7 @@ export class ComputedTraitsService {
     const page = this.settings.chunk;
     let after = '';
     let done = 0;
+    let total = 0;
     for (;;) {
       if (this.stopped) return;
       if (this.restarts.delete(`${space}\u0000${key}`)) {
@@ -1036,7 +1037,10 @@ export class ComputedTraitsService {
       const target = all.find((t) => t.key === key);
       if (target === undefined) return; // deleted meanwhile
       const level = target.level;
-      const { ids, total } = await this.repo.subjectsPage(this.db, space, level, after, page);
+      // The space's count comes with the first page only; `total` keeps it for the progress.
+      const found = await this.repo.subjectsPage(this.db, space, level, after, page);
+      const ids = found.ids;
+      if (found.total !== null) total = found.total;
       if (ids.length === 0) break;
       await this.db.transaction(async (tx) => {
         const subjects = ids.map((id) => ({
