@@ -7,7 +7,8 @@
 --   $3 cleared (jsonb array of {subject_id, trait_key}),
 --   $4 changes (jsonb array of {subject_id, trait_key, old_value, new_value, cause, message_id}),
 --   $5 done (text[]: subject ids whose dirty rows go), $6 gone (text[]: merged-away subjects), $7 now,
---   $8 level (USERS: the subjects are profiles; ACCOUNTS: group ids)
+--   $8 level (USERS: the subjects are profiles; ACCOUNTS: group ids),
+--   $9 empty (jsonb object: each computation's empty value by key)
 -- returns: written (values set)
 WITH set_values AS (
   INSERT INTO computed_values (space, level, subject_id, trait_key, value, updated_at, expires_at)
@@ -34,9 +35,12 @@ gone AS (
   RETURNING subject_id, trait_key, value
 ),
 gone_logged AS (
-  -- A merged-away profile's values go with it: each is recorded as a change to the empty value.
+  -- A merged-away profile's values go with it: each is recorded as a change to the empty value. An empty
+  -- value kept only for its instant (a non-member's `false`, docs/adr/0022 "Ageing") held nothing: its
+  -- going is no change, and for an audience no exit.
   INSERT INTO computed_value_changes (space, level, subject_id, trait_key, old_value, new_value, at, cause, message_id)
   SELECT $1, $8, g.subject_id, g.trait_key, g.value, NULL, $7::timestamptz, 'merge', NULL FROM gone g
+  WHERE g.value <> coalesce($9::jsonb -> g.trait_key, 'null'::jsonb)
 ),
 logged AS (
   INSERT INTO computed_value_changes (space, level, subject_id, trait_key, old_value, new_value, at, cause, message_id)

@@ -115,6 +115,11 @@ export interface ValueWrite {
   }[];
   done: string[];
   gone: string[];
+  /**
+   * Each computation's empty value by key: a merged-away subject's value equal to it (kept only for its
+   * instant, as a non-member's `false`) held nothing, so its going is no change.
+   */
+  empty: Record<string, unknown>;
 }
 
 const CAUSES = ['event', 'merge', 'identifier', 'membership', 'trait', 'window', 'backfill'] as const;
@@ -610,6 +615,7 @@ export class ComputedRepository {
       w.gone,
       now,
       level,
+      stringifyJson(w.empty),
     ]);
   }
 

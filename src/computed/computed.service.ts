@@ -864,7 +864,8 @@ export class ComputedTraitsService {
     only: ParsedTrait | null = null,
   ): Promise<ValueWrite> {
     const now = this.clock();
-    const write: ValueWrite = { set: [], cleared: [], changes: [], done: [], gone: [] };
+    const write: ValueWrite = { set: [], cleared: [], changes: [], done: [], gone: [], empty: {} };
+    for (const t of all) if (t.level === level) write.empty[t.key] = emptyOf(t);
     const cause = new Map<string, { cause: Cause; messageId: string | null }>();
     for (const s of subjects) {
       write.done.push(s.subjectId);

@@ -5,7 +5,9 @@
 // - KILL_AFTER_SQL=<query name> (e.g. computed/write-values): once the process has received SIGUSR2, sends
 //   itself SIGKILL as soon as a statement of that name has answered in a transaction, so before its
 //   commit; with KILL_AFTER_COMMIT=1, as soon as such a transaction has committed, so before the work that
-//   follows it. The test chooses the moment (the signal), this the place within the work.
+//   follows it. The test chooses the moment (the signal), this the place within the work. With
+//   KILL_WITH_ROWS=1, only a statement that answered with rows counts (computed/take-projection runs on
+//   every pass, and answers rows only when some subject's memberships are due).
 // COMPUTED_TICK_MS and COMPUTED_CHUNK, when set, make the computed-traits worker pass more often and take
 // fewer profiles per transaction, so that it commits often under load (test/integration/computed-crash.test.ts).
 import { DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
@@ -18,6 +20,7 @@ const crashAt = process.env.CRASH_AT;
 const killAfter = process.env.KILL_AFTER_SQL;
 if (killAfter !== undefined) {
   const afterCommit = process.env.KILL_AFTER_COMMIT === '1';
+  const withRows = process.env.KILL_WITH_ROWS === '1';
   let armed = false;
   process.on('SIGUSR2', () => (armed = true));
   const die = () => process.kill(process.pid, 'SIGKILL');
@@ -35,7 +38,7 @@ if (killAfter !== undefined) {
       return work({
         run: async (name, params) => {
           const rows = await tx.run(name, params);
-          if (name === killAfter) {
+          if (name === killAfter && (!withRows || rows.length > 0)) {
             ran = true;
             if (armed && !afterCommit) die();
           }
