@@ -35,6 +35,8 @@ export const COMPUTED_QUERIES = [
   'computed/subject-identifiers',
   'computed/account-member-ids',
   'computed/take-projection',
+  'computed/projection-memberships',
+  'computed/merged-away',
   'computed/audience-changes-after',
   'computed/audience-changes-head',
   'computed/finish-projection',
@@ -198,8 +200,23 @@ const projectionRow = z.object({
   space: z.string(),
   level: z.enum(['USERS', 'ACCOUNTS']),
   subject_id: z.string(),
+});
+const membershipsRow = z.object({
+  subject_id: z.string(),
   audiences: z.array(z.object({ key: z.string(), since: z.number() })),
 });
+
+/** Items grouped by space and level, each group non-empty. */
+export function groupBySpaceAndLevel<T extends { space: string; level: string }>(items: T[]): T[][] {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const id = `${item.level}\u0000${item.space}`;
+    const list = groups.get(id) ?? [];
+    list.push(item);
+    groups.set(id, list);
+  }
+  return [...groups.values()];
+}
 
 /** A subject whose audience memberships the graph must show anew, with what they are now. */
 export interface ProjectionDue {
@@ -439,15 +456,27 @@ export class ComputedRepository {
   /** Some subjects whose graph memberships are due, locked for `tx`, with their current memberships. */
   async takeProjection(tx: SqlTx, limit: number): Promise<ProjectionDue[]> {
     const rows = await tx.run('computed/take-projection', [limit]);
-    return rows.map((raw) => {
-      const r = projectionRow.parse(raw);
-      return {
-        space: r.space,
-        level: r.level,
-        subjectId: r.subject_id,
-        audiences: r.audiences.map((a) => ({ key: a.key, since: new Date(a.since) })),
-      };
-    });
+    const taken = rows.map((raw) => projectionRow.parse(raw));
+    const out: ProjectionDue[] = [];
+    // Read in a statement of its own, after the locks (take-projection.sql says why).
+    for (const group of groupBySpaceAndLevel(taken)) {
+      const { space, level } = group[0] as (typeof taken)[number];
+      const found = await tx.run('computed/projection-memberships', [
+        space,
+        level,
+        group.map((g) => g.subject_id),
+      ]);
+      for (const raw of found) {
+        const r = membershipsRow.parse(raw);
+        out.push({
+          space,
+          level,
+          subjectId: r.subject_id,
+          audiences: r.audiences.map((a) => ({ key: a.key, since: new Date(a.since) })),
+        });
+      }
+    }
+    return out;
   }
 
   async finishProjection(tx: SqlTx, done: ProjectionDue[]): Promise<void> {
@@ -538,6 +567,13 @@ export class ComputedRepository {
     const [row] = await db.query('computed/log-horizon');
     const r = z.object({ xmin: z.string(), xmax: z.string() }).parse(row);
     return { xmin: BigInt(r.xmin), xmax: BigInt(r.xmax) };
+  }
+
+  /** Which of these profile ids have been merged away. */
+  async mergedAway(tx: SqlTx, space: string, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await tx.run('computed/merged-away', [space, ids]);
+    return new Set(rows.map((r) => String(r.merged_id)));
   }
 
   async lockSubjects(tx: SqlTx, space: string, level: TraitLevel, subjectIds: string[]): Promise<void> {

@@ -32,6 +32,7 @@ import type { Database, SqlTx } from '../postgres/database.ts';
 import { stringifyJson } from '../json.ts';
 import {
   ComputedRepository,
+  groupBySpaceAndLevel,
   type AudienceChange,
   type Cause,
   type DirtySubject,
@@ -823,7 +824,7 @@ export class ComputedTraitsService {
   private async projectDue(project: MembershipProjection, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const due = await this.repo.takeProjection(tx, limit);
-      for (const list of bySpaceAndLevel(due)) {
+      for (const list of groupBySpaceAndLevel(due)) {
         const { space, level } = list[0] as (typeof due)[number];
         await project(
           space,
@@ -840,7 +841,7 @@ export class ComputedTraitsService {
   private async recomputeMarked(traitsBySpace: Map<string, ParsedTrait[]>, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const taken = await this.repo.takeDirty(tx, limit);
-      for (const subjects of bySpaceAndLevel(taken)) {
+      for (const subjects of groupBySpaceAndLevel(taken)) {
         const { space, level } = subjects[0] as (typeof taken)[number];
         // Every level's computations: an account's ANY / ALL evaluate its members with the users' ones.
         const write = await this.recompute(tx, space, level, traitsBySpace.get(space) ?? [], subjects);
@@ -872,12 +873,22 @@ export class ComputedTraitsService {
       if (s.liveId !== s.subjectId) write.gone.push(s.subjectId);
       cause.set(s.liveId, { cause: s.cause, messageId: s.messageId });
     }
-    const live = [...cause.keys()];
+    let live = [...cause.keys()];
     // A backfill writes its own computation only: a computed trait needs nothing else, an audience the
     // computations of its level that it may refer to.
     const ordered = only?.kind === 'computed_trait' ? [only] : orderOf(all.filter((t) => t.level === level));
     if (ordered.length === 0 || live.length === 0) return write;
-    await this.repo.lockSubjects(run, space, level, live);
+    // Merged-away ids are locked too, so that removing their values waits for any recomputation of them
+    // (a backfill's page, or a live id a merge retired since it was taken).
+    await this.repo.lockSubjects(run, space, level, [...live, ...write.gone]);
+    if (level === 'USERS') {
+      // Merged away since they were read: their values go; the merge marked the survivor.
+      const merged = await this.repo.mergedAway(run, space, live);
+      if (merged.size > 0) {
+        live = live.filter((id) => !merged.has(id));
+        for (const id of merged) if (!write.gone.includes(id)) write.gone.push(id);
+      }
+    }
     const users = orderOf(all.filter((t) => t.level === 'USERS'));
     const inputs = await this.subjectInputs(run, space, level, live, needsOf(level, ordered, users), now);
     const stored = await this.repo.loadValues(run, space, level, live);
@@ -1069,18 +1080,6 @@ export class ComputedTraitsService {
     }
     await this.repo.setStatus(this.db, space, key, 'LIVE', 1, null);
   }
-}
-
-/** Items grouped by space and level, each group non-empty. */
-function bySpaceAndLevel<T extends { space: string; level: TraitLevel }>(items: T[]): T[][] {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const id = `${item.level}\u0000${item.space}`;
-    const list = groups.get(id) ?? [];
-    list.push(item);
-    groups.set(id, list);
-  }
-  return [...groups.values()];
 }
 
 function checkPageSize(first: number): void {
