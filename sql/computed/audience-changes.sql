@@ -6,5 +6,6 @@ SELECT id::text AS id, subject_id, coalesce(new_value = 'true'::jsonb, false) AS
 FROM computed_value_changes
 WHERE space = $1 AND trait_key = $2 AND ($3::bigint IS NULL OR id < $3::bigint)
   AND coalesce(new_value = 'true'::jsonb, false) <> coalesce(old_value = 'true'::jsonb, false)
-ORDER BY id DESC
+-- Qualified: the bare name would sort by the text column of the select list ('7' before '17').
+ORDER BY computed_value_changes.id DESC
 LIMIT $4

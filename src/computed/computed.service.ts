@@ -331,7 +331,7 @@ export class ComputedTraitsService {
    */
   async updateAudience(
     space: string,
-    input: { key: string; definition: string; includeAnonymous: boolean; description: string | null },
+    input: { key: string; definition: string; includeAnonymous: boolean | null; description: string | null },
   ): Promise<AudienceResult> {
     const existing = await this.audience(space, input.key);
     if (existing === null)
@@ -344,7 +344,8 @@ export class ComputedTraitsService {
     if (!checked.ok) return checked;
     const updated = await this.repo.updateDefinition(this.db, space, input.key, {
       definition: checked.text,
-      includeAnonymous: input.includeAnonymous,
+      // Null keeps the current setting.
+      includeAnonymous: input.includeAnonymous ?? existing.includeAnonymous,
       description: input.description,
     });
     if (!updated)
@@ -411,7 +412,8 @@ export class ComputedTraitsService {
   /**
    * An audience's entries and exits from now on, as they commit, oldest first (the graphql-ws
    * subscription): polls every `pollMs` in commit-safe order, so none is skipped or repeated. Ends when
-   * the consumer stops iterating (or `signal` aborts). Null when there is no such audience.
+   * the consumer stops iterating (or `signal` aborts), or when the audience is deleted. Null when there
+   * is no such audience.
    */
   async follow(
     space: string,
@@ -423,7 +425,9 @@ export class ComputedTraitsService {
     if (audience === null) return null;
     let position = await this.repo.audienceChangesHead(this.db, space, key);
     const { db, repo } = this;
+    const stillThere = () => this.audience(space, key).then((a) => a !== null);
     return (async function* changes(): AsyncGenerator<AudienceChangeView> {
+      let idle = 0;
       while (signal?.aborted !== true) {
         const page = await repo.audienceChangesAfter(db, space, key, position, MAX_CHANGES_PAGE);
         for (const change of page) {
@@ -431,7 +435,15 @@ export class ComputedTraitsService {
           const { position: _position, ...view } = change;
           yield { ...view, level: audience.level };
         }
-        if (page.length < MAX_CHANGES_PAGE) await new Promise((resolve) => setTimeout(resolve, pollMs));
+        if (page.length < MAX_CHANGES_PAGE) {
+          // Every 5 s without news: a deleted audience ends the subscription (complete).
+          idle = page.length === 0 ? idle + pollMs : 0;
+          if (idle >= 5_000) {
+            idle = 0;
+            if (!(await stillThere())) return;
+          }
+          await new Promise((resolve) => setTimeout(resolve, pollMs));
+        }
       }
     })();
   }
@@ -808,9 +820,11 @@ export class ComputedTraitsService {
       }
       // One row per subject: the last cause wins, as in mark-dirty.
       const unique = new Map(dirty.map((d) => [`${d.space}\u0000${d.level}\u0000${d.subjectId}`, d]));
-      await this.repo.markDirty(tx, [...unique.values()]);
+      // Accounts marked through their members first, so that a `membership` mark (a profile joined the
+      // account, usually by the same group call) names the cause rather than the member's event.
       const uniqueMembers = new Map(members.map((m) => [`${m.space}\u0000${m.profileId}`, m]));
       await this.repo.markAccounts(tx, [...uniqueMembers.values()]);
+      await this.repo.markDirty(tx, [...unique.values()]);
       const last = rows[rows.length - 1];
       if (last !== undefined) await this.repo.advanceCursor(tx, CONSUMER, last);
       return { read: rows.length };

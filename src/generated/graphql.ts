@@ -1203,8 +1203,8 @@ export type UpdateAudienceInput = {
   definition: Scalars['String']['input'];
   /** A new description; null keeps the old one. */
   description?: InputMaybe<Scalars['String']['input']>;
-  /** Whether profiles without user_id, email, ios.idfa or android.idfa may be members. */
-  includeAnonymous?: Scalars['Boolean']['input'];
+  /** Whether profiles without user_id, email, ios.idfa or android.idfa may be members; omitted or null keeps the current setting. */
+  includeAnonymous?: InputMaybe<Scalars['Boolean']['input']>;
   /** The audience's key. */
   key: Scalars['String']['input'];
 };

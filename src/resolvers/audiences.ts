@@ -75,7 +75,7 @@ export const audienceMutations: MutationResolvers = {
     const result = await ctx.services.computed.updateAudience(ctx.space, {
       key: input.key,
       definition: input.definition,
-      includeAnonymous: input.includeAnonymous ?? false,
+      includeAnonymous: input.includeAnonymous ?? null,
       description: input.description ?? null,
     });
     if (result.ok) return { ok: true, audience: result.audience, errors: [] };

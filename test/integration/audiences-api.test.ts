@@ -284,6 +284,33 @@ describe('audiences over GraphQL', () => {
     expect(after?.changes.nodes[0]).toMatchObject({ entered: false, cause: 'backfill' });
   });
 
+  it('pages through the changes newest first, losing none', async () => {
+    const all = await gql(
+      `{ audience(key: "big_spenders") { changes(first: 100) { nodes { subjectId entered at } } } }`,
+    );
+    const full = (all.data?.audience as { changes: { nodes: { at: string }[] } }).changes.nodes;
+    expect(full.length).toBeGreaterThanOrEqual(3);
+    const times = full.map((c) => c.at);
+    expect(times).toEqual([...times].sort().reverse());
+    const paged: unknown[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 20; i++) {
+      const res = await gql(
+        `query ($after: String) { audience(key: "big_spenders") { changes(first: 1, after: $after) { nodes { subjectId entered at } pageInfo { hasNextPage endCursor } } } }`,
+        { after },
+      );
+      const page = (
+        res.data?.audience as {
+          changes: { nodes: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+        }
+      ).changes;
+      paged.push(...page.nodes);
+      if (!page.pageInfo.hasNextPage) break;
+      after = page.pageInfo.endCursor;
+    }
+    expect(paged).toEqual(full);
+  });
+
   it('qualifies accounts by their users (ANY) and shows them on the account', async () => {
     await call('group', { userId: 'ann', groupId: 'acme', messageId: `${run}-g1` });
     await call('group', { userId: 'bob', groupId: 'globex', messageId: `${run}-g2` });
@@ -296,6 +323,17 @@ describe('audiences over GraphQL', () => {
       (a) => a?.status === 'LIVE' && a.size === 1,
     );
     expect(acct?.members.nodes).toEqual([{ profile: null, account: { groupId: 'acme' }, since: ISO }]);
+    // A big spender joining another account brings it in; the cause is the membership.
+    await call('group', { userId: 'ann', groupId: 'initech', messageId: `${run}-g3` });
+    const joined = await poll(
+      () => audience('has_big_spender'),
+      (a) => a?.size === 2,
+    );
+    expect(joined?.changes.nodes[0]).toMatchObject({
+      subjectId: 'initech',
+      entered: true,
+      cause: 'membership',
+    });
     const onAccount = await gql(`{ account(groupId: "acme") { audiences { key } } }`, {}, reader);
     expect(onAccount.data).toEqual({ account: { audiences: [{ key: 'has_big_spender' }] } });
     const accountEdges = () => graphAudiences('(:Account {space: $space, groupId: $id})', 'acme');
@@ -428,6 +466,26 @@ describe('the audienceChanges subscription over graphql-ws', () => {
       data: { audienceChanges: { subjectId: cara, entered: false, cause: 'trait', profile: { id: cara } } },
     });
     await changes.return?.();
+  });
+
+  it('keeps include anonymous when an update omits it, and ends a subscription when its audience goes', async () => {
+    const updated = await gql(
+      `mutation { updateAudience(input: { key: "vips", definition: "trait('vip') = true OR trait('vvip') = true" }) { ok audience { includeAnonymous } } }`,
+    );
+    expect(updated.data).toEqual({ updateAudience: { ok: true, audience: { includeAnonymous: true } } });
+    const changes = connect(reader).iterate({
+      query: 'subscription { audienceChanges(key: "vips") { entered } }',
+    });
+    const ended = changes.next();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await gql(`mutation { deleteAudience(key: "vips") { deleted } }`)).toEqual({
+      data: { deleteAudience: { deleted: true } },
+    });
+    const result = await Promise.race([
+      ended,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 15_000)),
+    ]);
+    expect(result).toEqual({ done: true, value: undefined });
   });
 
   it('refuses a connection without a valid access token (4403), and queries and unknown audiences', async () => {
