@@ -21,6 +21,7 @@ import { parseAudience, parseComputedTrait } from '../../src/language/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { startCrashChild, type CrashChild } from '../support/crash-child.ts';
+import { runKilledLoad, sleep } from '../support/killed-load.ts';
 import { openTestGraph, uniqueSpace, type TestGraph } from '../support/graph.ts';
 import { accountInput, profileInput } from '../support/oracle.ts';
 import { openPrivateDatabase, storedCounts } from '../support/postgres.ts';
@@ -205,28 +206,6 @@ function plan(space: string, rand: () => number, now: number): Plan {
   };
 }
 
-interface KillReport {
-  /** Once the load was acknowledged, rather than under it. */
-  tail: boolean;
-  /** The worker's statement after which the child died, or its transaction's commit ('idle': neither). */
-  after: string;
-  /** Batches acknowledged and requests in flight when the child was armed. */
-  acked: number;
-  inFlight: number;
-  /** Milliseconds from arming to the kill, and batches acknowledged by then. */
-  armedMs: number;
-  ackedAtKill: number;
-  pendingBatches: number;
-  dirty: number;
-  /** Subjects whose graph memberships were due when the child died. */
-  projection: number;
-  changes: number;
-  /** Requests that failed between the kill and the restart (in flight, or sent to the dead process). */
-  failedUntilRestart: number;
-  restartMs: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = (value: unknown) => JSON.stringify(value ?? null);
 
 let t: TestGraph;
@@ -400,101 +379,44 @@ describe('audiences under kill -9', () => {
       afterBatches: Math.floor(kill.share * load.batches),
       delayMs: kill.tail ? 0 : Math.floor(rand() * 100),
     }));
-    const child = async (n: number) => {
-      const kill = kills[n];
-      const started = await startCrashChild({
-        ...CHILD_ENV,
-        DATABASE_URL: own.url,
-        ...(kill === undefined
-          ? {}
-          : {
-              KILL_AFTER_SQL: kill.after,
-              KILL_AFTER_COMMIT: kill.commit ? '1' : '0',
-              KILL_WITH_ROWS: kill.after === 'computed/take-projection' ? '1' : '0',
-            }),
-      });
-      children.push(started);
-      return started;
-    };
-
-    let target = await child(0);
     const started = Date.now();
-    const progress = { acked: 0, inFlight: 0, failed: 0, done: false };
-    const refused: string[] = [];
-    const basic = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
-    /** Posts a batch until it is acknowledged, to whichever child is up, as Segment's libraries retry. */
-    const deliver = async (batch: Message[]) => {
-      for (;;) {
-        progress.inFlight += 1;
-        const outcome = await fetch(`${target.url}/v1/batch`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: basic },
-          body: JSON.stringify({ batch }),
-        }).then(
-          async (r) => (r.status === 200 ? 'ok' : `HTTP ${r.status} ${await r.text()}`),
-          () => 'connection lost',
-        );
-        progress.inFlight -= 1;
-        if (outcome === 'ok') return;
-        progress.failed += 1;
-        // 429 and 503 are retried like a lost connection; anything else is an answer the test refuses.
-        if (!/^(connection lost|HTTP (429|503) )/.test(outcome)) refused.push(outcome);
-        if (outcome.startsWith('HTTP 4') && !outcome.startsWith('HTTP 429')) return;
-        await sleep(100);
-      }
-    };
-    const senders = Promise.all(
-      load.queues.map(async (queue) => {
-        for (const batch of queue) {
-          await deliver(batch);
-          progress.acked += 1;
-        }
-      }),
-    ).finally(() => (progress.done = true));
-
-    const atKills: KillReport[] = [];
-    for (const [k, kill] of kills.entries()) {
-      while (progress.acked < kill.afterBatches && !progress.done) await sleep(5);
-      await sleep(kill.delayMs);
-      const failedBefore = progress.failed;
-      const armed = { acked: progress.acked, inFlight: progress.inFlight, at: Date.now() };
-      target.child.kill('SIGUSR2');
-      // Under load the worker always has work soon; at the tail it may have done everything already, and
-      // then the child is killed while idle.
-      const timeout = kill.tail ? 3_000 : 15_000;
-      let how = await Promise.race([target.exited, sleep(timeout).then(() => 'still running')]);
-      const died = how === 'SIGKILL' ? `${kill.after}${kill.commit ? ' committed' : ''}` : 'idle';
-      if (kill.tail && how === 'still running') {
-        target.child.kill('SIGKILL');
-        how = await target.exited;
-      }
-      expect(how, `child armed to die after ${kill.after}`).toBe('SIGKILL');
-      const armedMs = Date.now() - armed.at;
-      const ackedAtKill = progress.acked;
-      // What the kill left: batches half committed, marks not recomputed yet, memberships not shown in
-      // the graph yet, and the changes recorded so far.
-      const left = {
+    const {
+      reports: atKills,
+      refused,
+      failed,
+      target,
+    } = await runKilledLoad({
+      queues: load.queues,
+      writeKey,
+      kills,
+      start: async (kill) => {
+        const child = await startCrashChild({
+          ...CHILD_ENV,
+          DATABASE_URL: own.url,
+          ...(kill === undefined
+            ? {}
+            : {
+                KILL_AFTER_SQL: kill.after,
+                KILL_AFTER_COMMIT: kill.commit ? '1' : '0',
+                KILL_WITH_ROWS: kill.after === 'computed/take-projection' ? '1' : '0',
+              }),
+        });
+        children.push(child);
+        return child;
+      },
+      // What a kill left: batches half committed, marks not recomputed yet, memberships not shown in the
+      // graph yet, and the changes recorded so far.
+      afterKill: async () => ({
         pendingBatches: await count('SELECT count(*)::int AS n FROM pending_batches'),
         dirty: await count('SELECT count(*)::int AS n FROM computed_dirty'),
         projection: await count('SELECT count(*)::int AS n FROM audience_projection'),
         changes: await count('SELECT count(*)::int AS n FROM computed_value_changes'),
-      };
-      const restarting = Date.now();
-      target = await child(k + 1);
-      atKills.push({
-        tail: kill.tail,
-        after: died,
-        acked: armed.acked,
-        inFlight: armed.inFlight,
-        armedMs,
-        ackedAtKill,
-        ...left,
-        failedUntilRestart: progress.failed - failedBefore,
-        restartMs: Date.now() - restarting,
-      });
-      if (k === 0) await define(space, LATER);
-    }
-    await senders;
+      }),
+      // After the first restart, an audience defined while the worker runs: its backfill races it.
+      onRestarted: async (k) => {
+        if (k === 0) await define(space, LATER);
+      },
+    });
     const loaded = Date.now();
     await settle(space);
     const settled = Date.now();
@@ -508,11 +430,11 @@ describe('audiences under kill -9', () => {
       expect(at.failedUntilRestart, JSON.stringify(at)).toBeGreaterThan(0);
     }
     // The worker was recording entries under the load before the first kill (this process had not drained).
-    expect(atKills[0]?.changes).toBeGreaterThan(0);
+    expect(atKills[0]?.left.changes).toBeGreaterThan(0);
     // The kills in the projection left subjects due: before the graph write, and after it (the graph
     // ahead of PostgreSQL).
-    expect(atKills[1]?.projection).toBeGreaterThan(0);
-    expect(atKills[3]?.projection).toBeGreaterThan(0);
+    expect(atKills[1]?.left.projection).toBeGreaterThan(0);
+    expect(atKills[3]?.left.projection).toBeGreaterThan(0);
     expect(refused).toEqual([]);
     expect(computedErrors).toEqual([]);
     const failedPasses = children.flatMap((c) =>
@@ -601,7 +523,7 @@ describe('audiences under kill -9', () => {
     expect(ends[0]?.cursor).toBe(ends[0]?.last);
 
     console.log(
-      `audiences under kill -9: ${load.batches} batches (${load.distinct.size} distinct messages) from ${SENDERS} senders; ${progress.failed} requests failed and were resent; ${ids.length} profiles (${merges} merged away), ${
+      `audiences under kill -9: ${load.batches} batches (${load.distinct.size} distinct messages) from ${SENDERS} senders; ${failed} requests failed and were resent; ${ids.length} profiles (${merges} merged away), ${
         groups.length
       } accounts, ${memberships} memberships, ${chains.changes} entries and exits; load ${(
         (loaded - started) /

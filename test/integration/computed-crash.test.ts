@@ -14,6 +14,7 @@ import { emptyValue } from '../../src/computed/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
 import { createServices, type Services } from '../../src/services.ts';
 import { startCrashChild, type CrashChild } from '../support/crash-child.ts';
+import { runKilledLoad, sleep } from '../support/killed-load.ts';
 import { openTestGraph, uniqueSpace, type TestGraph } from '../support/graph.ts';
 import { oracleValues, parseAll } from '../support/oracle.ts';
 import { openPrivateDatabase, storedCounts } from '../support/postgres.ts';
@@ -107,25 +108,6 @@ function plan(space: string, rand: () => number, now: number): Plan {
   return { queues, batches, distinct: new Map(sent.map((m) => [m.messageId, m])), people: people.size };
 }
 
-interface KillReport {
-  /** Once the load was acknowledged, rather than under it. */
-  tail: boolean;
-  /** The worker's statement after which the child died, or its transaction's commit ('idle': neither). */
-  after: string;
-  /** Batches acknowledged and requests in flight when the child was armed. */
-  acked: number;
-  inFlight: number;
-  /** Milliseconds from arming to the kill. */
-  armedMs: number;
-  pendingBatches: number;
-  dirty: number;
-  changes: number;
-  /** Requests that failed between the kill and the restart (in flight, or sent to the dead process). */
-  failedUntilRestart: number;
-  restartMs: number;
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const json = (value: unknown) => JSON.stringify(value ?? null);
 
 let t: TestGraph;
@@ -251,92 +233,37 @@ describe('computed traits under kill -9', () => {
       afterBatches: Math.floor(kill.share * load.batches),
       delayMs: kill.tail ? 0 : Math.floor(rand() * 100),
     }));
-    const child = async (n: number) => {
-      const kill = kills[n];
-      const started = await startCrashChild({
-        ...CHILD_ENV,
-        DATABASE_URL: own.url,
-        ...(kill === undefined
-          ? {}
-          : { KILL_AFTER_SQL: kill.after, KILL_AFTER_COMMIT: kill.commit ? '1' : '0' }),
-      });
-      children.push(started);
-      return started;
-    };
-
-    let target = await child(0);
     const started = Date.now();
-    const progress = { acked: 0, inFlight: 0, failed: 0, done: false };
-    const refused: string[] = [];
-    const basic = `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`;
-    /** Posts a batch until it is acknowledged, to whichever child is up, as Segment's libraries retry. */
-    const deliver = async (batch: Message[]) => {
-      for (;;) {
-        progress.inFlight += 1;
-        const outcome = await fetch(`${target.url}/v1/batch`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', authorization: basic },
-          body: JSON.stringify({ batch }),
-        }).then(
-          async (r) => (r.status === 200 ? 'ok' : `HTTP ${r.status} ${await r.text()}`),
-          () => 'connection lost',
-        );
-        progress.inFlight -= 1;
-        if (outcome === 'ok') return;
-        progress.failed += 1;
-        // 429 and 503 are retried like a lost connection; anything else is an answer the test refuses.
-        if (!/^(connection lost|HTTP (429|503) )/.test(outcome)) refused.push(outcome);
-        if (outcome.startsWith('HTTP 4') && !outcome.startsWith('HTTP 429')) return;
-        await sleep(100);
-      }
-    };
-    const senders = Promise.all(
-      load.queues.map(async (queue) => {
-        for (const batch of queue) {
-          await deliver(batch);
-          progress.acked += 1;
-        }
-      }),
-    ).finally(() => (progress.done = true));
-
-    const atKills: KillReport[] = [];
-    for (const [k, kill] of kills.entries()) {
-      while (progress.acked < kill.afterBatches && !progress.done) await sleep(5);
-      await sleep(kill.delayMs);
-      const failedBefore = progress.failed;
-      const armed = { acked: progress.acked, inFlight: progress.inFlight, at: Date.now() };
-      target.child.kill('SIGUSR2');
-      // Under load the worker always has work soon; at the tail it may have marked everything already, and
-      // then the child is killed while idle.
-      const timeout = kill.tail ? 3_000 : 15_000;
-      let how = await Promise.race([target.exited, sleep(timeout).then(() => 'still running')]);
-      const died = how === 'SIGKILL' ? `${kill.after}${kill.commit ? ' committed' : ''}` : 'idle';
-      if (kill.tail && how === 'still running') {
-        target.child.kill('SIGKILL');
-        how = await target.exited;
-      }
-      expect(how, `child armed to die after ${kill.after}`).toBe('SIGKILL');
-      const armedMs = Date.now() - armed.at;
-      // What the kill left: batches half committed (the restart's recovery or a resend finishes them),
+    const {
+      reports: atKills,
+      refused,
+      failed,
+      target,
+    } = await runKilledLoad({
+      queues: load.queues,
+      writeKey,
+      kills,
+      start: async (kill) => {
+        const started = await startCrashChild({
+          ...CHILD_ENV,
+          DATABASE_URL: own.url,
+          ...(kill === undefined
+            ? {}
+            : { KILL_AFTER_SQL: kill.after, KILL_AFTER_COMMIT: kill.commit ? '1' : '0' }),
+        });
+        children.push(started);
+        return started;
+      },
+      // What a kill left: batches half committed (the restart's recovery or a resend finishes them),
       // marks not recomputed yet, and the changes recorded so far.
-      const left = {
+      afterKill: async () => ({
         pendingBatches: await count('SELECT count(*)::int AS n FROM pending_batches'),
         dirty: await count('SELECT count(*)::int AS n FROM computed_dirty'),
         changes: await count('SELECT count(*)::int AS n FROM computed_value_changes'),
-      };
-      const restarting = Date.now();
-      target = await child(k + 1);
-      atKills.push({
-        tail: kill.tail,
-        after: died,
-        acked: armed.acked,
-        inFlight: armed.inFlight,
-        armedMs,
-        ...left,
-        failedUntilRestart: progress.failed - failedBefore,
-        restartMs: Date.now() - restarting,
-      });
-      if (k === 0)
+      }),
+      // After the first restart, traits defined while the worker runs: their backfill races it.
+      onRestarted: async (k) => {
+        if (k !== 0) return;
         for (const [key, definition] of Object.entries(LATER)) {
           const created = await services.computed.create(space, {
             key,
@@ -346,19 +273,19 @@ describe('computed traits under kill -9', () => {
           });
           expect(created.ok, key).toBe(true);
         }
-    }
-    await senders;
+      },
+    });
     const loaded = Date.now();
     await settle(space);
     const settled = Date.now();
 
     // Each kill hit the load mid-stream: batches were left to send, and requests failed because of it.
     for (const at of atKills.filter((a) => !a.tail)) {
-      expect(at.acked).toBeLessThan(load.batches);
+      expect(at.ackedAtKill, JSON.stringify(at)).toBeLessThan(load.batches);
       expect(at.failedUntilRestart).toBeGreaterThan(0);
     }
     // The worker was writing values under the load before the first kill (this process had not drained).
-    expect(atKills[0]?.changes).toBeGreaterThan(0);
+    expect(atKills[0]?.left.changes).toBeGreaterThan(0);
     expect(refused).toEqual([]);
     expect(computedErrors).toEqual([]);
     const failedPasses = children.flatMap((c) =>
@@ -422,7 +349,7 @@ describe('computed traits under kill -9', () => {
     console.log(
       `computed traits under kill -9: ${load.batches} batches (${load.distinct.size} distinct events, ${
         orders.length
-      } orders) from ${SENDERS} senders; kills at ${JSON.stringify(atKills)}; ${progress.failed} requests failed and were resent; ${
+      } orders) from ${SENDERS} senders; kills at ${JSON.stringify(atKills)}; ${failed} requests failed and were resent; ${
         ids.length
       } profiles (${merges} merged away), ${chains.changes} value changes; load ${((loaded - started) / 1000).toFixed(1)} s, drain ${(
         (settled - loaded) /
