@@ -168,8 +168,8 @@ describe('amplification', () => {
 });
 
 describe('operations Apollo refused without a code', () => {
-  it('answers a subscription with 400 OPERATION_NOT_SUPPORTED, not INTERNAL_SERVER_ERROR', async () => {
-    expect(await refusal('subscription { version }')).toEqual({
+  it('answers a subscription over HTTP with 400 OPERATION_NOT_SUPPORTED, not INTERNAL_SERVER_ERROR', async () => {
+    expect(await refusal('subscription { audienceChanges(key: "any") { entered } }')).toEqual({
       status: 400,
       codes: ['OPERATION_NOT_SUPPORTED'],
     });
