@@ -26,6 +26,7 @@ import {
   ORDER,
   phaseSummary,
   probeFreshness,
+  storedAtRest,
   TRAITS,
   waitDrained,
   waitLive,
@@ -478,22 +479,7 @@ async function oracleCheck(ctx: RunContext, admin: ApiClient, computations: Comp
   await Promise.all(Array.from({ length: READERS }, () => reader()));
 
   const ids = [...inputs.keys()];
-  const pool = ctx.stack.postgres.pool;
-  let clock = 0;
-  let stored: { subject_id: string; trait_key: string; value: unknown; expires_at: number | null }[] = [];
-  let sweeps = 0;
-  for (;;) {
-    ({ rows: stored } = await pool.query(ctx.stack.postgres.bench.get('computed/stored-values'), [
-      ctx.main.space,
-      ids,
-    ]));
-    clock = Date.now();
-    if (!stored.some((r) => r.expires_at !== null && r.expires_at <= clock)) break;
-    if (++sweeps > 5) throw new Error('W8 oracle check: values keep ageing out');
-    await pool.query(ctx.stack.postgres.project.get('computed/mark-expired'), [new Date(clock)]);
-    await waitDrained(ctx, 'after marking aged-out values');
-  }
-  const now = new Date(clock);
+  const { stored, now, sweeps } = await storedAtRest(ctx, ids, 'W8 oracle check');
   const byKey = new Map(stored.map((r) => [`${r.subject_id}\u0000${r.trait_key}`, r.value]));
   const mismatches: { profileId: string; key: string; stored: unknown; oracle: unknown }[] = [];
   const traitMismatches: typeof mismatches = [];

@@ -456,6 +456,36 @@ export async function probeFreshness(ctx: RunContext, eventsPerSec: number, prob
  * passed is swept (the worker's own mark-expired.sql) and the read done again. Windowed traits are compared
  * too.
  */
+/**
+ * The stored values of some profiles and the clock they hold at: a value stays right until its
+ * `expires_at`, so if one has passed, the worker's own mark-expired runs and the read is made again.
+ */
+export async function storedAtRest(
+  ctx: RunContext,
+  ids: string[],
+  what: string,
+): Promise<{
+  stored: { subject_id: string; trait_key: string; value: unknown; expires_at: number | null }[];
+  now: Date;
+  sweeps: number;
+}> {
+  const pool = ctx.stack.postgres.pool;
+  for (let sweeps = 0; ; sweeps++) {
+    const { rows: stored } = await pool.query<{
+      subject_id: string;
+      trait_key: string;
+      value: unknown;
+      expires_at: number | null;
+    }>(ctx.stack.postgres.bench.get('computed/stored-values'), [ctx.main.space, ids]);
+    const clock = Date.now();
+    if (!stored.some((r) => r.expires_at !== null && r.expires_at <= clock))
+      return { stored, now: new Date(clock), sweeps };
+    if (sweeps >= 5) throw new Error(`${what}: values keep ageing out of their windows`);
+    await pool.query(ctx.stack.postgres.project.get('computed/mark-expired'), [new Date(clock)]);
+    await waitDrained(ctx, 'after marking aged-out values');
+  }
+}
+
 async function oracleCheck(ctx: RunContext, traits: { key: string; definition: ComputedTraitDefinition }[]) {
   const t0 = performance.now();
   const rng = new Random(SEED + 75);
@@ -489,22 +519,7 @@ async function oracleCheck(ctx: RunContext, traits: { key: string; definition: C
   await Promise.all(Array.from({ length: READERS }, () => reader()));
 
   const ids = [...events.keys()];
-  const pool = ctx.stack.postgres.pool;
-  let clock = 0;
-  let stored: { subject_id: string; trait_key: string; value: unknown; expires_at: number | null }[] = [];
-  let sweeps = 0;
-  for (;;) {
-    ({ rows: stored } = await pool.query(ctx.stack.postgres.bench.get('computed/stored-values'), [
-      ctx.main.space,
-      ids,
-    ]));
-    clock = Date.now();
-    if (!stored.some((r) => r.expires_at !== null && r.expires_at <= clock)) break;
-    if (++sweeps > 5) throw new Error('oracle check: values keep ageing out of their windows');
-    await pool.query(ctx.stack.postgres.project.get('computed/mark-expired'), [new Date(clock)]);
-    await waitDrained(ctx, 'after marking aged-out values');
-  }
-  const now = new Date(clock);
+  const { stored, now, sweeps } = await storedAtRest(ctx, ids, 'oracle check');
   const byKey = new Map(stored.map((r) => [`${r.subject_id}\u0000${r.trait_key}`, r.value]));
   const mismatches: { profileId: string; key: string; stored: unknown; oracle: unknown }[] = [];
   let eventsRead = 0;
