@@ -179,7 +179,9 @@ describe('audiences over GraphQL', () => {
       entered: true,
       at: ISO,
       cause: 'event',
-      messageId: `${run}-bob-o2`,
+      // Marks coalesce (docs/adr/0021, "What a change's cause says"): when the mark of Bob's first order
+      // is still pending as the second arrives, one recomputation covers both and names one of them.
+      messageId: expect.stringMatching(new RegExp(`^${run}-bob-o[12]$`)),
       profile: { id: bob },
     });
     await call('identify', { userId: 'bob', messageId: `${run}-bob-pro`, traits: { plan: 'pro' } });
