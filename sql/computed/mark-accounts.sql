@@ -1,7 +1,7 @@
 -- mark-accounts: the accounts of some profiles, due for recomputation of their account-level traits (an
 -- account's events are its members', SEMANTICS.md §9). A profile merged away since is followed to its
 -- survivor, which holds its memberships now. When several of an account's members are given, the cause
--- of one of them is recorded.
+-- of one of them is recorded. An account's mark covers every computation (streams null).
 -- params: $1 profiles (jsonb array of {space, profile_id, cause, message_id (or null)})
 -- returns: marked (rows)
 WITH marked AS (
@@ -11,7 +11,7 @@ WITH marked AS (
   LEFT JOIN profile_merges pm ON pm.space = p.space AND pm.merged_id = p.profile_id
   JOIN account_members am ON am.space = p.space AND am.profile_id = coalesce(pm.survivor_id, p.profile_id)
   ORDER BY am.space, am.group_id
-  ON CONFLICT (space, level, subject_id) DO UPDATE SET cause = EXCLUDED.cause, message_id = EXCLUDED.message_id
+  ON CONFLICT (space, level, subject_id) DO UPDATE SET cause = EXCLUDED.cause, message_id = EXCLUDED.message_id, streams = NULL
   RETURNING 1
 )
 SELECT count(*)::int AS marked FROM marked

@@ -74,6 +74,11 @@ export interface DirtySubject {
   subjectId: string;
   cause: Cause;
   messageId: string | null;
+  /**
+   * The event streams that moved (`Page Viewed`, `Screen Viewed` or a track's name): only the computed
+   * traits reading them are recomputed. Null: every computation of the level (ADR 0021, "Only what moved").
+   */
+  streams: string[] | null;
 }
 
 /** An event as recomputation reads it: the columns the query language looks at (§9). */
@@ -156,6 +161,7 @@ const dirtyRow = z.object({
   live_id: z.string(),
   cause: z.enum(CAUSES),
   message_id: z.string().nullable(),
+  streams: z.array(z.string()).nullable(),
 });
 const eventRow = z.object({
   profile_id: z.string(),
@@ -514,6 +520,7 @@ export class ComputedRepository {
           subject_id: s.subjectId,
           cause: s.cause,
           message_id: s.messageId,
+          streams: s.streams,
         })),
       ),
     ];
@@ -559,6 +566,7 @@ export class ComputedRepository {
         liveId: r.live_id,
         cause: r.cause,
         messageId: r.message_id,
+        streams: r.streams,
       };
     });
   }

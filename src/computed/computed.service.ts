@@ -758,6 +758,15 @@ export class ComputedTraitsService {
     const userTraits = new Set<string>();
     const memberTraits = new Set<string>();
     const accountTraits = new Set<string>();
+    // Spaces whose user-level computations are all computed traits, each reading one stream: an event
+    // marks its profile for the traits of its stream only, and none if no trait reads it (ADR 0021, "Only
+    // what moved"). An audience may read anything of its level, so a space with one marks every event.
+    const readStreams = new Map<string, Set<string>>();
+    for (const [space, list] of traits) {
+      const own = list.filter((t) => t.level === 'USERS');
+      if (own.length > 0 && own.every((t) => t.kind === 'computed_trait'))
+        readStreams.set(space, new Set(own.flatMap(ownStreams).map((s) => s.event)));
+    }
     for (const [space, list] of traits) {
       if (list.some((t) => t.level === 'USERS')) users.add(space);
       if (list.some((t) => t.level === 'ACCOUNTS')) accounts.add(space);
@@ -778,19 +787,24 @@ export class ComputedTraitsService {
         if (!forUsers && !forAccounts) continue;
         const items = Array.isArray(row.payload) ? (row.payload as Record<string, unknown>[]) : [];
         for (const item of items) {
-          const mark = (id: unknown, cause: Cause, messageId: unknown = null) => {
+          const mark = (id: unknown, cause: Cause, messageId: unknown = null, stream?: string | null) => {
             if (typeof id !== 'string') return;
             const why = { cause, messageId: typeof messageId === 'string' ? messageId : null };
-            if (forUsers) dirty.push({ space: row.space, level: 'USERS', subjectId: id, ...why });
+            const read = readStreams.get(row.space);
+            // `stream` undefined: not an event (every computation); null: an entry written before the
+            // change log named tracks (every computation); a name: the traits reading it, if any.
+            const streams = read === undefined || stream === undefined || stream === null ? null : [stream];
+            if (forUsers && (streams === null || read?.has(stream as string) === true))
+              dirty.push({ space: row.space, level: 'USERS', subjectId: id, ...why, streams });
             if (forAccounts) members.push({ space: row.space, profileId: id, ...why });
           };
-          if (row.kind === 'events') mark(item.profileId, 'event', item.messageId);
+          if (row.kind === 'events') mark(item.profileId, 'event', item.messageId, streamOf(item));
           else if (row.kind === 'identifiers') mark(item.profileId, 'identifier');
           else if (row.kind === 'merges') {
             mark(item.survivorId, 'merge', item.messageId);
             mark(item.mergedId, 'merge', item.messageId);
           } else if (row.kind === 'traits' && typeof item.profileId === 'string') {
-            const why = { cause: 'trait' as const, messageId: null };
+            const why = { cause: 'trait' as const, messageId: null, streams: null };
             if (userTraits.has(row.space))
               dirty.push({ space: row.space, level: 'USERS', subjectId: item.profileId, ...why });
             if (memberTraits.has(row.space))
@@ -806,6 +820,7 @@ export class ComputedTraitsService {
               subjectId: item.groupId,
               cause: 'trait',
               messageId: null,
+              streams: null,
             });
           } else if (row.kind === 'memberships' && forAccounts && typeof item.groupId === 'string') {
             dirty.push({
@@ -814,12 +829,19 @@ export class ComputedTraitsService {
               subjectId: item.groupId,
               cause: 'membership',
               messageId: null,
+              streams: null,
             });
           }
         }
       }
-      // One row per subject: the last cause wins, as in mark-dirty.
-      const unique = new Map(dirty.map((d) => [`${d.space}\u0000${d.level}\u0000${d.subjectId}`, d]));
+      // One row per subject: the last cause wins and the streams unite, as in mark-dirty.
+      const unique = new Map<string, DirtySubject>();
+      for (const d of dirty) {
+        const key = `${d.space}\u0000${d.level}\u0000${d.subjectId}`;
+        const before = unique.get(key);
+        const streams = before === undefined ? d.streams : unite(before.streams, d.streams);
+        unique.set(key, { ...d, streams });
+      }
       // Accounts marked through their members first, so that a `membership` mark (a profile joined the
       // account, usually by the same group call) names the cause rather than the member's event.
       const uniqueMembers = new Map(members.map((m) => [`${m.space}\u0000${m.profileId}`, m]));
@@ -904,14 +926,39 @@ export class ComputedTraitsService {
       }
     }
     const users = orderOf(all.filter((t) => t.level === 'USERS'));
-    const inputs = await this.subjectInputs(run, space, level, live, needsOf(level, ordered, users), now);
     const stored = await this.repo.loadValues(run, space, level, live);
     const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
-    for (const id of live) {
+    for (const { ids, computations } of movedGroups(ordered, live, subjects, only)) {
+      const inputs = await this.subjectInputs(
+        run,
+        space,
+        level,
+        ids,
+        needsOf(level, computations, users),
+        now,
+      );
+      this.compare(write, computations, ids, inputs, storedOf, cause, now, users, only);
+    }
+    return write;
+  }
+
+  /** Evaluates `computations` for `ids` and adds to `write` every value to store and every change. */
+  private compare(
+    write: ValueWrite,
+    computations: ParsedTrait[],
+    ids: string[],
+    inputs: Map<string, SubjectInput>,
+    storedOf: Map<string, StoredValue>,
+    cause: Map<string, { cause: Cause; messageId: string | null }>,
+    now: Date,
+    users: ParsedTrait[],
+    only: ParsedTrait | null,
+  ): void {
+    for (const id of ids) {
       const why = cause.get(id) ?? { cause: 'event' as const, messageId: null };
       const input = inputs.get(id) ?? NO_INPUT;
-      const evaluated = evaluateSubject(ordered, input, now, users);
-      for (const t of ordered) {
+      const evaluated = evaluateSubject(computations, input, now, users);
+      for (const t of computations) {
         if (only !== null && t.key !== only.key) continue;
         const value = evaluated.values.get(t.key) ?? emptyOf(t);
         const empty = emptyOf(t);
@@ -937,7 +984,6 @@ export class ComputedTraitsService {
           });
       }
     }
-    return write;
   }
 
   /**
@@ -1076,6 +1122,7 @@ export class ComputedTraitsService {
           liveId: id,
           cause: 'backfill' as const,
           messageId: null,
+          streams: null,
         }));
         const write = await this.recompute(tx, space, level, all, subjects, target);
         write.done = [];
@@ -1110,6 +1157,61 @@ function countConditions(filter: EventFilter | null): number {
 }
 
 /** Which events any of the streams may match, and how far back the longest window reaches. */
+/**
+ * The stream a change log's event entry belongs to, by the names the language gives (§9): a track's name,
+ * `Page Viewed`, `Screen Viewed`; '' for calls no computed trait reads (identify, group, alias); null
+ * when the entry does not say (a track logged before entries carried the name).
+ */
+function streamOf(item: Record<string, unknown>): string | null {
+  if (item.type === 'track') return typeof item.event === 'string' ? item.event : null;
+  if (item.type === 'page') return 'Page Viewed';
+  if (item.type === 'screen') return 'Screen Viewed';
+  return typeof item.type === 'string' ? '' : null;
+}
+
+/**
+ * The subjects to recompute grouped by the computations to evaluate for them (ADR 0021, "Only what
+ * moved"): a subject marked by events of some streams only gets the computed traits reading them; every
+ * other (merge, identifier, window, backfill, or a level with an audience, which may read anything of its
+ * level) gets all `ordered`.
+ */
+function movedGroups(
+  ordered: ParsedTrait[],
+  live: string[],
+  subjects: (DirtySubject & { liveId: string })[],
+  only: ParsedTrait | null,
+): { ids: string[]; computations: ParsedTrait[] }[] {
+  if (only !== null || ordered.some((c) => c.kind !== 'computed_trait'))
+    return [{ ids: live, computations: ordered }];
+  const streamsOf = new Map<string, string[] | null>();
+  for (const s of subjects)
+    streamsOf.set(
+      s.liveId,
+      streamsOf.has(s.liveId) ? unite(streamsOf.get(s.liveId) ?? null, s.streams) : s.streams,
+    );
+  const groups = new Map<string, { ids: string[]; computations: ParsedTrait[] }>();
+  for (const id of live) {
+    const streams = streamsOf.get(id) ?? null;
+    const key = streams === null ? '' : streams.map((name) => `\u0000${name}`).join('');
+    let group = groups.get(key);
+    if (group === undefined) {
+      const computations =
+        streams === null
+          ? ordered
+          : ordered.filter((c) => ownStreams(c).some((stream) => streams.includes(stream.event)));
+      group = { ids: [], computations };
+      groups.set(key, group);
+    }
+    group.ids.push(id);
+  }
+  return [...groups.values()].filter((g) => g.computations.length > 0);
+}
+
+/** Two marks' streams together: null (every computation) wins. */
+function unite(a: string[] | null, b: string[] | null): string[] | null {
+  return a === null || b === null ? null : [...new Set([...a, ...b])].sort();
+}
+
 function matchOf(streams: EventStream[], now: Date) {
   const tracks = new Set<string>();
   let pages = false;

@@ -161,7 +161,13 @@ function fastChanges(events: ValidEvent[], fastOf: Map<string, FastEvent>, claim
       kind: 'events',
       payload: stored.map((e) => {
         const fast = fastOf.get(e.messageId) as FastEvent;
-        return { messageId: e.messageId, type: e.type, profileId: fast.profileId, keys: fast.keys };
+        return {
+          messageId: e.messageId,
+          type: e.type,
+          event: e.event,
+          profileId: fast.profileId,
+          keys: fast.keys,
+        };
       }),
     },
   ];
@@ -198,6 +204,8 @@ export function finishedBatch(
       payload: effect.events.map((e) => ({
         messageId: e.messageId,
         type: byId.get(e.messageId)?.type,
+        // A track's name: the computed traits reading it are recomputed (docs/adr/0021, "Only what moved").
+        event: byId.get(e.messageId)?.event,
         profileId: e.profileId,
         keys: e.keys,
       })),

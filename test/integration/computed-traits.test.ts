@@ -343,4 +343,44 @@ describe('computed traits', () => {
     expect(await define('third', DEFINITIONS.revenue)).toMatchObject({ ok: true });
     await limited.stop();
   });
+  it('an event recomputes only the traits reading its stream, and a call no trait reads recomputes nothing', async () => {
+    const s = await newStack(t, { clock });
+    const a = await s.send('track', order('ct-only', 'only-o1', '2026-02-20T00:00:00Z', 120, 'sku-1'));
+    const profileA = a.ok ? (a.profileId ?? '') : '';
+    await define(s);
+    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await computed.catchUp();
+    const before = await computed.values(s.space, [profileA]);
+
+    // An identify with what the profile holds already, and a track that no trait reads: nothing to do.
+    await s.send('identify', { userId: 'ct-only', traits: { plan: 'pro' }, messageId: 'only-i1' });
+    await s.send('track', { userId: 'ct-only', event: 'Video Played', messageId: 'only-v1' });
+    expect((await computed.catchUp()).recomputed).toBe(0);
+
+    // A page: the profile is recomputed for top_path alone; the other values stay as they were.
+    for (const [id, day] of [
+      ['only-p1', '25'],
+      ['only-p2', '26'],
+    ])
+      await s.send('page', {
+        userId: 'ct-only',
+        properties: { path: '/pricing' },
+        messageId: id,
+        timestamp: `2026-02-${day}T00:00:00Z`,
+      });
+    expect((await computed.catchUp()).recomputed).toBe(1);
+    const after = await computed.values(s.space, [profileA]);
+    const top = after.get(profileA)?.find((v) => v.key === 'top_path');
+    expect(top?.value).toBe('/pricing');
+    const others = (list: typeof after) =>
+      (list.get(profileA) ?? []).filter((v) => v.key !== 'top_path').map((v) => [v.key, v.updatedAt]);
+    expect(others(after)).toEqual(others(before));
+
+    // An order moves the order traits, and every value still equals the oracle.
+    await s.send('track', order('ct-only', 'only-o2', '2026-02-27T00:00:00Z', 40, 'sku-2'));
+    expect((await computed.catchUp()).recomputed).toBe(1);
+    expect(await stored(s, profileA)).toEqual(await oracle(s, profileA));
+    expect((await stored(s, profileA)).revenue).toBe(160);
+  });
 });
