@@ -1,18 +1,25 @@
--- load-subject-events: the events of some live profiles that computed traits may match: tracks named as
--- given, pages and screens when asked, at or after a time. A profile's events are those of the identifiers
--- it holds (identity_map), each event once (SEMANTICS.md §9).
--- params: $1 space, $2 profile ids (text[]), $3 track names (text[], as sent), $4 pages (boolean),
---         $5 screens (boolean), $6 since (timestamptz)
+-- load-subject-events: the events of some live profiles that computed traits may match: for each profile,
+-- tracks named as given, and pages and screens when `Page Viewed` and `Screen Viewed` are given (a track
+-- of either name matches too, as the language reads it), at or after a time. A profile's events are those
+-- of the identifiers it holds (identity_map), each event once (SEMANTICS.md §9). Each profile comes with
+-- its own names, so that one statement reads, for profiles marked by events of some streams, those
+-- streams only (docs/adr/0021-computed-traits.md, "Only what moved").
+-- params: $1 space, $2 profiles (jsonb array of {profile_id, names (array of stream names)}),
+--         $3 since (timestamptz)
 -- The event rows are joined on received_at too (event_identifiers keeps the event's), so that each lookup
 -- reads the one monthly partition that holds it rather than probing every month's index.
 -- returns: profile_id, type, event, properties (jsonb), timestamp (epoch ms), message_id
-WITH found AS (
+WITH wanted AS (
+  SELECT w.profile_id, w.names FROM jsonb_to_recordset($2::jsonb) AS w(profile_id text, names text[])
+),
+found AS (
   SELECT DISTINCT m.profile_id, ei.message_id, ei.type, ei.received_at
-  FROM identity_map m
-  JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= $6
-  WHERE m.space = $1 AND m.profile_id = ANY($2::text[])
-    AND ((ei.type = 'track' AND ei.name = ANY($3::text[]))
-         OR (ei.type = 'page' AND $4) OR (ei.type = 'screen' AND $5))
+  FROM wanted w
+  JOIN identity_map m ON m.space = $1 AND m.profile_id = w.profile_id
+  JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= $3
+  WHERE (ei.type = 'track' AND ei.name = ANY(w.names))
+     OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))
+     OR (ei.type = 'screen' AND 'Screen Viewed' = ANY(w.names))
 )
 SELECT f.profile_id, f.type, t.event_text AS event, t.properties,
        round(extract(epoch FROM t."timestamp") * 1000)::float8 AS "timestamp", f.message_id

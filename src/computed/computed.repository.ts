@@ -593,9 +593,28 @@ export class ComputedRepository {
     space: string,
     level: TraitLevel,
     subjectIds: string[],
-    match: { tracks: string[]; pages: boolean; screens: boolean; since: Date },
+    match: { names: string[]; since: Date },
+    namesOf: Map<string, string[]> | null = null,
   ): Promise<SubjectEvent[]> {
-    const params = [space, subjectIds, match.tracks, match.pages, match.screens, match.since];
+    // Stream names as the language gives them (§9): a track's name, `Page Viewed` (pages and tracks of
+    // that name), `Screen Viewed`. A profile may come with its own names (`namesOf`).
+    const params =
+      level === 'USERS'
+        ? [
+            space,
+            stringifyJson(
+              subjectIds.map((id) => ({ profile_id: id, names: namesOf?.get(id) ?? match.names })),
+            ),
+            match.since,
+          ]
+        : [
+            space,
+            subjectIds,
+            match.names,
+            match.names.includes('Page Viewed'),
+            match.names.includes('Screen Viewed'),
+            match.since,
+          ];
     const query = level === 'USERS' ? 'computed/load-subject-events' : 'computed/load-account-events';
     const rows = 'run' in run ? await run.run(query, params) : await run.query(query, params);
     return rows.map((raw) => {

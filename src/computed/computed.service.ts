@@ -928,17 +928,19 @@ export class ComputedTraitsService {
     const users = orderOf(all.filter((t) => t.level === 'USERS'));
     const stored = await this.repo.loadValues(run, space, level, live);
     const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
-    for (const { ids, computations } of movedGroups(ordered, live, subjects, only)) {
-      const inputs = await this.subjectInputs(
-        run,
-        space,
-        level,
-        ids,
-        needsOf(level, computations, users),
-        now,
-      );
-      this.compare(write, computations, ids, inputs, storedOf, cause, now, users, only);
+    const groups = movedGroups(ordered, live, subjects, only);
+    // One read for every group: each profile's events of the streams its computations read.
+    const namesOf = new Map<string, string[]>();
+    for (const g of groups) {
+      const names = [...new Set(g.computations.flatMap(ownStreams).map((stream) => stream.event))];
+      for (const id of g.ids) namesOf.set(id, names);
     }
+    const computations = [...new Set(groups.flatMap((g) => g.computations))];
+    const need = needsOf(level, computations, users);
+    const ids = groups.flatMap((g) => g.ids);
+    const inputs = await this.subjectInputs(run, space, level, ids, need, now, namesOf);
+    for (const g of groups)
+      this.compare(write, g.computations, g.ids, inputs, storedOf, cause, now, users, only);
     return write;
   }
 
@@ -998,8 +1000,9 @@ export class ComputedTraitsService {
     ids: string[],
     need: InputNeeds,
     now: Date,
+    namesOf: Map<string, string[]> | null = null,
   ): Promise<Map<string, SubjectInput>> {
-    const events = await this.eventsOf(run, space, level, ids, need.streams, now);
+    const events = await this.eventsOf(run, space, level, ids, need.streams, now, namesOf);
     const traits =
       need.traits && this.customTraits !== null ? await this.customTraits(space, level, ids) : null;
     const identifiers = need.identifiers
@@ -1032,10 +1035,11 @@ export class ComputedTraitsService {
     ids: string[],
     streams: EventStream[],
     now: Date,
+    namesOf: Map<string, string[]> | null,
   ): Promise<Map<string, LanguageEvent[]>> {
     const out = new Map<string, LanguageEvent[]>();
     if (streams.length === 0) return out;
-    for (const e of await this.repo.loadEvents(run, space, level, ids, matchOf(streams, now))) {
+    for (const e of await this.repo.loadEvents(run, space, level, ids, matchOf(streams, now), namesOf)) {
       const list = out.get(e.profileId) ?? [];
       list.push(languageEvent(e));
       out.set(e.profileId, list);
@@ -1213,21 +1217,16 @@ function unite(a: string[] | null, b: string[] | null): string[] | null {
 }
 
 function matchOf(streams: EventStream[], now: Date) {
-  const tracks = new Set<string>();
-  let pages = false;
-  let screens = false;
+  const names = new Set<string>();
   let reach = 0;
   for (const stream of streams) {
-    const name = stream.event;
-    if (name === 'Page Viewed') pages = true;
-    else if (name === 'Screen Viewed') screens = true;
-    // A track named "Page Viewed" matches too (§9 names pages so; it does not forbid the track).
-    tracks.add(name);
+    // `Page Viewed` reads pages and tracks of that name (§9 names pages so; it does not forbid the track).
+    names.add(stream.event);
     const window = stream.window;
     reach = window === null ? Infinity : Math.max(reach, durationMs(window));
   }
   const since = reach === Infinity ? new Date(0) : new Date(now.getTime() - reach);
-  return { tracks: [...tracks], pages, screens, since };
+  return { names: [...names], since };
 }
 
 /** Computations in evaluation order (a cycle cannot be stored: creation refuses it). */
