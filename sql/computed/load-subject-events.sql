@@ -5,7 +5,7 @@
 -- its own names, so that one statement reads, for profiles marked by events of some streams, those
 -- streams only (docs/adr/0021-computed-traits.md, "Only what moved").
 -- params: $1 space, $2 profiles (jsonb array of {profile_id, names (array of stream names)}),
---         $3 since (timestamptz)
+--         $3 since (timestamptz), $4 the same profile ids (text[]: they drive identity_map's index)
 -- The event rows are joined on received_at too (event_identifiers keeps the event's), so that each lookup
 -- reads the one monthly partition that holds it rather than probing every month's index.
 -- returns: profile_id, type, event, properties (jsonb), timestamp (epoch ms), message_id
@@ -17,9 +17,10 @@ found AS (
   FROM wanted w
   JOIN identity_map m ON m.space = $1 AND m.profile_id = w.profile_id
   JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= $3
-  WHERE (ei.type = 'track' AND ei.name = ANY(w.names))
-     OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))
-     OR (ei.type = 'screen' AND 'Screen Viewed' = ANY(w.names))
+  WHERE m.profile_id = ANY($4::text[])
+    AND ((ei.type = 'track' AND ei.name = ANY(w.names))
+         OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))
+         OR (ei.type = 'screen' AND 'Screen Viewed' = ANY(w.names)))
 )
 SELECT f.profile_id, f.type, t.event_text AS event, t.properties,
        round(extract(epoch FROM t."timestamp") * 1000)::float8 AS "timestamp", f.message_id

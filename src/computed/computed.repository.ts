@@ -606,6 +606,7 @@ export class ComputedRepository {
               subjectIds.map((id) => ({ profile_id: id, names: namesOf?.get(id) ?? match.names })),
             ),
             match.since,
+            subjectIds,
           ]
         : [
             space,
