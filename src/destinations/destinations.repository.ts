@@ -216,13 +216,8 @@ export class DestinationsRepository {
     return z.object({ read: z.number(), queued: z.number() }).parse(row);
   }
 
-  async take(
-    db: Database,
-    limit: number,
-    leaseMs: number,
-    destinations: string[],
-  ): Promise<QueuedDelivery[]> {
-    const rows = await db.query('destinations/take-deliveries', [limit, leaseMs, destinations]);
+  async take(tx: SqlTx, limit: number, leaseMs: number, destinations: string[]): Promise<QueuedDelivery[]> {
+    const rows = await tx.run('destinations/take-deliveries', [limit, leaseMs, destinations]);
     return rows.map((raw) => {
       const r = queuedRow.parse(raw);
       return {
@@ -242,7 +237,7 @@ export class DestinationsRepository {
   }
 
   async finish(
-    db: Database,
+    tx: SqlTx,
     d: QueuedDelivery,
     o: {
       status: DeliveryStatus;
@@ -252,7 +247,7 @@ export class DestinationsRepository {
       payload: unknown;
     },
   ): Promise<void> {
-    await db.query('destinations/finish-delivery', [
+    await tx.run('destinations/finish-delivery', [
       d.id,
       o.status,
       o.nextAttemptAt,

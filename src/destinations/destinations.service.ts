@@ -61,8 +61,12 @@ export const DEFAULT_DESTINATION_SETTINGS: DestinationSettings = {
 export const MAX_DELIVERIES_PAGE = 100;
 /** Changes turned into deliveries per transaction. */
 const FILL_CHUNK = 500;
-/** A sender's hold on a delivery beyond its request's timeout, before another may take it (ms). */
-const LEASE_MARGIN_MS = 30_000;
+/**
+ * How long a sender holds the deliveries it took before another process may take them (a crashed
+ * sender's are sent again then): twice the request timeout and a second, so a live sender always records
+ * its outcome first.
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 1_000;
 /** Rounds of taking and sending per pass: a profile's next call goes out in the next round. */
 const SEND_ROUNDS = 200;
 
@@ -320,9 +324,12 @@ export class DestinationsService {
     }
     let sent = 0;
     if (targets.size === 0) return { queued, sent };
-    const leaseMs = this.settings.timeoutMs + LEASE_MARGIN_MS;
+    const lease = leaseMs(this.settings.timeoutMs);
     for (let round = 0; round < SEND_ROUNDS && !this.stopped; round++) {
-      const batch = await this.repo.take(this.db, this.settings.concurrency, leaseMs, [...targets.keys()]);
+      // Taken (leased, attempt counted) in a transaction of its own, committed before any request.
+      const batch = await this.db.transaction((tx) =>
+        this.repo.take(tx, this.settings.concurrency, lease, [...targets.keys()]),
+      );
       if (batch.length === 0) break;
       await this.sendAll(batch, targets);
       sent += batch.length;
@@ -414,13 +421,15 @@ export class DestinationsService {
       }
     }
     this.observer?.attempt(status === 'DELIVERED' ? 'delivered' : status === 'FAILED' ? 'failed' : 'retry');
-    await this.repo.finish(this.db, d, {
-      status,
-      nextAttemptAt: next,
-      httpStatus: outcome.status,
-      error: outcome.error,
-      payload,
-    });
+    await this.db.transaction((tx) =>
+      this.repo.finish(tx, d, {
+        status,
+        nextAttemptAt: next,
+        httpStatus: outcome.status,
+        error: outcome.error,
+        payload,
+      }),
+    );
   }
 
   /** The empty values (0, [], null) of some computed traits, which a change to "empty" delivers. */

@@ -69,9 +69,15 @@ export function sendWebhook(
   };
   return new Promise((resolve) => {
     let settled = false;
+    // The whole exchange, not just an idle socket, is bounded by the timeout.
+    const timer = setTimeout(() => {
+      late();
+      req.destroy();
+    }, options.timeoutMs);
     const done = (outcome: SendOutcome) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       resolve(outcome);
     };
     const req = request(url, requestOptions, (res) => {
@@ -90,14 +96,15 @@ export function sendWebhook(
         });
       });
       res.on('error', (error) => done({ ok: false, status, error: error.message }));
+      // A response cut off before its end is a failure too (a no-op after 'end').
+      res.on('close', () => done({ ok: false, status, error: 'the answer was cut off' }));
     });
-    // The whole exchange, not just an idle socket, is bounded by the timeout.
-    const timer = setTimeout(() => {
-      req.destroy(new Error(`no answer within ${options.timeoutMs} ms`));
-    }, options.timeoutMs);
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
+    const late = () => done({ ok: false, status: null, error: `no answer within ${options.timeoutMs} ms` });
+    req.on('timeout', () => {
+      late();
+      req.destroy();
+    });
     req.on('error', (error) => done({ ok: false, status: null, error: error.message }));
-    req.on('close', () => clearTimeout(timer));
     req.end(body);
   });
 }
