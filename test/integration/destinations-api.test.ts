@@ -509,4 +509,17 @@ describe('webhook destinations', () => {
       destination: null,
     });
   });
+
+  it('counts attempts by outcome and shows the outbox in /metrics', async () => {
+    const text = await (await fetch(service.metricsUrl ?? '')).text();
+    const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+    // The tests above delivered, retried (the first attempts refused) and gave up (the receiver down).
+    for (const outcome of ['delivered', 'retry', 'failed'])
+      expect(
+        sample(`stitchgraph_destination_deliveries_total\\{outcome="${outcome}"\\}`),
+        outcome,
+      ).toBeGreaterThan(0);
+    expect(sample('stitchgraph_destination_outbox_pending')).toBeGreaterThanOrEqual(0);
+    expect(sample('stitchgraph_destination_outbox_lag_seconds')).toBeGreaterThanOrEqual(0);
+  });
 });
