@@ -1,4 +1,4 @@
--- 0007-destinations: webhook destinations for audiences and computed traits (SEMANTICS.md §10 "Activation",
+-- 0008-destinations: webhook destinations for audiences and computed traits (SEMANTICS.md §10 "Activation",
 -- docs/adr/0023-webhook-destinations.md): a destination's settings, its encrypted signing secret, its
 -- cursor over computed_value_changes (commit-safe order, as 0006), the snapshot that split each key's
 -- initial sync from the changes that follow it, and the durable outbox of deliveries.
