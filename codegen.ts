@@ -34,6 +34,8 @@ const config: CodegenConfig = {
           AudienceMember: '../computed/index.ts#AudienceMemberView',
           AudienceChange: '../computed/index.ts#AudienceChangeView',
           AudienceMembership: '../computed/index.ts#Membership',
+          Destination: '../destinations/index.ts#Destination as DestinationModel',
+          Delivery: '../destinations/index.ts#DeliveryView',
         },
         scalars: {
           JSON: 'unknown',

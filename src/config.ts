@@ -97,6 +97,23 @@ export interface ComputedConfig {
   audiencesPerSpace: number;
 }
 
+/** Webhook destinations (SEMANTICS.md §10 "Activation", docs/adr/0023-webhook-destinations.md). */
+export interface DestinationsConfig {
+  /** AES-256-GCM key (32 bytes) that encrypts signing secrets at rest; undefined: destinations are off. */
+  secretKey: Buffer | undefined;
+  /** Whether webhook URLs may resolve to loopback, private, link-local or other non-public addresses. */
+  allowPrivateUrls: boolean;
+  /** Attempts before a delivery is given up (FAILED, replayable). */
+  maxAttempts: number;
+  /** First retry delay; each further one doubles (with jitter), up to retryMaxMs. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How long one webhook request may take. */
+  timeoutMs: number;
+  /** Most destinations per space. */
+  perSpace: number;
+}
+
 /** Prometheus metrics at /metrics on a port of their own (docs/adr/0016-metrics.md). */
 export interface MetricsConfig {
   /** Port of the metrics server; 0 picks a free one; undefined (`METRICS_PORT=off`) serves none. */
@@ -118,6 +135,7 @@ export interface Config {
   tracking: TrackingConfig;
   ingest: IngestConfig;
   computed: ComputedConfig;
+  destinations: DestinationsConfig;
   metrics: MetricsConfig;
 }
 
@@ -214,6 +232,37 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'most audiences a space may have (deleted ones not counted)',
     default: '100',
   },
+  {
+    name: 'DESTINATION_SECRET_KEY',
+    description:
+      'key that encrypts webhook signing secrets at rest: 32 random bytes in base64 (openssl rand -base64 32); unset: destinations are off',
+  },
+  {
+    name: 'DESTINATIONS_ALLOW_PRIVATE_URLS',
+    description: 'true lets webhook URLs reach loopback, private and link-local addresses (SSRF guard off)',
+    default: 'false',
+  },
+  {
+    name: 'DESTINATION_MAX_ATTEMPTS',
+    description: 'attempts before a webhook delivery is given up (FAILED, replayable)',
+    default: '12',
+  },
+  {
+    name: 'DESTINATION_RETRY_BASE_MS',
+    description: 'first retry delay of a failed delivery; doubles each attempt, with jitter (milliseconds)',
+    default: '1000',
+  },
+  {
+    name: 'DESTINATION_RETRY_MAX_MS',
+    description: 'longest retry delay of a failed delivery (milliseconds)',
+    default: '3600000',
+  },
+  {
+    name: 'DESTINATION_TIMEOUT_MS',
+    description: 'how long one webhook request may take (milliseconds)',
+    default: '10000',
+  },
+  { name: 'DESTINATIONS_PER_SPACE', description: 'most destinations a space may have', default: '50' },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
 ];
@@ -296,6 +345,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
 
+  const secretKeyText = get('DESTINATION_SECRET_KEY');
+  let secretKey: Buffer | undefined;
+  if (secretKeyText !== undefined) {
+    secretKey = Buffer.from(secretKeyText, 'base64');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(secretKeyText) || secretKey.length !== 32) {
+      problems.push(
+        `DESTINATION_SECRET_KEY must be 32 bytes in base64 (e.g. openssl rand -base64 32), got ${secretKey.length} bytes`,
+      );
+      secretKey = undefined;
+    }
+  }
+
   const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
   const config: Config = {
     env: nodeEnv,
@@ -348,6 +409,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       traitsPerSpace: positive('COMPUTED_TRAITS_PER_SPACE'),
       expressionsPerDefinition: positive('COMPUTED_TRAIT_EXPRESSIONS'),
       audiencesPerSpace: positive('AUDIENCES_PER_SPACE'),
+    },
+    destinations: {
+      secretKey,
+      allowPrivateUrls: flag('DESTINATIONS_ALLOW_PRIVATE_URLS', false),
+      maxAttempts: positive('DESTINATION_MAX_ATTEMPTS'),
+      retryBaseMs: positive('DESTINATION_RETRY_BASE_MS'),
+      retryMaxMs: positive('DESTINATION_RETRY_MAX_MS'),
+      timeoutMs: positive('DESTINATION_TIMEOUT_MS'),
+      perSpace: positive('DESTINATIONS_PER_SPACE'),
     },
     metrics: {
       port: get('METRICS_PORT') === 'off' ? undefined : port('METRICS_PORT', ' or off'),

@@ -17,6 +17,7 @@ import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
+import { DESTINATION_QUERIES } from './destinations/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -36,7 +37,9 @@ export const REQUIRED_QUERIES = [
 ];
 
 /** The event store's named statements: a missing file fails the boot. */
-export const REQUIRED_SQL = [...new Set([...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL, ...COMPUTED_QUERIES])];
+export const REQUIRED_SQL = [
+  ...new Set([...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL, ...COMPUTED_QUERIES, ...DESTINATION_QUERIES]),
+];
 
 export interface Service {
   app: App;
@@ -108,11 +111,23 @@ export async function startService(
       computedExpressionsPerDefinition: config.computed.expressionsPerDefinition,
       audiencesPerSpace: config.computed.audiencesPerSpace,
       onComputedError: computedErrors(logger),
+      destinations: {
+        secretKey: config.destinations.secretKey ?? null,
+        allowPrivateUrls: config.destinations.allowPrivateUrls,
+        maxAttempts: config.destinations.maxAttempts,
+        retryBaseMs: config.destinations.retryBaseMs,
+        retryMaxMs: config.destinations.retryMaxMs,
+        timeoutMs: config.destinations.timeoutMs,
+        maxPerSpace: config.destinations.perSpace,
+      },
+      onDestinationsError: workerErrors(logger, 'destinations'),
+      deliveryObserver: metrics.deliveries,
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
     metrics.watchQueue(() => services.ingest.queueStats());
+    metrics.watchOutbox(() => services.destinations.outboxStats());
     const app = await createApp({
       graph,
       database,
@@ -178,6 +193,11 @@ export async function startService(
     // Computed traits follow the change log from here on (docs/adr/0021-computed-traits.md).
     services.computed.start();
     cleanups.push({ name: 'computed traits', run: () => services.computed.stop() });
+    // Webhook destinations send from their durable outbox (docs/adr/0023); off without a secret key.
+    services.destinations.start();
+    cleanups.push({ name: 'destinations', run: () => services.destinations.stop() });
+    if (!services.destinations.enabled)
+      logger.info('webhook destinations are off: DESTINATION_SECRET_KEY is not set');
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity
@@ -315,12 +335,17 @@ function startHousekeeping(
  * anything else is an error with its stack.
  */
 function computedErrors(logger: Logger): (error: unknown) => void {
+  return workerErrors(logger, 'computed traits');
+}
+
+/** As computedErrors, for any background worker named `worker`. */
+function workerErrors(logger: Logger, worker: string): (error: unknown) => void {
   let lastOutageLog = 0;
   return (error) => {
     if (error instanceof ServiceUnavailableError) {
       if (Date.now() - lastOutageLog < 10_000) return;
       lastOutageLog = Date.now();
-      logger.warn('computed traits wait for the databases', { reason: error.reason, message: error.message });
-    } else logger.error('a computed-traits pass failed; it runs again', { error });
+      logger.warn(`${worker} wait for the databases`, { reason: error.reason, message: error.message });
+    } else logger.error(`a ${worker} pass failed; it runs again`, { error });
   };
 }

@@ -1,5 +1,11 @@
 // The services a request can reach, built once by the composition root.
 import { AudienceGraph, ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from './computed/index.ts';
+import {
+  DEFAULT_DESTINATION_SETTINGS,
+  DestinationsService,
+  type DeliveryObserver,
+  type DestinationSettings,
+} from './destinations/index.ts';
 import { EventStore, LegacyEventMigration } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
@@ -20,6 +26,8 @@ export interface Services {
   legacyEvents: LegacyEventMigration;
   /** Computed traits and their worker (docs/adr/0021-computed-traits.md); the root starts and stops it. */
   computed: ComputedTraitsService;
+  /** Webhook destinations and their outbox worker (docs/adr/0023); the root starts and stops it. */
+  destinations: DestinationsService;
 }
 
 export function createServices(
@@ -34,6 +42,11 @@ export function createServices(
     audiencesPerSpace?: number;
     /** Reports a failed pass of the computed-traits worker (it tries again at the next tick). */
     onComputedError?: (error: unknown) => void;
+    /** Destinations' settings (DESTINATION_* variables); without a secret key they are off. */
+    destinations?: Partial<DestinationSettings>;
+    /** Reports a failed pass of the destinations worker (it tries again at the next tick). */
+    onDestinationsError?: (error: unknown) => void;
+    deliveryObserver?: DeliveryObserver;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -46,6 +59,12 @@ export function createServices(
   const profiles = new ProfilesService(graph, events);
   const audienceGraph = new AudienceGraph(graph);
   return {
+    destinations: new DestinationsService(
+      database,
+      { ...DEFAULT_DESTINATION_SETTINGS, ...options.destinations },
+      options.onDestinationsError,
+      options.deliveryObserver ?? null,
+    ),
     identity,
     events,
     commit,

@@ -2,6 +2,7 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { ProfileView, AccountView, ProfileIdentifierView, TraitView, EventView, EventConnectionView, EventEdgeView, ProfileConnectionView, ProfileEdgeView, MergeView, ViolationView, ProfileMetadataView } from '../profiles/index.ts';
 import type { ComputedTrait as ComputedTraitModel, ProfileComputedValue, ValueChange, ComputedTrait as AudienceModel, AudienceMemberView, AudienceChangeView, Membership } from '../computed/index.ts';
+import type { Destination as DestinationModel, DeliveryView } from '../destinations/index.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -373,6 +374,35 @@ export type CreateComputedTraitResult = {
   ok: Scalars['Boolean']['output'];
 };
 
+/** The outcome of `createWebhookDestination`. */
+export type CreateDestinationResult = {
+  __typename?: 'CreateDestinationResult';
+  /** The destination; null when refused. */
+  destination?: Maybe<Destination>;
+  /** Why it was refused, each with the path of the offending field; empty when ok. */
+  errors: Array<Error>;
+  /** How many deliveries its initial sync queued. */
+  initialSyncQueued?: Maybe<Scalars['Int']['output']>;
+  /** True when the destination was connected. */
+  ok: Scalars['Boolean']['output'];
+  /** The secret that signs its deliveries (`whsec_…`, for the `standardwebhooks` packages). Shown only here, once: store it now. */
+  signingSecret?: Maybe<Scalars['String']['output']>;
+};
+
+/** A webhook to connect. */
+export type CreateWebhookDestinationInput = {
+  /** Keys of user-level audiences to send. */
+  audiences?: Array<Scalars['String']['input']>;
+  /** Keys of user-level computed traits to send. */
+  computedTraits?: Array<Scalars['String']['input']>;
+  /** The calls to send for each change. */
+  modes?: Array<DestinationMode>;
+  /** A name for people (1 to 200 characters). */
+  name: Scalars['String']['input'];
+  /** An http(s) URL whose host resolves to public addresses only (unless the server allows private ones). */
+  url: Scalars['String']['input'];
+};
+
 /** The outcome of `deleteAudience`. */
 export type DeleteAudienceResult = {
   __typename?: 'DeleteAudienceResult';
@@ -391,6 +421,139 @@ export type DeleteComputedTraitResult = {
   errors: Array<Error>;
   /** How many profiles (accounts, for an account-level trait) kept its last value as an ordinary trait. */
   keptOnProfiles: Scalars['Int']['output'];
+};
+
+/** The outcome of `deleteDestination`. */
+export type DeleteDestinationResult = {
+  __typename?: 'DeleteDestinationResult';
+  /** True when the destination was deleted. */
+  deleted: Scalars['Boolean']['output'];
+  /** Why nothing was deleted; empty when deleted. */
+  errors: Array<Error>;
+};
+
+/**
+ * One call to a destination: an `identify` or a `track` for one change of one profile (or one current value,
+ * for the initial sync).
+ */
+export type Delivery = {
+  __typename?: 'Delivery';
+  /** When the change was recorded (for the initial sync, when the destination was connected). */
+  at: Scalars['DateTime']['output'];
+  /** Attempts so far. */
+  attempts: Scalars['Int']['output'];
+  /** `audience` or `computed_trait`. */
+  computationClass: Scalars['String']['output'];
+  /** The audience's or computed trait's key. */
+  computationKey: Scalars['String']['output'];
+  /** When it was queued. */
+  createdAt: Scalars['DateTime']['output'];
+  /** When it was delivered. */
+  deliveredAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Its id (for `replayDelivery`). */
+  id: Scalars['ID']['output'];
+  /** True for the initial sync's deliveries (a current value), false for a change's. */
+  initialSync: Scalars['Boolean']['output'];
+  /** Why the last attempt failed; null when it succeeded or none was made. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** The HTTP status of the last attempt; null when none answered. */
+  lastStatus?: Maybe<Scalars['Int']['output']>;
+  /** The call's messageId (and the `webhook-id` header), the same on every attempt: receivers dedupe by it. */
+  messageId: Scalars['String']['output'];
+  /** IDENTIFY or TRACK. */
+  mode: DestinationMode;
+  /** When it is tried next, while PENDING. */
+  nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The body last sent. */
+  payload?: Maybe<Scalars['JSONObject']['output']>;
+  /** PENDING, DELIVERED or FAILED. */
+  status: DeliveryStatus;
+  /** The profile it is about (as recorded; the call names its survivor's identifiers if it was merged since). */
+  subjectId: Scalars['String']['output'];
+  /** The value sent: true or false for an audience, the trait's value otherwise. */
+  value?: Maybe<Scalars['JSON']['output']>;
+};
+
+/** A page of a destination's deliveries. */
+export type DeliveryConnection = {
+  __typename?: 'DeliveryConnection';
+  /** The deliveries, newest first. */
+  nodes: Array<Delivery>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: PageInfo;
+};
+
+/** How many deliveries a destination has in each status. */
+export type DeliveryCounts = {
+  __typename?: 'DeliveryCounts';
+  /** Sent. */
+  delivered: Scalars['Int']['output'];
+  /** Given up. */
+  failed: Scalars['Int']['output'];
+  /** Waiting or in flight. */
+  pending: Scalars['Int']['output'];
+};
+
+/** Where a delivery is. */
+export type DeliveryStatus =
+  /** Sent: the receiver answered 2xx. */
+  | 'DELIVERED'
+  /** Given up after `DESTINATION_MAX_ATTEMPTS` attempts; `replayDelivery` sends it again. */
+  | 'FAILED'
+  /** Waiting for its turn, its next attempt, or in flight. */
+  | 'PENDING';
+
+/** A destination: where a space's audience entries and exits and computed-trait changes are sent. */
+export type Destination = {
+  __typename?: 'Destination';
+  /** The audiences it receives, by key. */
+  audiences: Array<Scalars['String']['output']>;
+  /** The computed traits it receives, by key. */
+  computedTraits: Array<Scalars['String']['output']>;
+  /** Its deliveries by status. */
+  counts: DeliveryCounts;
+  /** When it was connected. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Its deliveries, newest first, of one status or all. */
+  deliveries: DeliveryConnection;
+  /** Its id. */
+  id: Scalars['ID']['output'];
+  /** What kind it is: `webhook`. */
+  kind: Scalars['String']['output'];
+  /** The calls it receives for each change. */
+  modes: Array<DestinationMode>;
+  /** A name for people. */
+  name: Scalars['String']['output'];
+  /** When its settings last changed. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** The webhook's URL. */
+  url: Scalars['String']['output'];
+};
+
+
+/** A destination: where a space's audience entries and exits and computed-trait changes are sent. */
+export type DestinationDeliveriesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
+  status?: InputMaybe<DeliveryStatus>;
+};
+
+/** How a destination receives changes (Segment's calls). */
+export type DestinationMode =
+  /** `identify` with `traits: {<key>: <value>}` (an audience's value is true or false). */
+  | 'IDENTIFY'
+  /** `track`: `Audience Entered` / `Audience Exited` for audiences, `Trait Computed` for computed traits. */
+  | 'TRACK';
+
+/** The outcome of `updateDestination`. */
+export type DestinationResult = {
+  __typename?: 'DestinationResult';
+  /** The destination; null when refused. */
+  destination?: Maybe<Destination>;
+  /** Why it was refused; empty when ok. */
+  errors: Array<Error>;
+  /** True when the destination was changed. */
+  ok: Scalars['Boolean']['output'];
 };
 
 /** A refusal with a stable machine code, a message a person can act on, and the path of the offending field. */
@@ -701,6 +864,19 @@ export type Mutation = {
    */
   createComputedTrait: CreateComputedTraitResult;
   /**
+   * Connects a webhook (docs/adr/0023-webhook-destinations.md): it first receives every current member of
+   * its audiences and the current value of its computed traits (the initial sync), then every entry, exit
+   * and value change, as Segment-shaped `identify` and/or `track` calls signed with the Standard Webhooks
+   * scheme. The signing secret is in the answer and never shown again. Needs the `admin` scope. Refusals
+   * are data, with `destination` null: `NOT_CONFIGURED` (the server has no `DESTINATION_SECRET_KEY`),
+   * `INVALID_NAME`, `INVALID_URL` (not http(s), or its host resolves to a loopback, private, link-local or
+   * other non-public address unless the server allows them), `INVALID_MODES`, `NOTHING_TO_SEND`,
+   * `NOT_FOUND` (a key that is not a live audience or computed trait of its kind, path
+   * `["input", "audiences", i]` or `["input", "computedTraits", i]`), `UNSUPPORTED_LEVEL` (an account-level
+   * one) and `TOO_MANY_DESTINATIONS`.
+   */
+  createWebhookDestination: CreateDestinationResult;
+  /**
    * Deletes an audience: its memberships go (no exits are recorded), its key stays taken. Needs the `admin`
    * scope. An unknown key is `NOT_FOUND` with path `["key"]`.
    */
@@ -714,12 +890,27 @@ export type Mutation = {
    * `["key"]`.
    */
   deleteComputedTrait: DeleteComputedTraitResult;
+  /**
+   * Deletes a destination with every delivery it has not sent. Needs the `admin` scope. An unknown id is
+   * `NOT_FOUND` with path `["id"]`.
+   */
+  deleteDestination: DeleteDestinationResult;
   /** Segment `group`: associates the user with an account (`group_id`) and sets the account's traits. */
   group: EventResult;
   /** Segment `identify`: who the user is, and their traits. */
   identify: EventResult;
   /** Segment `page`: a web page the user viewed. */
   page: EventResult;
+  /**
+   * Sends a given-up (`FAILED`) delivery again, with its attempts counted afresh; it keeps its place in its
+   * profile's order. Needs the `admin` scope. `NOT_FOUND` (path `["id"]`) unless such a delivery is FAILED.
+   */
+  replayDelivery: ReplayResult;
+  /**
+   * Sends every given-up delivery of a destination again. Needs the `admin` scope. An unknown destination is
+   * `NOT_FOUND` with path `["destinationId"]`.
+   */
+  replayFailedDeliveries: ReplayResult;
   /** Segment `screen`: a mobile screen the user viewed. */
   screen: EventResult;
   /**
@@ -735,6 +926,13 @@ export type Mutation = {
    * `admin` scope. Refusals as for `createAudience`, and `NOT_FOUND` (path `["input", "key"]`).
    */
   updateAudience: AudienceResult;
+  /**
+   * Changes a destination (each field omitted or null is kept): an added audience or computed trait gets its
+   * initial sync; a removed one stops (what was queued for it is still sent); new modes apply to changes
+   * from now on. Needs the `admin` scope. Refusals as for `createWebhookDestination`, and `NOT_FOUND` with
+   * path `["input", "id"]`.
+   */
+  updateDestination: DestinationResult;
 };
 
 
@@ -763,6 +961,12 @@ export type MutationCreateComputedTraitArgs = {
 
 
 /** The write side: Segment calls and identity rules. */
+export type MutationCreateWebhookDestinationArgs = {
+  input: CreateWebhookDestinationInput;
+};
+
+
+/** The write side: Segment calls and identity rules. */
 export type MutationDeleteAudienceArgs = {
   key: Scalars['String']['input'];
 };
@@ -771,6 +975,12 @@ export type MutationDeleteAudienceArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationDeleteComputedTraitArgs = {
   key: Scalars['String']['input'];
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationDeleteDestinationArgs = {
+  id: Scalars['ID']['input'];
 };
 
 
@@ -789,6 +999,18 @@ export type MutationIdentifyArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationPageArgs = {
   input: PageInput;
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationReplayDeliveryArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationReplayFailedDeliveriesArgs = {
+  destinationId: Scalars['ID']['input'];
 };
 
 
@@ -813,6 +1035,12 @@ export type MutationTrackArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationUpdateAudienceArgs = {
   input: UpdateAudienceInput;
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationUpdateDestinationArgs = {
+  input: UpdateDestinationInput;
 };
 
 /** Where a page ends. */
@@ -1013,6 +1241,10 @@ export type Query = {
   computedTrait?: Maybe<ComputedTrait>;
   /** The space's computed traits (SEMANTICS.md §9), by key; deleted ones are not listed. */
   computedTraits: Array<ComputedTrait>;
+  /** One destination by id, or null when the space has none by that id. */
+  destination?: Maybe<Destination>;
+  /** The space's destinations (SEMANTICS.md §10 "Activation"), oldest first. Needs any access token. */
+  destinations: Array<Destination>;
   /** The identity resolution rules of the space, most trusted first (SEMANTICS.md §3). */
   identityRules: Array<IdentifierRule>;
   /**
@@ -1055,6 +1287,12 @@ export type QueryComputedTraitArgs = {
 
 
 /** The read side: profiles, accounts, identity rules. */
+export type QueryDestinationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** The read side: profiles, accounts, identity rules. */
 export type QueryPreviewAudienceArgs = {
   input: PreviewAudienceInput;
 };
@@ -1077,6 +1315,15 @@ export type QueryProfilesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: Scalars['Int']['input'];
   where?: InputMaybe<ProfileFilter>;
+};
+
+/** The outcome of `replayDelivery` and `replayFailedDeliveries`. */
+export type ReplayResult = {
+  __typename?: 'ReplayResult';
+  /** Why nothing was replayed; empty otherwise. */
+  errors: Array<Error>;
+  /** How many deliveries are PENDING again. */
+  replayed: Scalars['Int']['output'];
 };
 
 /** Segment's screen call. */
@@ -1209,6 +1456,22 @@ export type UpdateAudienceInput = {
   key: Scalars['String']['input'];
 };
 
+/** A destination's changes; each field omitted or null is kept. */
+export type UpdateDestinationInput = {
+  /** The audiences to send from now on (added ones get their initial sync). */
+  audiences?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The computed traits to send from now on (added ones get their initial sync). */
+  computedTraits?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** The destination's id. */
+  id: Scalars['ID']['input'];
+  /** The calls to send for each change from now on. */
+  modes?: InputMaybe<Array<DestinationMode>>;
+  /** A new name. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** A new URL (checked as at creation). */
+  url?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** An identifier that was not attached to the profile, and why. */
 export type Violation = {
   __typename?: 'Violation';
@@ -1337,9 +1600,19 @@ export type ResolversTypes = {
   CreateAudienceInput: CreateAudienceInput;
   CreateComputedTraitInput: CreateComputedTraitInput;
   CreateComputedTraitResult: ResolverTypeWrapper<Omit<CreateComputedTraitResult, 'computedTrait'> & { computedTrait?: Maybe<ResolversTypes['ComputedTrait']> }>;
+  CreateDestinationResult: ResolverTypeWrapper<Omit<CreateDestinationResult, 'destination'> & { destination?: Maybe<ResolversTypes['Destination']> }>;
+  CreateWebhookDestinationInput: CreateWebhookDestinationInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteAudienceResult: ResolverTypeWrapper<DeleteAudienceResult>;
   DeleteComputedTraitResult: ResolverTypeWrapper<DeleteComputedTraitResult>;
+  DeleteDestinationResult: ResolverTypeWrapper<DeleteDestinationResult>;
+  Delivery: ResolverTypeWrapper<DeliveryView>;
+  DeliveryConnection: ResolverTypeWrapper<Omit<DeliveryConnection, 'nodes'> & { nodes: Array<ResolversTypes['Delivery']> }>;
+  DeliveryCounts: ResolverTypeWrapper<DeliveryCounts>;
+  DeliveryStatus: DeliveryStatus;
+  Destination: ResolverTypeWrapper<DestinationModel>;
+  DestinationMode: DestinationMode;
+  DestinationResult: ResolverTypeWrapper<Omit<DestinationResult, 'destination'> & { destination?: Maybe<ResolversTypes['Destination']> }>;
   Error: ResolverTypeWrapper<Error>;
   Event: ResolverTypeWrapper<EventView>;
   EventConnection: ResolverTypeWrapper<EventConnectionView>;
@@ -1373,6 +1646,7 @@ export type ResolversTypes = {
   ProfileMetadata: ResolverTypeWrapper<ProfileMetadataView>;
   ProfileViolation: ResolverTypeWrapper<ViolationView>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplayResult: ResolverTypeWrapper<ReplayResult>;
   ScreenInput: ScreenInput;
   SegmentId: ResolverTypeWrapper<Scalars['SegmentId']['output']>;
   SegmentTimestamp: ResolverTypeWrapper<Scalars['SegmentTimestamp']['output']>;
@@ -1384,6 +1658,7 @@ export type ResolversTypes = {
   TraitFilter: TraitFilter;
   TraitLevel: TraitLevel;
   UpdateAudienceInput: UpdateAudienceInput;
+  UpdateDestinationInput: UpdateDestinationInput;
   Violation: ResolverTypeWrapper<Violation>;
   Warning: ResolverTypeWrapper<Warning>;
 };
@@ -1411,9 +1686,17 @@ export type ResolversParentTypes = {
   CreateAudienceInput: CreateAudienceInput;
   CreateComputedTraitInput: CreateComputedTraitInput;
   CreateComputedTraitResult: Omit<CreateComputedTraitResult, 'computedTrait'> & { computedTrait?: Maybe<ResolversParentTypes['ComputedTrait']> };
+  CreateDestinationResult: Omit<CreateDestinationResult, 'destination'> & { destination?: Maybe<ResolversParentTypes['Destination']> };
+  CreateWebhookDestinationInput: CreateWebhookDestinationInput;
   DateTime: Scalars['DateTime']['output'];
   DeleteAudienceResult: DeleteAudienceResult;
   DeleteComputedTraitResult: DeleteComputedTraitResult;
+  DeleteDestinationResult: DeleteDestinationResult;
+  Delivery: DeliveryView;
+  DeliveryConnection: Omit<DeliveryConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Delivery']> };
+  DeliveryCounts: DeliveryCounts;
+  Destination: DestinationModel;
+  DestinationResult: Omit<DestinationResult, 'destination'> & { destination?: Maybe<ResolversParentTypes['Destination']> };
   Error: Error;
   Event: EventView;
   EventConnection: EventConnectionView;
@@ -1444,6 +1727,7 @@ export type ResolversParentTypes = {
   ProfileMetadata: ProfileMetadataView;
   ProfileViolation: ViolationView;
   Query: Record<PropertyKey, never>;
+  ReplayResult: ReplayResult;
   ScreenInput: ScreenInput;
   SegmentId: Scalars['SegmentId']['output'];
   SegmentTimestamp: Scalars['SegmentTimestamp']['output'];
@@ -1454,6 +1738,7 @@ export type ResolversParentTypes = {
   Trait: TraitView;
   TraitFilter: TraitFilter;
   UpdateAudienceInput: UpdateAudienceInput;
+  UpdateDestinationInput: UpdateDestinationInput;
   Violation: Violation;
   Warning: Warning;
 };
@@ -1576,6 +1861,14 @@ export type CreateComputedTraitResultResolvers<ContextType = Context, ParentType
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
+export type CreateDestinationResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateDestinationResult'] = ResolversParentTypes['CreateDestinationResult']> = {
+  destination?: Resolver<Maybe<ResolversTypes['Destination']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  initialSyncQueued?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  signingSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -1589,6 +1882,62 @@ export type DeleteComputedTraitResultResolvers<ContextType = Context, ParentType
   deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
   keptOnProfiles?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type DeleteDestinationResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeleteDestinationResult'] = ResolversParentTypes['DeleteDestinationResult']> = {
+  deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+};
+
+export type DeliveryResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Delivery'] = ResolversParentTypes['Delivery']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  computationClass?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  computationKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveredAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  initialSync?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastStatus?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  messageId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  mode?: Resolver<ResolversTypes['DestinationMode'], ParentType, ContextType>;
+  nextAttemptAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  payload?: Resolver<Maybe<ResolversTypes['JSONObject']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['DeliveryStatus'], ParentType, ContextType>;
+  subjectId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['JSON']>, ParentType, ContextType>;
+};
+
+export type DeliveryConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeliveryConnection'] = ResolversParentTypes['DeliveryConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['Delivery']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type DeliveryCountsResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeliveryCounts'] = ResolversParentTypes['DeliveryCounts']> = {
+  delivered?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  pending?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type DestinationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Destination'] = ResolversParentTypes['Destination']> = {
+  audiences?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  computedTraits?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  counts?: Resolver<ResolversTypes['DeliveryCounts'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deliveries?: Resolver<ResolversTypes['DeliveryConnection'], ParentType, ContextType, RequireFields<DestinationDeliveriesArgs, 'first'>>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  modes?: Resolver<Array<ResolversTypes['DestinationMode']>, ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type DestinationResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DestinationResult'] = ResolversParentTypes['DestinationResult']> = {
+  destination?: Resolver<Maybe<ResolversTypes['Destination']>, ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 };
 
 export type ErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Error'] = ResolversParentTypes['Error']> = {
@@ -1670,15 +2019,20 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   batch?: Resolver<ResolversTypes['BatchResult'], ParentType, ContextType, RequireFields<MutationBatchArgs, 'input'>>;
   createAudience?: Resolver<ResolversTypes['AudienceResult'], ParentType, ContextType, RequireFields<MutationCreateAudienceArgs, 'input'>>;
   createComputedTrait?: Resolver<ResolversTypes['CreateComputedTraitResult'], ParentType, ContextType, RequireFields<MutationCreateComputedTraitArgs, 'input'>>;
+  createWebhookDestination?: Resolver<ResolversTypes['CreateDestinationResult'], ParentType, ContextType, RequireFields<MutationCreateWebhookDestinationArgs, 'input'>>;
   deleteAudience?: Resolver<ResolversTypes['DeleteAudienceResult'], ParentType, ContextType, RequireFields<MutationDeleteAudienceArgs, 'key'>>;
   deleteComputedTrait?: Resolver<ResolversTypes['DeleteComputedTraitResult'], ParentType, ContextType, RequireFields<MutationDeleteComputedTraitArgs, 'key'>>;
+  deleteDestination?: Resolver<ResolversTypes['DeleteDestinationResult'], ParentType, ContextType, RequireFields<MutationDeleteDestinationArgs, 'id'>>;
   group?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationGroupArgs, 'input'>>;
   identify?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationIdentifyArgs, 'input'>>;
   page?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationPageArgs, 'input'>>;
+  replayDelivery?: Resolver<ResolversTypes['ReplayResult'], ParentType, ContextType, RequireFields<MutationReplayDeliveryArgs, 'id'>>;
+  replayFailedDeliveries?: Resolver<ResolversTypes['ReplayResult'], ParentType, ContextType, RequireFields<MutationReplayFailedDeliveriesArgs, 'destinationId'>>;
   screen?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationScreenArgs, 'input'>>;
   setIdentityRules?: Resolver<ResolversTypes['SetIdentityRulesResult'], ParentType, ContextType, RequireFields<MutationSetIdentityRulesArgs, 'rules'>>;
   track?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationTrackArgs, 'input'>>;
   updateAudience?: Resolver<ResolversTypes['AudienceResult'], ParentType, ContextType, RequireFields<MutationUpdateAudienceArgs, 'input'>>;
+  updateDestination?: Resolver<ResolversTypes['DestinationResult'], ParentType, ContextType, RequireFields<MutationUpdateDestinationArgs, 'input'>>;
 };
 
 export type PageInfoResolvers<ContextType = Context, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -1743,12 +2097,19 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   audiences?: Resolver<Array<ResolversTypes['Audience']>, ParentType, ContextType>;
   computedTrait?: Resolver<Maybe<ResolversTypes['ComputedTrait']>, ParentType, ContextType, RequireFields<QueryComputedTraitArgs, 'key'>>;
   computedTraits?: Resolver<Array<ResolversTypes['ComputedTrait']>, ParentType, ContextType>;
+  destination?: Resolver<Maybe<ResolversTypes['Destination']>, ParentType, ContextType, RequireFields<QueryDestinationArgs, 'id'>>;
+  destinations?: Resolver<Array<ResolversTypes['Destination']>, ParentType, ContextType>;
   identityRules?: Resolver<Array<ResolversTypes['IdentifierRule']>, ParentType, ContextType>;
   previewAudience?: Resolver<ResolversTypes['AudiencePreview'], ParentType, ContextType, RequireFields<QueryPreviewAudienceArgs, 'input'>>;
   profile?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileArgs, 'by'>>;
   profileById?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileByIdArgs, 'id'>>;
   profiles?: Resolver<ResolversTypes['ProfileConnection'], ParentType, ContextType, RequireFields<QueryProfilesArgs, 'first'>>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ReplayResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayResult'] = ResolversParentTypes['ReplayResult']> = {
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  replayed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export interface SegmentIdScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SegmentId'], any> {
@@ -1804,9 +2165,16 @@ export type Resolvers<ContextType = Context> = {
   ComputedTraitChange?: ComputedTraitChangeResolvers<ContextType>;
   ComputedTraitValue?: ComputedTraitValueResolvers<ContextType>;
   CreateComputedTraitResult?: CreateComputedTraitResultResolvers<ContextType>;
+  CreateDestinationResult?: CreateDestinationResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteAudienceResult?: DeleteAudienceResultResolvers<ContextType>;
   DeleteComputedTraitResult?: DeleteComputedTraitResultResolvers<ContextType>;
+  DeleteDestinationResult?: DeleteDestinationResultResolvers<ContextType>;
+  Delivery?: DeliveryResolvers<ContextType>;
+  DeliveryConnection?: DeliveryConnectionResolvers<ContextType>;
+  DeliveryCounts?: DeliveryCountsResolvers<ContextType>;
+  Destination?: DestinationResolvers<ContextType>;
+  DestinationResult?: DestinationResultResolvers<ContextType>;
   Error?: ErrorResolvers<ContextType>;
   Event?: EventResolvers<ContextType>;
   EventConnection?: EventConnectionResolvers<ContextType>;
@@ -1826,6 +2194,7 @@ export type Resolvers<ContextType = Context> = {
   ProfileMetadata?: ProfileMetadataResolvers<ContextType>;
   ProfileViolation?: ProfileViolationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplayResult?: ReplayResultResolvers<ContextType>;
   SegmentId?: GraphQLScalarType;
   SegmentTimestamp?: GraphQLScalarType;
   SetIdentityRulesResult?: SetIdentityRulesResultResolvers<ContextType>;

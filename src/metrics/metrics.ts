@@ -35,6 +35,7 @@ export class Metrics {
   private readonly sources: {
     graph?: GraphSource;
     queue?: () => QueueStats;
+    outbox?: () => Promise<{ pending: number; oldestSeconds: number }>;
     queryTimes?: Record<'neo4j' | 'postgres', QueryTimes>;
   } = {};
 
@@ -81,6 +82,18 @@ export class Metrics {
     labelNames: ['code'] as const,
     registers: [this.registry],
   });
+
+  private readonly deliveryAttempts = new Counter({
+    name: 'stitchgraph_destination_deliveries_total',
+    help: 'Webhook delivery attempts by outcome: delivered, retry (failed, tried again later), failed (given up)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  /** Feeds the destinations' delivery counter; handed to DestinationsService by the composition root. */
+  readonly deliveries = {
+    attempt: (outcome: 'delivered' | 'retry' | 'failed') => this.deliveryAttempts.inc({ outcome }),
+  };
 
   /** Feeds the ingestion counters; handed to IngestService by the composition root. */
   readonly ingest: IngestObserver = {
@@ -154,6 +167,30 @@ export class Metrics {
           if (sources.queue !== undefined) this.set(read(sources.queue()));
         },
       });
+    // The outbox, read at scrape time in one statement; a failed read leaves the last values.
+    let outbox: Promise<{ pending: number; oldestSeconds: number } | null> | null = null;
+    const readOutbox = () =>
+      (outbox ??= (sources.outbox?.() ?? Promise.resolve(null))
+        .catch(() => null)
+        .finally(() => setTimeout(() => (outbox = null), 0)));
+    new Gauge({
+      name: 'stitchgraph_destination_outbox_pending',
+      help: 'Webhook deliveries waiting to be sent (PENDING), all spaces',
+      registers: [this.registry],
+      async collect() {
+        const s = await readOutbox();
+        if (s !== null) this.set(s.pending);
+      },
+    });
+    new Gauge({
+      name: 'stitchgraph_destination_outbox_lag_seconds',
+      help: 'Age of the oldest webhook delivery still waiting to be sent (0 when none waits)',
+      registers: [this.registry],
+      async collect() {
+        const s = await readOutbox();
+        if (s !== null) this.set(s.oldestSeconds);
+      },
+    });
     queueGauge(
       'stitchgraph_ingest_queue_requests',
       'Requests waiting for a group-commit transaction, all spaces',
@@ -169,6 +206,11 @@ export class Metrics {
       'Group-commit transactions in flight, all spaces',
       (s) => s.running,
     );
+  }
+
+  /** The destinations' outbox (pending deliveries and the oldest one's age) is read from here. */
+  watchOutbox(stats: () => Promise<{ pending: number; oldestSeconds: number }>): void {
+    this.sources.outbox = stats;
   }
 
   /** The deadlock count and Neo4j's availability come from this graph. */

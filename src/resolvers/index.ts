@@ -18,6 +18,7 @@ import {
   audienceQueries,
   audienceSubscriptions,
 } from './audiences.ts';
+import { Delivery, Destination, destinationMutations, destinationQueries } from './destinations.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
 import {
@@ -42,6 +43,7 @@ export const resolvers: Resolvers = {
     ...profileQueries,
     ...computedQueries,
     ...audienceQueries,
+    ...destinationQueries,
   },
   Profile: { ...Profile, ...ProfileComputed, ...ProfileAudiences },
   ComputedTraitChange,
@@ -49,6 +51,8 @@ export const resolvers: Resolvers = {
   Audience,
   AudienceMember,
   AudienceChange,
+  Destination,
+  Delivery,
   Subscription: audienceSubscriptions,
   BlockedValue: blockedValueFields,
   Mutation: {
@@ -56,5 +60,6 @@ export const resolvers: Resolvers = {
     ...rulesMutations,
     ...computedMutations,
     ...audienceMutations,
+    ...destinationMutations,
   },
 };
