@@ -167,6 +167,11 @@ describe('audiences over GraphQL', () => {
       },
     });
     expect(pro.data?.createAudience).toMatchObject({ ok: true });
+    // Its backfill records entries too (cause backfill); the changes below are the ones after it.
+    await poll(
+      () => audience('pro_big_spenders'),
+      (a) => a?.status === 'LIVE',
+    );
 
     // Bob's order brings him in, with the order as the cause; his identify as pro brings him into the next.
     await order('bob', 2, 90);
