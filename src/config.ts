@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from './graph/driver.ts';
 import { DEFAULT_WRITERS } from './ingest/write-queue.ts';
+import { SecretBox } from './sync/secrets.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -105,6 +106,14 @@ export interface MetricsConfig {
   host: string;
 }
 
+/** Profiles Sync (docs/adr/0024-profiles-sync.md). */
+export interface SyncConfig {
+  /** Key that encrypts sync targets' locations (32 bytes); undefined: targets cannot be added or opened. */
+  secretKey: string | undefined;
+  /** How often each target is synced (ms). */
+  intervalMs: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -119,6 +128,7 @@ export interface Config {
   ingest: IngestConfig;
   computed: ComputedConfig;
   metrics: MetricsConfig;
+  sync: SyncConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -214,6 +224,16 @@ export const VARIABLES: readonly VariableSpec[] = [
     description: 'most audiences a space may have (deleted ones not counted)',
     default: '100',
   },
+  {
+    name: 'SYNC_SECRET_KEY',
+    description:
+      'key that encrypts Profiles Sync targets (32 bytes as base64 or 64 hex digits); unset: no targets',
+  },
+  {
+    name: 'SYNC_INTERVAL_MS',
+    description: 'how often Profiles Sync writes new changes to each target (milliseconds)',
+    default: '10000',
+  },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
 ];
@@ -296,6 +316,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
 
+  const syncKey = get('SYNC_SECRET_KEY');
+  if (syncKey !== undefined && !SecretBox.isKey(syncKey)) {
+    problems.push('SYNC_SECRET_KEY must be 32 bytes, as base64 or as 64 hex digits');
+  }
+
   const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
   const config: Config = {
     env: nodeEnv,
@@ -352,6 +377,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: {
       port: get('METRICS_PORT') === 'off' ? undefined : port('METRICS_PORT', ' or off'),
       host: metricsHost,
+    },
+    sync: {
+      secretKey: syncKey,
+      intervalMs: positive('SYNC_INTERVAL_MS'),
     },
   };
   if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {

@@ -17,6 +17,7 @@ import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
+import { SYNC_QUERIES, type SyncStep } from './sync/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -36,7 +37,12 @@ export const REQUIRED_QUERIES = [
 ];
 
 /** The event store's named statements: a missing file fails the boot. */
-export const REQUIRED_SQL = [...new Set([...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL, ...COMPUTED_QUERIES])];
+export const REQUIRED_SQL = [
+  ...new Set([...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL, ...COMPUTED_QUERIES, ...SYNC_QUERIES]),
+];
+
+/** Folders of sql/ that hold no event-store statements: migrations, and the sync targets' dialects. */
+export const NOT_EVENT_STORE_SQL = ['migrations', 'targets'];
 
 export interface Service {
   app: App;
@@ -54,6 +60,8 @@ export interface Service {
 export interface StartOptions {
   /** Called after each step of every batch's two-store commit (the crash tests kill the process there). */
   onCommitStep?: (step: CommitStep) => void;
+  /** Called after each step of every Profiles Sync transaction (the sync crash tests kill there). */
+  onSyncStep?: (step: SyncStep) => void;
 }
 
 export async function startService(
@@ -109,6 +117,13 @@ export async function startService(
       audiencesPerSpace: config.computed.audiencesPerSpace,
       onComputedError: computedErrors(logger),
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
+      ...(config.sync.secretKey === undefined ? {} : { syncSecretKey: config.sync.secretKey }),
+      syncSettings: { intervalMs: config.sync.intervalMs },
+      syncHooks: {
+        onError: (error, target) =>
+          logger.warn('a sync to a warehouse failed; it is tried again', { target, error }),
+        ...(options.onSyncStep === undefined ? {} : { onStep: options.onSyncStep }),
+      },
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
@@ -178,6 +193,9 @@ export async function startService(
     // Computed traits follow the change log from here on (docs/adr/0021-computed-traits.md).
     services.computed.start();
     cleanups.push({ name: 'computed traits', run: () => services.computed.stop() });
+    // Profiles Sync follows the change log into the warehouses (docs/adr/0024-profiles-sync.md).
+    services.sync.start();
+    cleanups.push({ name: 'profiles sync', run: () => services.sync.stop() });
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity
@@ -236,7 +254,7 @@ export async function openDatabase(
   }
   const queries = await QueryRegistry.load(SQL_DIR, REQUIRED_SQL, {
     extension: '.sql',
-    skip: ['migrations'],
+    skip: NOT_EVENT_STORE_SQL,
   });
   const database = new Database(queries, {
     url,

@@ -7,6 +7,7 @@ import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } f
 import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
 import { SpacesService } from './spaces/index.ts';
+import { DEFAULT_SYNC_SETTINGS, SyncService, type SyncHooks, type SyncSettings } from './sync/index.ts';
 
 export interface Services {
   identity: IdentityService;
@@ -20,6 +21,8 @@ export interface Services {
   legacyEvents: LegacyEventMigration;
   /** Computed traits and their worker (docs/adr/0021-computed-traits.md); the root starts and stops it. */
   computed: ComputedTraitsService;
+  /** Profiles Sync to warehouses and its worker (docs/adr/0024-profiles-sync.md); the root starts it. */
+  sync: SyncService;
 }
 
 export function createServices(
@@ -34,6 +37,10 @@ export function createServices(
     audiencesPerSpace?: number;
     /** Reports a failed pass of the computed-traits worker (it tries again at the next tick). */
     onComputedError?: (error: unknown) => void;
+    /** Encrypts sync targets' locations (SYNC_SECRET_KEY); without it targets cannot be added or opened. */
+    syncSecretKey?: string;
+    syncSettings?: Partial<SyncSettings>;
+    syncHooks?: SyncHooks;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -83,6 +90,13 @@ export function createServices(
       (space, level, ids) => profiles.customTraits(space, level, ids),
       // ... and show their members there, for Neo4j Browser (docs/adr/0022).
       (space, level, subjects) => audienceGraph.project(space, level, subjects),
+    ),
+    sync: new SyncService(
+      database,
+      events,
+      { ...DEFAULT_SYNC_SETTINGS, ...options.syncSettings },
+      options.syncSecretKey,
+      options.syncHooks,
     ),
   };
 }
