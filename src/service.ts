@@ -17,7 +17,7 @@ import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
-import { SYNC_QUERIES, type SyncStep } from './sync/index.ts';
+import { SYNC_QUERIES, type SyncStep, type TargetKind } from './sync/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -61,7 +61,7 @@ export interface StartOptions {
   /** Called after each step of every batch's two-store commit (the crash tests kill the process there). */
   onCommitStep?: (step: CommitStep) => void;
   /** Called after each step of every Profiles Sync transaction (the sync crash tests kill there). */
-  onSyncStep?: (step: SyncStep) => void;
+  onSyncStep?: (step: SyncStep, kind: TargetKind) => void;
 }
 
 export async function startService(

@@ -34,8 +34,8 @@ export type SyncStep = 'written' | 'committed';
 export interface SyncHooks {
   /** A failed attempt (recorded on the target too; the worker tries again later). */
   onError?: (error: unknown, targetId: string) => void;
-  /** After each step of every sync transaction (the crash tests kill the process there). */
-  onStep?: (step: SyncStep) => void;
+  /** After each step of every sync transaction, with the target's kind (the crash tests kill there). */
+  onStep?: (step: SyncStep, kind: TargetKind) => void;
 }
 
 /** A target as clients see it: never its location's secret. */
@@ -287,7 +287,7 @@ export class SyncService {
         if (next.length === 0) break;
       }
       const step = await this.syncStretch(t, target);
-      this.hooks.onStep?.('committed');
+      this.hooks.onStep?.('committed', t.kind);
       synced = { ...step.at, generation: t.generation };
       await this.repo.recordSynced(this.db, t.id, synced, step.held);
       total.changes += step.read;
@@ -332,7 +332,7 @@ export class SyncService {
           : { txid: last.txid, position: last.position };
       held += written;
       await tx.run('write-cursor', [t.id, at.txid, at.position, t.generation, held]);
-      this.hooks.onStep?.('written');
+      this.hooks.onStep?.('written', t.kind);
       return { at, read: rows.length, written, held, more };
     });
   }
