@@ -34,6 +34,7 @@ const config: CodegenConfig = {
           AudienceMember: '../computed/index.ts#AudienceMemberView',
           AudienceChange: '../computed/index.ts#AudienceChangeView',
           AudienceMembership: '../computed/index.ts#Membership',
+          SyncTarget: '../sync/index.ts#SyncTargetStatus',
         },
         scalars: {
           JSON: 'unknown',

@@ -194,8 +194,11 @@ export async function startService(
     services.computed.start();
     cleanups.push({ name: 'computed traits', run: () => services.computed.stop() });
     // Profiles Sync follows the change log into the warehouses (docs/adr/0024-profiles-sync.md).
-    services.sync.start();
-    cleanups.push({ name: 'profiles sync', run: () => services.sync.stop() });
+    // Only with the key that opens the targets: a process without it would record an error on each.
+    if (config.sync.secretKey !== undefined) {
+      services.sync.start();
+      cleanups.push({ name: 'profiles sync', run: () => services.sync.stop() });
+    }
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity

@@ -20,6 +20,7 @@ import {
 } from './audiences.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
+import { SyncTarget, syncQueries } from './sync.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -42,7 +43,9 @@ export const resolvers: Resolvers = {
     ...profileQueries,
     ...computedQueries,
     ...audienceQueries,
+    ...syncQueries,
   },
+  SyncTarget,
   Profile: { ...Profile, ...ProfileComputed, ...ProfileAudiences },
   ComputedTraitChange,
   Account: { ...Account, ...AccountComputed, ...AccountAudiences },

@@ -2,10 +2,16 @@
 // database of the test's own) and a temporary DuckDB file: events, identifiers, merges and traits arrive
 // in Segment's table shapes; user_traits, user_identifiers and profile_merges answer as after the merge;
 // later changes arrive incrementally, once; a resync writes the same again; a target that is down costs
-// only delay (its error is recorded, and the next attempt catches up).
+// only delay (its error is recorded, and the next attempt catches up); GraphQL shows each target's state to
+// admins only. A database of this file's own, so that no other file's service syncs these targets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database } from '../../src/postgres/database.ts';
+import type { Service } from '../../src/service.ts';
 import { DEFAULT_SYNC_SETTINGS, SyncService, type SyncTargetStatus } from '../../src/sync/index.ts';
+import { postGraphQL } from '../support/api.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { openPrivateDatabase } from '../support/postgres.ts';
+import { startTestService } from '../support/service.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 import {
   openTargetDatabase,
@@ -16,6 +22,7 @@ import {
 } from '../support/sync.ts';
 
 let t: TestGraph;
+let own: { db: Database; url: string; drop: () => Promise<void> };
 let s: Stack;
 let sync: SyncService;
 let pgTarget: Awaited<ReturnType<typeof openTargetDatabase>>;
@@ -23,7 +30,9 @@ let duck: Awaited<ReturnType<typeof tempDuckDbFile>>;
 const targets: { kind: 'duckdb' | 'postgres'; status: SyncTargetStatus }[] = [];
 
 beforeAll(async () => {
-  t = await openTestGraph();
+  const shared = await openTestGraph();
+  own = await openPrivateDatabase();
+  t = { ...shared, db: own.db, close: shared.close };
   s = await newStack(t);
   // A small batch, so that a sync takes several target transactions.
   sync = new SyncService(t.db, s.events, { ...DEFAULT_SYNC_SETTINGS, batch: 3 }, TEST_SYNC_KEY);
@@ -34,6 +43,7 @@ afterAll(async () => {
   for (const target of targets) await sync.removeTarget(target.status.id);
   await pgTarget.drop();
   await duck.remove();
+  await own.drop();
   await t.close();
 });
 
@@ -288,6 +298,58 @@ describe('Profiles Sync', () => {
       await sync.removeTarget(added.target.id);
     } finally {
       await other.drop();
+    }
+  });
+
+  it('shows each target’s state over GraphQL, to admins only', async () => {
+    let service: Service | undefined;
+    try {
+      // The service on this file's database; its own worker syncs too (with the key, every 50 ms).
+      service = await startTestService({
+        DATABASE_URL: own.url,
+        SYNC_SECRET_KEY: TEST_SYNC_KEY,
+        SYNC_INTERVAL_MS: '50',
+      });
+      const admin = (await service.services.spaces.createKey(s.space, 'token', { scopes: ['admin'] })).secret;
+      const reader = (await service.services.spaces.createKey(s.space, 'token')).secret;
+      const QUERY = `{ syncTargets { id kind name location createdAt rowsWritten lagChanges lagSeconds lastSyncedAt lastError lastErrorAt failures resyncPending } }`;
+      await s.send('track', { userId: 'ps-u1', event: 'Viewed Status', messageId: 'ps-m9' });
+      const deadline = Date.now() + 30_000;
+      let answer = await postGraphQL(service.url, admin, QUERY);
+      const synced = (a: typeof answer) =>
+        (a.data?.syncTargets as { lagChanges: number }[] | undefined)?.every((x) => x.lagChanges === 0) ??
+        false;
+      while (!synced(answer) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        answer = await postGraphQL(service.url, admin, QUERY);
+      }
+      expect(answer.errors).toBeUndefined();
+      const byId = new Map((answer.data?.syncTargets as { id: string }[]).map((x) => [x.id, x]));
+      for (const { kind, status } of targets) {
+        expect(byId.get(status.id), kind).toEqual({
+          id: status.id,
+          kind: kind === 'duckdb' ? 'DUCKDB' : 'POSTGRES',
+          name: status.name,
+          location: status.location,
+          createdAt: status.createdAt.toISOString(),
+          rowsWritten: expect.any(Number),
+          lagChanges: 0,
+          lagSeconds: 0,
+          lastSyncedAt: expect.stringMatching(/^\d{4}-/),
+          lastError: null,
+          lastErrorAt: null,
+          failures: 0,
+          resyncPending: false,
+        });
+        expect(await query(kind, "SELECT id FROM tracks WHERE id = 'ps-m9'"), kind).toEqual([
+          { id: 'ps-m9' },
+        ]);
+      }
+      expect(await postGraphQL(service.url, reader, QUERY)).toMatchObject({
+        errors: [{ extensions: { code: 'FORBIDDEN' } }],
+      });
+    } finally {
+      await service?.stop();
     }
   });
 });
