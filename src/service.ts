@@ -128,6 +128,7 @@ export async function startService(
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
     metrics.watchQueue(() => services.ingest.queueStats());
+    metrics.watchSync(() => services.sync.targets());
     const app = await createApp({
       graph,
       database,

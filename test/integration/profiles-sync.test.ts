@@ -3,7 +3,8 @@
 // in Segment's table shapes; user_traits, user_identifiers and profile_merges answer as after the merge;
 // later changes arrive incrementally, once; a resync writes the same again; a target that is down costs
 // only delay (its error is recorded, and the next attempt catches up); GraphQL shows each target's state to
-// admins only. A database of this file's own, so that no other file's service syncs these targets.
+// admins only, and /metrics to Prometheus. A database of this file's own, so that no other file's service
+// syncs these targets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/postgres/database.ts';
 import type { Service } from '../../src/service.ts';
@@ -301,7 +302,7 @@ describe('Profiles Sync', () => {
     }
   });
 
-  it('shows each target’s state over GraphQL, to admins only', async () => {
+  it('shows each target’s state over GraphQL, to admins only, and in /metrics', async () => {
     let service: Service | undefined;
     try {
       // The service on this file's database; its own worker syncs too (with the key, every 50 ms).
@@ -348,6 +349,16 @@ describe('Profiles Sync', () => {
       expect(await postGraphQL(service.url, reader, QUERY)).toMatchObject({
         errors: [{ extensions: { code: 'FORBIDDEN' } }],
       });
+      // The same state in /metrics, per target.
+      const metrics = await (await fetch(String(service.metricsUrl))).text();
+      for (const { kind, status } of targets) {
+        const labels = `{space="${s.space}",target="${status.id}",kind="${kind}"}`;
+        expect(metrics, kind).toContain(`stitchgraph_sync_lag_changes${labels} 0`);
+        expect(metrics, kind).toContain(`stitchgraph_sync_failures${labels} 0`);
+        expect(metrics, kind).toMatch(
+          new RegExp(`stitchgraph_sync_rows${labels.replace(/[{}]/g, '\\$&')} [1-9]`),
+        );
+      }
     } finally {
       await service?.stop();
     }
