@@ -3,7 +3,12 @@
 // same named statements, one file per statement and dialect under sql/targets/<kind>/, with positional
 // parameters only. DuckDB allows one writing process per file, so a DuckDB target opens the file for a
 // transaction and closes it after, and users can open the file between syncs.
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import {
+  DuckDBInstance,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -114,17 +119,29 @@ export class DuckDbTarget implements SyncTarget {
   async transaction<T>(work: (tx: TargetTx) => Promise<T>): Promise<T> {
     const queries = await statements('duckdb');
     await mkdir(dirname(this.path), { recursive: true });
-    const instance = await DuckDBInstance.create(this.path);
+    // One thread: a batch is thousands of point statements, which DuckDB's thread pool only slows down.
+    const instance = await DuckDBInstance.create(this.path, { threads: '1' });
     let connection: DuckDBConnection | undefined;
     try {
       connection = await instance.connect();
       const c = connection;
       await c.run('BEGIN TRANSACTION');
+      // Each statement is prepared once per transaction and bound for every row: parsing and planning
+      // it per row cost DuckDB more than the row itself. create-tables and reset hold several statements,
+      // which a prepared statement cannot.
+      const prepared = new Map<string, DuckDBPreparedStatement>();
       try {
         const result = await work({
           run: async (name, params = []) => {
-            const reader = await c.runAndReadAll(queries.get(name), params.map(duckValue));
-            return reader.getRowObjectsJson() as TargetRow[];
+            if (params.length === 0)
+              return (await c.runAndReadAll(queries.get(name))).getRowObjectsJson() as TargetRow[];
+            let statement = prepared.get(name);
+            if (statement === undefined) {
+              statement = await c.prepare(queries.get(name));
+              prepared.set(name, statement);
+            }
+            statement.bind(params.map(duckValue));
+            return (await statement.runAndReadAll()).getRowObjectsJson() as TargetRow[];
           },
         });
         await c.run('COMMIT');
