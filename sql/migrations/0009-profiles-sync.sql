@@ -1,10 +1,10 @@
--- 0008-profiles-sync: the warehouses a space's profiles are synced to (SEMANTICS.md §11,
+-- 0009-profiles-sync: the warehouses a space's profiles are synced to (SEMANTICS.md §11,
 -- docs/adr/0024-profiles-sync.md). Where a target stands in the change log is kept in the target itself,
 -- committed with the rows it wrote; `synced_*` here is a copy taken after each commit, for status and lag
 -- only. The location (a DuckDB file's path, or a PostgreSQL URL that may hold a password) is stored
 -- encrypted (AES-256-GCM, SYNC_SECRET_KEY); `display` is the location without its password, and
 -- `location_hash` (an HMAC of the location under the same key) keeps two targets from sharing one place.
--- Numbered 0008: 0007 is taken by webhook destinations on another branch.
+-- Numbered 0009: main has 0007 (dirty streams) and 0008 (webhook destinations).
 CREATE TABLE sync_targets (
   id                text        PRIMARY KEY,
   space             text        NOT NULL,
