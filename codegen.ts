@@ -36,6 +36,7 @@ const config: CodegenConfig = {
           AudienceMembership: '../computed/index.ts#Membership',
           Destination: '../destinations/index.ts#Destination as DestinationModel',
           Delivery: '../destinations/index.ts#DeliveryView',
+          SyncTarget: '../sync/index.ts#SyncTargetStatus',
         },
         scalars: {
           JSON: 'unknown',

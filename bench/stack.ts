@@ -11,6 +11,7 @@ import pg from 'pg';
 import { EVENT_QUERIES } from '../src/events/index.ts';
 import { createDriver, QueryRegistry } from '../src/graph/index.ts';
 import { SQL_DIR } from '../src/postgres/migrations.ts';
+import { NOT_EVENT_STORE_SQL } from '../src/service.ts';
 import { freePort } from '../test/support/ports.ts';
 import { startLocalNeo4j, type LocalNeo4j } from '../tools/neo4j/launcher.ts';
 import { postgresStatus, startLocalPostgres, type LocalPostgres } from '../tools/postgres/launcher.ts';
@@ -286,7 +287,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const [bench, project, sqlProject, sqlBench] = await Promise.all([
       QueryRegistry.load(join(BENCH_DIR, 'cypher')),
       QueryRegistry.load(),
-      QueryRegistry.load(SQL_DIR, EVENT_QUERIES, { extension: '.sql', skip: ['migrations'] }),
+      QueryRegistry.load(SQL_DIR, EVENT_QUERIES, { extension: '.sql', skip: NOT_EVENT_STORE_SQL }),
       QueryRegistry.load(join(BENCH_DIR, 'sql'), undefined, { extension: '.sql' }),
     ]);
     const postmaster = (await postgresStatus(pgDir)).pid ?? null;

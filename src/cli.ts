@@ -17,6 +17,7 @@ import { openDatabase, REQUIRED_QUERIES } from './service.ts';
 import { createLogger } from './log.ts';
 import { migrateDatabase } from './postgres/migrations.ts';
 import type { KeyInfo, Scope } from './spaces/index.ts';
+import type { SyncRun, SyncTargetStatus } from './sync/index.ts';
 import { SpaceError } from './spaces/index.ts';
 import { startLocalNeo4j } from '../tools/neo4j/launcher.ts';
 
@@ -32,6 +33,15 @@ const USAGE = `Usage: npm run stitchgraph -- <command>
   events migrate [--space <id>] [--batch <n>]          move the events a previous version kept in Neo4j
                                                        into PostgreSQL (safe to stop at any point and
                                                        run again; default batch ${DEFAULT_MOVE_BATCH})
+  sync add --space <id> --duckdb <file> [--name <text>]
+  sync add --space <id> --postgres <url> [--name <text>]
+                                                       add a Profiles Sync target (needs SYNC_SECRET_KEY);
+                                                       the server syncs it every SYNC_INTERVAL_MS
+  sync list [--space <id>]                             list sync targets and their state
+  sync status <targetId>                               a target's lag, rows and last error
+  sync run <targetId>                                  sync a target now, until it has every change
+  sync resync <targetId>                               empty a target and write everything again, now
+  sync remove <targetId>                               stop syncing a target (its tables stay)
 `;
 
 export class UsageError extends Error {}
@@ -50,6 +60,8 @@ export async function runCommand(
       scopes: { type: 'string' },
       name: { type: 'string' },
       batch: { type: 'string' },
+      duckdb: { type: 'string' },
+      postgres: { type: 'string' },
     },
   });
   const [noun, verb, arg] = positionals;
@@ -94,6 +106,46 @@ export async function runCommand(
         throw new UsageError(`--batch must be a whole number from 1 to ${MAX_MOVE_BATCH}`);
       return describeMove(await moveEvents(services, values.space, batch));
     }
+    case 'sync add': {
+      const space = required(values.space, '--space');
+      if ((values.duckdb === undefined) === (values.postgres === undefined))
+        throw new UsageError('sync add needs one of --duckdb <file> or --postgres <url>');
+      const result = await services.sync.addTarget(space, {
+        kind: values.duckdb === undefined ? 'postgres' : 'duckdb',
+        location: values.duckdb ?? values.postgres ?? '',
+        ...(values.name === undefined ? {} : { name: values.name }),
+      });
+      if (!result.ok) throw new UsageError(`${result.code}: ${result.message}`);
+      return `Added sync target ${result.target.id} (${result.target.kind} ${result.target.location}) for space ${space}.`;
+    }
+    case 'sync list': {
+      const targets = await services.sync.targets(values.space ?? null);
+      return targets.map(describeTarget).join('\n') || '(no sync targets)';
+    }
+    case 'sync status': {
+      if (!arg) throw new UsageError('sync status needs a target id');
+      const target = await services.sync.target(arg);
+      if (target === null) throw new UsageError(`no sync target ${arg}`);
+      return describeStatus(target);
+    }
+    case 'sync run':
+    case 'sync resync': {
+      if (!arg) throw new UsageError(`${command} needs a target id`);
+      if (verb === 'resync' && !(await services.sync.requestResync(arg)))
+        throw new UsageError(`no sync target ${arg}`);
+      const run = await syncNow(services, arg);
+      const target = await services.sync.target(arg);
+      return [
+        `${verb === 'resync' ? 'Resynced' : 'Synced'} ${arg}: ${run.changes} change-log rows read, ${run.rows} rows written.`,
+        ...(target === null ? [] : [describeStatus(target)]),
+      ].join('\n');
+    }
+    case 'sync remove': {
+      if (!arg) throw new UsageError('sync remove needs a target id');
+      return (await services.sync.removeTarget(arg))
+        ? `Removed sync target ${arg}.`
+        : `No sync target ${arg}.`;
+    }
     default:
       throw new UsageError(noun === undefined ? 'no command given' : `unknown command "${command.trim()}"`);
   }
@@ -135,6 +187,40 @@ async function moveEvents(
   }
 }
 
+/** Syncs a target now with a progress bar on stderr (STYLE.md §16): change-log rows read of those due. */
+async function syncNow(services: ReturnType<typeof createServices>, id: string): Promise<SyncRun> {
+  const total = await services.sync.pending(id);
+  const bar = new cliProgress.SingleBar({
+    format: 'syncing |{bar}| {value}/{total} changes | {rows} rows | {eta_formatted} left',
+    hideCursor: true,
+  });
+  bar.start(Math.max(total, 1), 0, { rows: 0 });
+  try {
+    return await services.sync.catchUp(id, (run) =>
+      bar.update(Math.min(run.changes, Math.max(total, 1)), { rows: run.rows }),
+    );
+  } finally {
+    bar.stop();
+  }
+}
+
+function describeTarget(t: SyncTargetStatus): string {
+  const state = t.lastError === null ? 'ok' : `failing (${t.failures}): ${t.lastError}`;
+  return `${t.id}\t${t.space}\t${t.kind}\t${t.location}\t${t.rowsWritten} rows\tlag ${t.lag.changes}\t${state}`;
+}
+
+function describeStatus(t: SyncTargetStatus): string {
+  return [
+    `target:      ${t.id} (${t.name})`,
+    `space:       ${t.space}`,
+    `location:    ${t.kind} ${t.location}`,
+    `rows:        ${t.rowsWritten}`,
+    `lag:         ${t.lag.changes} change-log rows, oldest ${Math.round(t.lag.ms / 1000)} s old${t.resyncPending ? ' (resync pending)' : ''}`,
+    `last synced: ${t.lastSyncedAt?.toISOString() ?? 'never'}`,
+    `last error:  ${t.lastError === null ? 'none' : `${t.lastError} (${t.lastErrorAt?.toISOString() ?? ''}, ${t.failures} in a row)`}`,
+  ].join('\n');
+}
+
 function describeMove(r: EventMoveResult): string {
   const lines = [
     `Moved ${r.moved} of ${r.total} events from Neo4j to PostgreSQL ` +
@@ -163,6 +249,13 @@ function describeKey(k: KeyInfo): string {
   return `${k.id}\t${k.kind}\t${k.scopes.join(',')}\t${k.prefix}…\t${k.name || '-'}\t${state}`;
 }
 
+function syncOptions(config: ReturnType<typeof loadConfig>): Parameters<typeof createServices>[2] {
+  return {
+    ...(config.sync.secretKey === undefined ? {} : { syncSecretKey: config.sync.secretKey }),
+    syncSettings: { intervalMs: config.sync.intervalMs },
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   let settings = { uri: config.neo4j.uri ?? '', user: config.neo4j.user, password: config.neo4j.password };
@@ -182,7 +275,9 @@ async function main(): Promise<void> {
     try {
       const database = await openDatabase(config, createLogger('warn'), cleanups);
       await migrateDatabase(database);
-      process.stdout.write(`${await runCommand(process.argv.slice(2), createServices(graph, database))}\n`);
+      process.stdout.write(
+        `${await runCommand(process.argv.slice(2), createServices(graph, database, syncOptions(config)))}\n`,
+      );
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup.run();
     }

@@ -3,6 +3,7 @@
 import { isIP } from 'node:net';
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from './graph/driver.ts';
 import { DEFAULT_WRITERS } from './ingest/write-queue.ts';
+import { SecretBox } from './sync/secrets.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -122,6 +123,14 @@ export interface MetricsConfig {
   host: string;
 }
 
+/** Profiles Sync (docs/adr/0024-profiles-sync.md). */
+export interface SyncConfig {
+  /** Key that encrypts sync targets' locations (32 bytes); undefined: targets cannot be added or opened. */
+  secretKey: string | undefined;
+  /** How often each target is synced (ms). */
+  intervalMs: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -137,6 +146,7 @@ export interface Config {
   computed: ComputedConfig;
   destinations: DestinationsConfig;
   metrics: MetricsConfig;
+  sync: SyncConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -263,6 +273,16 @@ export const VARIABLES: readonly VariableSpec[] = [
     default: '10000',
   },
   { name: 'DESTINATIONS_PER_SPACE', description: 'most destinations a space may have', default: '50' },
+  {
+    name: 'SYNC_SECRET_KEY',
+    description:
+      'key that encrypts Profiles Sync targets (32 bytes as base64 or 64 hex digits); unset: no targets',
+  },
+  {
+    name: 'SYNC_INTERVAL_MS',
+    description: 'how often Profiles Sync writes new changes to each target (milliseconds)',
+    default: '10000',
+  },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
 ];
@@ -356,6 +376,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretKey = undefined;
     }
   }
+  const syncKey = get('SYNC_SECRET_KEY');
+  if (syncKey !== undefined && !SecretBox.isKey(syncKey)) {
+    problems.push('SYNC_SECRET_KEY must be 32 bytes, as base64 or as 64 hex digits');
+  }
 
   const nodeEnv = oneOf('NODE_ENV', ['development', 'production', 'test'] as const);
   const config: Config = {
@@ -422,6 +446,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     metrics: {
       port: get('METRICS_PORT') === 'off' ? undefined : port('METRICS_PORT', ' or off'),
       host: metricsHost,
+    },
+    sync: {
+      secretKey: syncKey,
+      intervalMs: positive('SYNC_INTERVAL_MS'),
     },
   };
   if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {

@@ -18,6 +18,7 @@ import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
 import { DESTINATION_QUERIES } from './destinations/index.ts';
+import { SYNC_QUERIES, type SyncStep, type TargetKind } from './sync/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -38,8 +39,17 @@ export const REQUIRED_QUERIES = [
 
 /** The event store's named statements: a missing file fails the boot. */
 export const REQUIRED_SQL = [
-  ...new Set([...EVENT_QUERIES, ...LEGACY_MIGRATION_SQL, ...COMPUTED_QUERIES, ...DESTINATION_QUERIES]),
+  ...new Set([
+    ...EVENT_QUERIES,
+    ...LEGACY_MIGRATION_SQL,
+    ...COMPUTED_QUERIES,
+    ...DESTINATION_QUERIES,
+    ...SYNC_QUERIES,
+  ]),
 ];
+
+/** Folders of sql/ that hold no event-store statements: migrations, and the sync targets' dialects. */
+export const NOT_EVENT_STORE_SQL = ['migrations', 'targets'];
 
 export interface Service {
   app: App;
@@ -57,6 +67,8 @@ export interface Service {
 export interface StartOptions {
   /** Called after each step of every batch's two-store commit (the crash tests kill the process there). */
   onCommitStep?: (step: CommitStep) => void;
+  /** Called after each step of every Profiles Sync transaction (the sync crash tests kill there). */
+  onSyncStep?: (step: SyncStep, kind: TargetKind) => void;
 }
 
 export async function startService(
@@ -123,11 +135,19 @@ export async function startService(
       onDestinationsError: workerErrors(logger, 'destinations'),
       deliveryObserver: metrics.deliveries,
       ...(options.onCommitStep === undefined ? {} : { onCommitStep: options.onCommitStep }),
+      ...(config.sync.secretKey === undefined ? {} : { syncSecretKey: config.sync.secretKey }),
+      syncSettings: { intervalMs: config.sync.intervalMs },
+      syncHooks: {
+        onError: (error, target) =>
+          logger.warn('a sync to a warehouse failed; it is tried again', { target, error }),
+        ...(options.onSyncStep === undefined ? {} : { onStep: options.onSyncStep }),
+      },
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
     metrics.watchQueue(() => services.ingest.queueStats());
     metrics.watchOutbox(() => services.destinations.outboxStats());
+    metrics.watchSync(() => services.sync.targets());
     const app = await createApp({
       graph,
       database,
@@ -198,6 +218,12 @@ export async function startService(
     cleanups.push({ name: 'destinations', run: () => services.destinations.stop() });
     if (!services.destinations.enabled)
       logger.info('webhook destinations are off: DESTINATION_SECRET_KEY is not set');
+    // Profiles Sync follows the change log into the warehouses (docs/adr/0024-profiles-sync.md).
+    // Only with the key that opens the targets: a process without it would record an error on each.
+    if (config.sync.secretKey !== undefined) {
+      services.sync.start();
+      cleanups.push({ name: 'profiles sync', run: () => services.sync.stop() });
+    }
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;
     const emails = services.identity
@@ -256,7 +282,7 @@ export async function openDatabase(
   }
   const queries = await QueryRegistry.load(SQL_DIR, REQUIRED_SQL, {
     extension: '.sql',
-    skip: ['migrations'],
+    skip: NOT_EVENT_STORE_SQL,
   });
   const database = new Database(queries, {
     url,

@@ -13,6 +13,7 @@ import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } f
 import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
 import { SpacesService } from './spaces/index.ts';
+import { DEFAULT_SYNC_SETTINGS, SyncService, type SyncHooks, type SyncSettings } from './sync/index.ts';
 
 export interface Services {
   identity: IdentityService;
@@ -28,6 +29,8 @@ export interface Services {
   computed: ComputedTraitsService;
   /** Webhook destinations and their outbox worker (docs/adr/0023); the root starts and stops it. */
   destinations: DestinationsService;
+  /** Profiles Sync to warehouses and its worker (docs/adr/0024-profiles-sync.md); the root starts it. */
+  sync: SyncService;
 }
 
 export function createServices(
@@ -47,6 +50,10 @@ export function createServices(
     /** Reports a failed pass of the destinations worker (it tries again at the next tick). */
     onDestinationsError?: (error: unknown) => void;
     deliveryObserver?: DeliveryObserver;
+    /** Encrypts sync targets' locations (SYNC_SECRET_KEY); without it targets cannot be added or opened. */
+    syncSecretKey?: string;
+    syncSettings?: Partial<SyncSettings>;
+    syncHooks?: SyncHooks;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -102,6 +109,13 @@ export function createServices(
       (space, level, ids) => profiles.customTraits(space, level, ids),
       // ... and show their members there, for Neo4j Browser (docs/adr/0022).
       (space, level, subjects) => audienceGraph.project(space, level, subjects),
+    ),
+    sync: new SyncService(
+      database,
+      events,
+      { ...DEFAULT_SYNC_SETTINGS, ...options.syncSettings },
+      options.syncSecretKey,
+      options.syncHooks,
     ),
   };
 }

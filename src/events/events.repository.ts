@@ -23,6 +23,7 @@ export const EVENT_QUERIES = [
   'events/load-event-identifiers',
   'events/load-violations',
   'events/read-changes',
+  'events/read-space-changes',
 ] as const;
 
 /** A stored event as reads see it. Times as Dates; JSON fields as parsed (large numbers kept, §8). */
@@ -404,16 +405,33 @@ export class EventsRepository {
     limit: number,
   ): Promise<LoggedChange[]> {
     const rows = await db.query('events/read-changes', [after?.txid ?? '0', after?.position ?? '0', limit]);
-    return rows.map((raw) => {
-      const r = changeRowSchema.parse(raw);
-      return {
-        txid: r.txid,
-        position: r.position,
-        space: r.space,
-        kind: r.kind,
-        payload: r.payload,
-        at: new Date(r.at),
-      };
-    });
+    return rows.map(toLoggedChange);
   }
+
+  async readSpaceChanges(
+    db: Database,
+    space: string,
+    after: { txid: string; position: string } | null,
+    limit: number,
+  ): Promise<LoggedChange[]> {
+    const rows = await db.query('events/read-space-changes', [
+      space,
+      after?.txid ?? '0',
+      after?.position ?? '0',
+      limit,
+    ]);
+    return rows.map(toLoggedChange);
+  }
+}
+
+function toLoggedChange(raw: SqlRow): LoggedChange {
+  const r = changeRowSchema.parse(raw);
+  return {
+    txid: r.txid,
+    position: r.position,
+    space: r.space,
+    kind: r.kind,
+    payload: r.payload,
+    at: new Date(r.at),
+  };
 }

@@ -128,6 +128,20 @@ export class EventStore {
     return this.repo.loadViolations(this.db, space, profiles, limit);
   }
 
+  /** Stored events by messageId as reads see them (ids not stored are left out). */
+  storedEvents(space: string, messageIds: readonly string[]): Promise<StoredEvent[]> {
+    return this.repo.loadByIds(this.db, space, messageIds);
+  }
+
+  /** One space's change log after a position, oldest first (sql/events/read-space-changes.sql). */
+  spaceChanges(
+    space: string,
+    after: { txid: string; position: string } | null,
+    limit: number,
+  ): Promise<LoggedChange[]> {
+    return this.repo.readSpaceChanges(this.db, space, after, limit);
+  }
+
   /** The change log after a position, oldest first (sql/events/read-changes.sql). */
   changes(after: { txid: string; position: string } | null, limit: number): Promise<LoggedChange[]> {
     return this.repo.readChanges(this.db, after, limit);

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { ProfileView, AccountView, ProfileIdentifierView, TraitView, EventView, EventConnectionView, EventEdgeView, ProfileConnectionView, ProfileEdgeView, MergeView, ViolationView, ProfileMetadataView } from '../profiles/index.ts';
 import type { ComputedTrait as ComputedTraitModel, ProfileComputedValue, ValueChange, ComputedTrait as AudienceModel, AudienceMemberView, AudienceChangeView, Membership } from '../computed/index.ts';
 import type { Destination as DestinationModel, DeliveryView } from '../destinations/index.ts';
+import type { SyncTargetStatus } from '../sync/index.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -1263,6 +1264,12 @@ export type Query = {
   profileById?: Maybe<Profile>;
   /** Live profiles matching every given filter, oldest first, keyset-paged. */
   profiles: ProfileConnection;
+  /**
+   * The space's Profiles Sync targets (SEMANTICS.md §11, docs/adr/0024-profiles-sync.md) with their state:
+   * rows written, lag behind the change log, last error. Needs the `admin` scope (`FORBIDDEN` otherwise): a
+   * target's location names a server or a file. Targets are added with `npm run stitchgraph -- sync add`.
+   */
+  syncTargets: Array<SyncTarget>;
   /** The API's version, so that a client can check that it reached stitchgraph. */
   version: Scalars['String']['output'];
 };
@@ -1384,6 +1391,47 @@ export type Subscription = {
 export type SubscriptionAudienceChangesArgs = {
   key: Scalars['String']['input'];
 };
+
+/**
+ * A warehouse that the space's events, identity changes and traits are synced to, in Segment's Profiles
+ * Sync table shapes.
+ */
+export type SyncTarget = {
+  __typename?: 'SyncTarget';
+  /** When the target was added. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Failed attempts in a row; the worker waits longer after each, at most 5 minutes. */
+  failures: Scalars['Int']['output'];
+  /** The target's id (`sync_…`), as the CLI shows it. */
+  id: Scalars['ID']['output'];
+  /** DuckDB file or PostgreSQL database. */
+  kind: SyncTargetKind;
+  /** Change-log rows of the space that the target does not have yet. */
+  lagChanges: Scalars['Int']['output'];
+  /** How long ago the oldest of those was written, in seconds (0 when there is none). */
+  lagSeconds: Scalars['Float']['output'];
+  /** Why the last attempt failed (the target down, its file held by another process); null once one succeeds. */
+  lastError?: Maybe<Scalars['String']['output']>;
+  /** When the last attempt failed; null once one succeeds. */
+  lastErrorAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the last sync transaction committed; null before the first. */
+  lastSyncedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The DuckDB file's path, or the PostgreSQL URL without its password. */
+  location: Scalars['String']['output'];
+  /** The name given when it was added. */
+  name: Scalars['String']['output'];
+  /** A full resync was asked for and its first batch has not committed yet. */
+  resyncPending: Scalars['Boolean']['output'];
+  /** Rows the target holds from its current generation (event and update tables), as of its last sync. */
+  rowsWritten: Scalars['Float']['output'];
+};
+
+/** What kind of warehouse a sync target is. */
+export type SyncTargetKind =
+  /** A DuckDB file, opened by the server only while it writes a batch. */
+  | 'DUCKDB'
+  /** A PostgreSQL database, by URL. */
+  | 'POSTGRES';
 
 /** Segment's track call. */
 export type TrackInput = {
@@ -1653,6 +1701,8 @@ export type ResolversTypes = {
   SetIdentityRulesResult: ResolverTypeWrapper<SetIdentityRulesResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  SyncTarget: ResolverTypeWrapper<SyncTargetStatus>;
+  SyncTargetKind: SyncTargetKind;
   TrackInput: TrackInput;
   Trait: ResolverTypeWrapper<TraitView>;
   TraitFilter: TraitFilter;
@@ -1734,6 +1784,7 @@ export type ResolversParentTypes = {
   SetIdentityRulesResult: SetIdentityRulesResult;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  SyncTarget: SyncTargetStatus;
   TrackInput: TrackInput;
   Trait: TraitView;
   TraitFilter: TraitFilter;
@@ -2104,6 +2155,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   profile?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileArgs, 'by'>>;
   profileById?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileByIdArgs, 'id'>>;
   profiles?: Resolver<ResolversTypes['ProfileConnection'], ParentType, ContextType, RequireFields<QueryProfilesArgs, 'first'>>;
+  syncTargets?: Resolver<Array<ResolversTypes['SyncTarget']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
@@ -2128,6 +2180,22 @@ export type SetIdentityRulesResultResolvers<ContextType = Context, ParentType ex
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   audienceChanges?: SubscriptionResolver<ResolversTypes['AudienceChange'], "audienceChanges", ParentType, ContextType, RequireFields<SubscriptionAudienceChangesArgs, 'key'>>;
+};
+
+export type SyncTargetResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SyncTarget'] = ResolversParentTypes['SyncTarget']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  failures?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['SyncTargetKind'], ParentType, ContextType>;
+  lagChanges?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  lagSeconds?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastErrorAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  lastSyncedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  location?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resyncPending?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  rowsWritten?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 };
 
 export type TraitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Trait'] = ResolversParentTypes['Trait']> = {
@@ -2199,6 +2267,7 @@ export type Resolvers<ContextType = Context> = {
   SegmentTimestamp?: GraphQLScalarType;
   SetIdentityRulesResult?: SetIdentityRulesResultResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  SyncTarget?: SyncTargetResolvers<ContextType>;
   Trait?: TraitResolvers<ContextType>;
   Violation?: ViolationResolvers<ContextType>;
   Warning?: WarningResolvers<ContextType>;

@@ -45,6 +45,9 @@ export const FIELD_PRICES: Readonly<Record<string, number>> = {
   'ComputedTraitValue.value': EVENT_KIB,
   'ComputedTraitChange.oldValue': EVENT_KIB,
   'ComputedTraitChange.newValue': EVENT_KIB,
+  // A delivery's value is a computed value; its payload the call around it (docs/adr/0023).
+  'Delivery.value': EVENT_KIB,
+  'Delivery.payload': EVENT_KIB,
   // The path of an input field: a few names and indexes.
   'Error.path': 1,
   'Warning.path': 1,

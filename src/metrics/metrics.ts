@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AppError } from '../errors.ts';
 import type { QueryTimes } from '../graph/query-times.ts';
 import type { EventOutcome, IngestObserver, QueueStats } from '../ingest/index.ts';
+import type { SyncTargetStatus } from '../sync/index.ts';
 
 /** What the metrics read from the graph at each scrape (src/graph/graph.ts). */
 export interface GraphSource {
@@ -37,6 +38,7 @@ export class Metrics {
     queue?: () => QueueStats;
     outbox?: () => Promise<{ pending: number; oldestSeconds: number }>;
     queryTimes?: Record<'neo4j' | 'postgres', QueryTimes>;
+    syncTargets?: () => Promise<SyncTargetStatus[]>;
   } = {};
 
   private readonly httpRequests = new Counter({
@@ -206,6 +208,51 @@ export class Metrics {
       'Group-commit transactions in flight, all spaces',
       (s) => s.running,
     );
+    // Profiles Sync (docs/adr/0024-profiles-sync.md): the targets are read once per scrape for all four.
+    let syncRead: { at: number; targets: Promise<SyncTargetStatus[]> } | undefined;
+    const syncTargets = (): Promise<SyncTargetStatus[]> => {
+      if (sources.syncTargets === undefined) return Promise.resolve([]);
+      if (syncRead === undefined || Date.now() - syncRead.at > 1_000)
+        syncRead = { at: Date.now(), targets: sources.syncTargets().catch(() => []) };
+      return syncRead.targets;
+    };
+    const syncGauge = (name: string, help: string, read: (t: SyncTargetStatus) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['space', 'target', 'kind'] as const,
+        registers: [this.registry],
+        async collect() {
+          this.reset();
+          for (const t of await syncTargets())
+            this.set({ space: t.space, target: t.id, kind: t.kind }, read(t));
+        },
+      });
+    syncGauge(
+      'stitchgraph_sync_lag_changes',
+      "Change-log rows of the target's space that a Profiles Sync target does not have yet",
+      (t) => t.lag.changes,
+    );
+    syncGauge(
+      'stitchgraph_sync_lag_seconds',
+      'Age of the oldest change-log row a Profiles Sync target does not have yet (0 when none)',
+      (t) => t.lag.ms / 1000,
+    );
+    syncGauge(
+      'stitchgraph_sync_rows',
+      'Rows a Profiles Sync target holds from its current generation, as of its last sync',
+      (t) => t.rowsWritten,
+    );
+    syncGauge(
+      'stitchgraph_sync_failures',
+      'Failed attempts in a row on a Profiles Sync target (0 when its last attempt succeeded)',
+      (t) => t.failures,
+    );
+  }
+
+  /** Profiles Sync targets' lag, rows and failures come from here (read at scrape time). */
+  watchSync(targets: () => Promise<SyncTargetStatus[]>): void {
+    this.sources.syncTargets = targets;
   }
 
   /** The destinations' outbox (pending deliveries and the oldest one's age) is read from here. */

@@ -21,6 +21,7 @@ import {
 import { Delivery, Destination, destinationMutations, destinationQueries } from './destinations.ts';
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
+import { SyncTarget, syncQueries } from './sync.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -44,7 +45,9 @@ export const resolvers: Resolvers = {
     ...computedQueries,
     ...audienceQueries,
     ...destinationQueries,
+    ...syncQueries,
   },
+  SyncTarget,
   Profile: { ...Profile, ...ProfileComputed, ...ProfileAudiences },
   ComputedTraitChange,
   Account: { ...Account, ...AccountComputed, ...AccountAudiences },

@@ -8,6 +8,12 @@
 //   follows it. The test chooses the moment (the signal), this the place within the work. With
 //   KILL_WITH_ROWS=1, only a statement that answered with rows counts (computed/take-projection runs on
 //   every pass, and answers rows only when some subject's memberships are due).
+// - SYNC_KILL_AT=<step>:<n>:<kind> (step `written` or `committed`, src/sync/sync.service.ts; kind `duckdb`
+//   or `postgres`): sends itself SIGKILL the n-th time a sync transaction to a target of that kind reaches
+//   the step: `written` is after its rows and cursor
+//   are written and before the target commits them, `committed` after the target's commit and before the
+//   event store records it (test/integration/sync-crash.test.ts). SYNC_BATCH sets the change-log rows per
+//   sync transaction.
 // COMPUTED_TICK_MS and COMPUTED_CHUNK, when set, make the computed-traits worker pass more often and take
 // fewer profiles per transaction, so that it commits often under load (test/integration/computed-crash.test.ts).
 import { DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
@@ -15,6 +21,7 @@ import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { Database, type SqlTx } from '../../src/postgres/database.ts';
 import { startService } from '../../src/service.ts';
+import { DEFAULT_SYNC_SETTINGS, type SyncStep, type TargetKind } from '../../src/sync/index.ts';
 
 const crashAt = process.env.CRASH_AT;
 const killAfter = process.env.KILL_AFTER_SQL;
@@ -55,6 +62,15 @@ if (killAfter !== undefined) {
 const tickMs = Number(process.env.COMPUTED_TICK_MS ?? DEFAULT_COMPUTED_SETTINGS.tickMs);
 const chunk = Number(process.env.COMPUTED_CHUNK ?? DEFAULT_COMPUTED_SETTINGS.chunk);
 Object.assign(DEFAULT_COMPUTED_SETTINGS, { tickMs, chunk });
+Object.assign(DEFAULT_SYNC_SETTINGS, {
+  batch: Number(process.env.SYNC_BATCH ?? DEFAULT_SYNC_SETTINGS.batch),
+});
+const [syncKillStep, syncKillAt, syncKillKind] = (process.env.SYNC_KILL_AT ?? '').split(':');
+let syncSteps = 0;
+const onSyncStep = (step: SyncStep, kind: TargetKind) => {
+  if (step === syncKillStep && kind === syncKillKind && ++syncSteps === Number(syncKillAt))
+    process.kill(process.pid, 'SIGKILL');
+};
 const service = await startService(
   loadConfig(),
   createLogger('warn', (line) => process.stderr.write(line)),
@@ -62,6 +78,7 @@ const service = await startService(
     onCommitStep: (step) => {
       if (step === crashAt) process.kill(process.pid, 'SIGKILL');
     },
+    onSyncStep,
   },
 );
 process.stdout.write(`READY ${service.url}\n`);

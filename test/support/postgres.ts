@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { QueryRegistry } from '../../src/graph/registry.ts';
-import { REQUIRED_SQL } from '../../src/service.ts';
+import { NOT_EVENT_STORE_SQL, REQUIRED_SQL } from '../../src/service.ts';
 import { Database } from '../../src/postgres/database.ts';
 import { migrateDatabase, SQL_DIR } from '../../src/postgres/migrations.ts';
 
@@ -12,7 +12,7 @@ import { migrateDatabase, SQL_DIR } from '../../src/postgres/migrations.ts';
 export async function openDatabaseAt(url: string, onQuery?: (name: string) => void): Promise<Database> {
   const queries = await QueryRegistry.load(SQL_DIR, REQUIRED_SQL, {
     extension: '.sql',
-    skip: ['migrations'],
+    skip: NOT_EVENT_STORE_SQL,
   });
   return new Database(queries, {
     url,

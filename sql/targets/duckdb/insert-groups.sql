@@ -1,0 +1,8 @@
+-- insert-groups: one event of the groups table, with the profile it resolved to (segment_id); an event
+-- already written is left as it is.
+-- params: $1 id, $2 segment_id, $3 received_at, $4 timestamp, $5 sent_at, $6 original_timestamp, $7 user_id, $8 anonymous_id, $9 group_id, $10 traits, $11 context
+--   (times in epoch ms, JSON as text)
+-- returns: nothing
+INSERT INTO groups (id, segment_id, received_at, "timestamp", sent_at, original_timestamp, user_id, anonymous_id, group_id, traits, context, uuid_ts)
+VALUES ($1, $2, to_timestamp($3::DOUBLE / 1000), to_timestamp($4::DOUBLE / 1000), to_timestamp($5::DOUBLE / 1000), to_timestamp($6::DOUBLE / 1000), $7, $8, $9, CAST($10 AS JSON), CAST($11 AS JSON), now())
+ON CONFLICT (id) DO NOTHING

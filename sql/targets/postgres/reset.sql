@@ -1,0 +1,15 @@
+-- reset: empties every table of the sync (a resync starts again from the change log's first row).
+-- params: none (several statements)
+-- returns: nothing
+DELETE FROM id_graph_updates;
+DELETE FROM external_id_mapping_updates;
+DELETE FROM profile_traits_updates;
+DELETE FROM identifies;
+DELETE FROM tracks;
+DELETE FROM pages;
+DELETE FROM screens;
+DELETE FROM groups;
+DELETE FROM aliases;
+DELETE FROM profile_merges;
+DELETE FROM user_identifiers;
+DELETE FROM user_traits;

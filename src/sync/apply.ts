@@ -1,0 +1,245 @@
+// How a stretch of the change log becomes rows in a target (docs/adr/0024-profiles-sync.md): the raw event
+// tables, id_graph_updates, external_id_mapping_updates and profile_traits_updates are appended; the
+// materialised views user_identifiers, user_traits and profile_merges are kept as tables, updated in the
+// same transaction. Which profile a segment_id maps to now is the target's own profile_merges, so merges
+// are followed however they nest. Runs inside the target transaction that also moves the cursor.
+import { createHash } from 'node:crypto';
+import type { LoggedChange, StoredEvent } from '../events/index.ts';
+import { slug } from '../events/index.ts';
+import { stringifyJson } from '../json.ts';
+import type { TargetQuery, TargetTx } from './targets.ts';
+
+interface LoggedEvent {
+  messageId: string;
+  type: string;
+  profileId: string;
+  keys: string[];
+}
+
+const INSERT_BY_TYPE: Record<string, TargetQuery> = {
+  identify: 'insert-identifies',
+  track: 'insert-tracks',
+  page: 'insert-pages',
+  screen: 'insert-screens',
+  group: 'insert-groups',
+  alias: 'insert-aliases',
+};
+
+const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const items = (payload: unknown): Record<string, unknown>[] =>
+  Array.isArray(payload) ? (payload as Record<string, unknown>[]) : [];
+const json = (v: unknown): string | null =>
+  v === null || v === undefined ? null : (stringifyJson(v) ?? null);
+const ms = (d: Date | null | undefined): number | null => (d == null ? null : d.getTime());
+
+/** The message ids whose stored events a stretch of the log needs: its events, and what triggered merges. */
+export function referencedEvents(rows: readonly LoggedChange[]): string[] {
+  const ids = new Set<string>();
+  for (const row of rows) {
+    if (row.kind !== 'events' && row.kind !== 'merges') continue;
+    for (const item of items(row.payload)) {
+      const id = text(item.messageId);
+      if (id !== null) ids.add(id);
+    }
+  }
+  return [...ids];
+}
+
+/** A trait value as user_traits holds it: a string as it is, anything else as its JSON text. */
+export function traitText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return typeof value === 'string' ? value : (stringifyJson(value) ?? null);
+}
+
+/**
+ * Writes the rows of `rows` (one space's change log, in commit-safe order, whole transactions) to the
+ * target; `events` holds the stored events they name. Returns how many rows were appended.
+ */
+export async function applyChanges(
+  tx: TargetTx,
+  rows: readonly LoggedChange[],
+  events: ReadonlyMap<string, StoredEvent>,
+): Promise<number> {
+  let written = 0;
+  /** segment_id → the profile it maps to now; null: never seen by this target. */
+  const canonical = new Map<string, string | null>();
+  const profileOf = async (id: string): Promise<string | null> => {
+    if (canonical.has(id)) return canonical.get(id) ?? null;
+    const [row] = await tx.run('profile-of', [id]);
+    const found = row === undefined ? null : String(row.canonical_segment_id);
+    canonical.set(id, found);
+    return found;
+  };
+  /** The profile `id` maps to, recorded first (mapped to itself) when the target has never seen it. */
+  const ensureProfile = async (id: string, trigger: StoredEvent | undefined, seq: number, at: Date) => {
+    const found = await profileOf(id);
+    if (found !== null) return found;
+    await tx.run('add-profile', [
+      id,
+      trigger?.type ?? null,
+      trigger?.messageId ?? null,
+      ms(trigger?.timestamp ?? at),
+      ms(trigger?.receivedAt ?? at),
+      seq,
+    ]);
+    await tx.run('add-profile-merge', [id, ms(trigger?.timestamp ?? at), ms(trigger?.receivedAt ?? at), seq]);
+    written += 1;
+    canonical.set(id, id);
+    return id;
+  };
+
+  // The change-log rows of one commit (one txid) say together which event brought what.
+  const byTxid = new Map<string, LoggedEvent[]>();
+  for (const row of rows) {
+    if (row.kind !== 'events') continue;
+    const list = byTxid.get(row.txid) ?? [];
+    for (const item of items(row.payload)) {
+      const messageId = text(item.messageId);
+      const profileId = text(item.profileId);
+      if (messageId === null || profileId === null) continue;
+      const keys = Array.isArray(item.keys)
+        ? item.keys.filter((k): k is string => typeof k === 'string')
+        : [];
+      list.push({ messageId, type: text(item.type) ?? '', profileId, keys });
+    }
+    byTxid.set(row.txid, list);
+  }
+  const stored = (id: string | null | undefined) => (id == null ? undefined : events.get(id));
+  /** The first event of the commit that carried the identifier. */
+  const eventWithKey = (txid: string, key: string) =>
+    stored(byTxid.get(txid)?.find((e) => e.keys.includes(key))?.messageId);
+  /** The commit's last identify of the profile, else its last event of any type. */
+  const eventOfProfile = (txid: string, profileId: string) => {
+    const list = (byTxid.get(txid) ?? []).filter((e) => e.profileId === profileId);
+    return stored((list.filter((e) => e.type === 'identify').at(-1) ?? list.at(-1))?.messageId);
+  };
+
+  for (const row of rows) {
+    const seq = Number(row.position);
+    if (row.kind === 'events') {
+      for (const item of items(row.payload)) {
+        const event = stored(text(item.messageId));
+        const profileId = text(item.profileId);
+        // An event stored nowhere any more (refused, or removed by retention) has no row to write.
+        if (event === undefined || profileId === null) continue;
+        await tx.run(INSERT_BY_TYPE[event.type] as TargetQuery, eventParams(event, profileId));
+        written += 1;
+      }
+    } else if (row.kind === 'identifiers') {
+      for (const [index, item] of items(row.payload).entries()) {
+        const key = text(item.key);
+        const profileId = text(item.profileId);
+        if (key === null || profileId === null) continue;
+        const colon = key.indexOf(':');
+        const type = key.slice(0, colon);
+        const value = key.slice(colon + 1);
+        const trigger = eventWithKey(row.txid, key);
+        const at = trigger?.timestamp ?? row.at;
+        const receivedAt = trigger?.receivedAt ?? row.at;
+        const profile = await ensureProfile(profileId, trigger, seq, row.at);
+        await tx.run('add-identifier', [
+          `${row.position}-${index}`,
+          profileId,
+          type,
+          value,
+          createHash('sha256').update(key, 'utf8').digest('hex'),
+          trigger?.messageId ?? null,
+          trigger === undefined ? null : eventName(trigger),
+          trigger?.type ?? null,
+          ms(at),
+          ms(receivedAt),
+          seq,
+        ]);
+        await tx.run('set-user-identifier', [profile, type, value, ms(at), ms(receivedAt), seq]);
+        written += 1;
+      }
+    } else if (row.kind === 'merges') {
+      for (const item of items(row.payload)) {
+        const mergedId = text(item.mergedId);
+        const survivorId = text(item.survivorId);
+        if (mergedId === null || survivorId === null) continue;
+        const trigger = stored(text(item.messageId));
+        const merged = await ensureProfile(mergedId, trigger, seq, row.at);
+        const survivor = await ensureProfile(survivorId, trigger, seq, row.at);
+        if (merged === survivor) continue;
+        const at = ms(trigger?.timestamp ?? row.at);
+        const receivedAt = ms(trigger?.receivedAt ?? row.at);
+        const moved = await tx.run('record-merge', [
+          merged,
+          survivor,
+          trigger?.type ?? null,
+          trigger?.messageId ?? null,
+          at,
+          receivedAt,
+          seq,
+        ]);
+        written += moved.length;
+        await tx.run('merge-profiles', [merged, survivor, at, receivedAt, seq]);
+        await tx.run('merge-identifiers', [merged, survivor, seq]);
+        await tx.run('merge-traits', [merged]);
+        for (const [id, to] of canonical) if (to === merged) canonical.set(id, survivor);
+      }
+    } else if (row.kind === 'traits') {
+      for (const item of items(row.payload)) {
+        const profileId = text(item.profileId);
+        const changed = item.changed;
+        if (profileId === null || typeof changed !== 'object' || changed === null) continue;
+        const trigger = eventOfProfile(row.txid, profileId);
+        const at = ms(trigger?.timestamp ?? row.at);
+        const receivedAt = ms(trigger?.receivedAt ?? row.at);
+        const profile = await ensureProfile(profileId, trigger, seq, row.at);
+        await tx.run('add-traits-update', [
+          profileId,
+          profile,
+          json(changed),
+          trigger?.messageId ?? null,
+          trigger?.type ?? null,
+          at,
+          receivedAt,
+          seq,
+        ]);
+        written += 1;
+        for (const [name, value] of Object.entries(changed as Record<string, unknown>)) {
+          const shown = traitText(value);
+          if (shown === null) await tx.run('remove-user-trait', [profile, name]);
+          else await tx.run('set-user-trait', [profile, name, shown, at, receivedAt, seq]);
+        }
+      }
+    }
+    // `accounts` and `memberships` have no table in this step (the ADR's "Not yet").
+  }
+  return written;
+}
+
+/** Segment's triggering_event_name: the track's event, a page's or screen's name, else the type. */
+function eventName(e: StoredEvent): string {
+  return e.event ?? e.name ?? e.type;
+}
+
+/** The parameters of insert-<table>.sql for one stored event (its header lists them). */
+function eventParams(e: StoredEvent, profileId: string): unknown[] {
+  const common = [
+    e.messageId,
+    profileId,
+    ms(e.receivedAt),
+    ms(e.timestamp),
+    ms(e.sentAt),
+    ms(e.originalTimestamp),
+    e.userId,
+    e.anonymousId,
+  ];
+  const context = json(e.context);
+  switch (e.type) {
+    case 'identify':
+      return [...common, json(e.traits), context];
+    case 'track':
+      return [...common, e.event === null ? null : slug(e.event), e.event, json(e.properties), context];
+    case 'page':
+    case 'screen':
+      return [...common, e.name, e.category, json(e.properties), context];
+    case 'group':
+      return [...common, e.groupId, json(e.traits), context];
+    case 'alias':
+      return [...common, e.previousId, context];
+  }
+}

@@ -1,0 +1,170 @@
+// The warehouses Profiles Sync writes to (docs/adr/0024-profiles-sync.md), behind one small interface: a
+// target runs a unit of work in one transaction of its own and is closed after it. Both kinds run the
+// same named statements, one file per statement and dialect under sql/targets/<kind>/, with positional
+// parameters only. DuckDB allows one writing process per file, so a DuckDB target opens the file for a
+// transaction and closes it after, and users can open the file between syncs.
+import {
+  DuckDBInstance,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import pg from 'pg';
+import { QueryRegistry } from '../graph/registry.ts';
+import { SQL_DIR } from '../postgres/migrations.ts';
+
+export type TargetKind = 'duckdb' | 'postgres';
+export const TARGET_KINDS: readonly TargetKind[] = ['duckdb', 'postgres'];
+
+export type TargetRow = Record<string, unknown>;
+
+/** A transaction on a target: a named statement and its positional parameters in, rows out. */
+export interface TargetTx {
+  run(name: TargetQuery, params?: unknown[]): Promise<TargetRow[]>;
+}
+
+export interface SyncTarget {
+  readonly kind: TargetKind;
+  /** Opens the target, runs `work` in one transaction (committed when it resolves), and closes it. */
+  transaction<T>(work: (tx: TargetTx) => Promise<T>): Promise<T>;
+}
+
+export const TARGET_QUERIES = [
+  'lock',
+  'probe',
+  'create-tables',
+  'reset',
+  'read-cursor',
+  'write-cursor',
+  'insert-identifies',
+  'insert-tracks',
+  'insert-pages',
+  'insert-screens',
+  'insert-groups',
+  'insert-aliases',
+  'profile-of',
+  'add-profile',
+  'add-profile-merge',
+  'record-merge',
+  'merge-profiles',
+  'merge-identifiers',
+  'merge-traits',
+  'add-identifier',
+  'set-user-identifier',
+  'add-traits-update',
+  'set-user-trait',
+  'remove-user-trait',
+] as const;
+export type TargetQuery = (typeof TARGET_QUERIES)[number];
+
+export const TARGETS_DIR = join(SQL_DIR, 'targets');
+
+/** Each kind's statements, loaded once; a missing file fails the first use, as the event store's do. */
+const registries = new Map<TargetKind, Promise<QueryRegistry>>();
+function statements(kind: TargetKind): Promise<QueryRegistry> {
+  let registry = registries.get(kind);
+  if (registry === undefined) {
+    registry = QueryRegistry.load(join(TARGETS_DIR, kind), TARGET_QUERIES, { extension: '.sql' });
+    registries.set(kind, registry);
+  }
+  return registry;
+}
+
+/** How long a PostgreSQL target may take to answer a connection before the attempt fails (ms). */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+/** A PostgreSQL database by URL; the tables go to the connection's schema (search_path). */
+export class PostgresTarget implements SyncTarget {
+  readonly kind = 'postgres';
+  constructor(private readonly url: string) {}
+
+  async transaction<T>(work: (tx: TargetTx) => Promise<T>): Promise<T> {
+    const queries = await statements('postgres');
+    const client = new pg.Client({
+      connectionString: this.url,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      // Times are written as epoch milliseconds; the session's zone only shapes how a reader sees them.
+      options: '-c TimeZone=UTC',
+    });
+    // A connection lost mid-transaction fails the statement in flight; this keeps it from also being an
+    // uncaught 'error' event.
+    client.on('error', () => undefined);
+    await client.connect();
+    try {
+      await client.query('BEGIN');
+      try {
+        const result = await work({
+          run: async (name, params = []) =>
+            (await client.query(queries.get(name), params)).rows as TargetRow[],
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+/** A DuckDB file, created on first use; held only for the length of one transaction. */
+export class DuckDbTarget implements SyncTarget {
+  readonly kind = 'duckdb';
+  constructor(private readonly path: string) {}
+
+  async transaction<T>(work: (tx: TargetTx) => Promise<T>): Promise<T> {
+    const queries = await statements('duckdb');
+    await mkdir(dirname(this.path), { recursive: true });
+    // One thread: a batch is thousands of point statements, which DuckDB's thread pool only slows down.
+    const instance = await DuckDBInstance.create(this.path, { threads: '1' });
+    let connection: DuckDBConnection | undefined;
+    try {
+      connection = await instance.connect();
+      const c = connection;
+      await c.run('BEGIN TRANSACTION');
+      // Each statement is prepared once per transaction and bound for every row: parsing and planning
+      // it per row cost DuckDB more than the row itself. create-tables and reset hold several statements,
+      // which a prepared statement cannot.
+      const prepared = new Map<string, DuckDBPreparedStatement>();
+      try {
+        const result = await work({
+          run: async (name, params = []) => {
+            if (params.length === 0)
+              return (await c.runAndReadAll(queries.get(name))).getRowObjectsJson() as TargetRow[];
+            let statement = prepared.get(name);
+            if (statement === undefined) {
+              statement = await c.prepare(queries.get(name));
+              prepared.set(name, statement);
+            }
+            statement.bind(params.map(duckValue));
+            return (await statement.runAndReadAll()).getRowObjectsJson() as TargetRow[];
+          },
+        });
+        await c.run('COMMIT');
+        return result;
+      } catch (error) {
+        await c.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      connection?.closeSync();
+      instance.closeSync();
+    }
+  }
+}
+
+/** Parameters as DuckDB binds them: null for undefined, whole numbers past 2^31 as bigint. */
+function duckValue(value: unknown): DuckDBValue {
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'bigint') return value;
+  if (typeof value === 'number') return value;
+  throw new Error(`cannot bind a ${typeof value} to a DuckDB statement`);
+}
+
+export function openTarget(kind: TargetKind, location: string): SyncTarget {
+  return kind === 'duckdb' ? new DuckDbTarget(location) : new PostgresTarget(location);
+}
