@@ -23,6 +23,7 @@ import {
   evaluationOrder,
   memberStreams,
   ownStreams,
+  ownTraits,
   readsMembers,
   type Computation,
   type SubjectInput,
@@ -758,14 +759,12 @@ export class ComputedTraitsService {
     const userTraits = new Set<string>();
     const memberTraits = new Set<string>();
     const accountTraits = new Set<string>();
-    // Spaces whose user-level computations are all computed traits, each reading one stream: an event
-    // marks its profile for the traits of its stream only, and none if no trait reads it (ADR 0021, "Only
-    // what moved"). An audience may read anything of its level, so a space with one marks every event.
+    // The streams the user-level computations of each space read: an event marks its profile for its
+    // stream only, and not at all when nothing reads it (ADR 0021, "Only what moved").
     const readStreams = new Map<string, Set<string>>();
     for (const [space, list] of traits) {
       const own = list.filter((t) => t.level === 'USERS');
-      if (own.length > 0 && own.every((t) => t.kind === 'computed_trait'))
-        readStreams.set(space, new Set(own.flatMap(ownStreams).map((s) => s.event)));
+      if (own.length > 0) readStreams.set(space, new Set(own.flatMap(ownStreams).map((s) => s.event)));
     }
     for (const [space, list] of traits) {
       if (list.some((t) => t.level === 'USERS')) users.add(space);
@@ -1175,9 +1174,10 @@ function streamOf(item: Record<string, unknown>): string | null {
 
 /**
  * The subjects to recompute grouped by the computations to evaluate for them (ADR 0021, "Only what
- * moved"): a subject marked by events of some streams only gets the computed traits reading them; every
- * other (merge, identifier, window, backfill, or a level with an audience, which may read anything of its
- * level) gets all `ordered`.
+ * moved"). A subject marked by events of some streams gets the computations reading those streams, the
+ * audiences that refer to any of them (by key, as a trait, however deep), and what those refer to, which
+ * their evaluation reads; every other subject (merge, identifier, window, trait, membership, backfill)
+ * gets all `ordered`. Each group keeps `ordered`'s evaluation order.
  */
 function movedGroups(
   ordered: ParsedTrait[],
@@ -1185,8 +1185,7 @@ function movedGroups(
   subjects: (DirtySubject & { liveId: string })[],
   only: ParsedTrait | null,
 ): { ids: string[]; computations: ParsedTrait[] }[] {
-  if (only !== null || ordered.some((c) => c.kind !== 'computed_trait'))
-    return [{ ids: live, computations: ordered }];
+  if (only !== null) return [{ ids: live, computations: ordered }];
   const streamsOf = new Map<string, string[] | null>();
   for (const s of subjects)
     streamsOf.set(
@@ -1199,16 +1198,27 @@ function movedGroups(
     const key = streams === null ? '' : streams.map((name) => `\u0000${name}`).join('');
     let group = groups.get(key);
     if (group === undefined) {
-      const computations =
-        streams === null
-          ? ordered
-          : ordered.filter((c) => ownStreams(c).some((stream) => streams.includes(stream.event)));
-      group = { ids: [], computations };
+      group = { ids: [], computations: streams === null ? ordered : movedBy(ordered, streams) };
       groups.set(key, group);
     }
     group.ids.push(id);
   }
   return [...groups.values()].filter((g) => g.computations.length > 0);
+}
+
+/** The computations of `ordered` that events of `streams` may move, with what they refer to. */
+function movedBy(ordered: ParsedTrait[], streams: string[]): ParsedTrait[] {
+  const moved = new Set(
+    ordered.filter((c) => ownStreams(c).some((stream) => streams.includes(stream.event))).map((c) => c.key),
+  );
+  // An audience referring to a moved computation may move too; in evaluation order, each comes after
+  // what it refers to, so one pass finds them all.
+  for (const c of ordered) if (ownTraits(c).some((key) => moved.has(key))) moved.add(c.key);
+  // What the moved ones refer to is evaluated with them (from the same events, so it is unchanged).
+  const needed = new Set(moved);
+  for (const c of [...ordered].reverse())
+    if (needed.has(c.key)) for (const key of ownTraits(c)) needed.add(key);
+  return ordered.filter((c) => needed.has(c.key));
 }
 
 /** Two marks' streams together: null (every computation) wins. */
