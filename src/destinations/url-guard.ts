@@ -43,7 +43,7 @@ export async function checkWebhookUrl(text: string, allowPrivate: boolean): Prom
     if (why !== null)
       return {
         ok: false,
-        message: `the host ${host} resolves to ${why}; only public addresses are allowed (DESTINATIONS_ALLOW_PRIVATE_URLS)`,
+        message: `the host ${host} resolves to an address that is not public (${why}); only public addresses are allowed unless DESTINATIONS_ALLOW_PRIVATE_URLS=true`,
       };
   }
   return { ok: true, url };
@@ -79,7 +79,9 @@ export function guardedLookup(
     for (const a of found) {
       const why = addressRefusal(a.address);
       if (why !== null) {
-        const refused: NodeJS.ErrnoException = new Error(`refused: ${hostname} resolves to ${why}`);
+        const refused: NodeJS.ErrnoException = new Error(
+          `refused: ${hostname} resolves to an address that is not public (${why})`,
+        );
         refused.code = 'EADDRNOTPUBLIC';
         return callback(refused, []);
       }
