@@ -22,6 +22,7 @@ import {
   evaluateSubject,
   evaluationOrder,
   memberStreams,
+  memberTraits,
   ownStreams,
   ownTraits,
   readsMembers,
@@ -45,6 +46,8 @@ import {
   type ValueWrite,
 } from './computed.repository.ts';
 
+/** Subjects a preview evaluates per page (their traits, identifiers and stored values read together). */
+const PREVIEW_PAGE = 5_000;
 /** Most value changes one read returns (as every page of the read API, docs/adr/0010). */
 export const MAX_CHANGES_PAGE = 100;
 /** The change-log consumer that marks profiles for recomputation (consumer_cursors). */
@@ -469,9 +472,11 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Evaluates a draft audience now over every profile (or account with a member) of the space, with the
-   * live computed traits and audiences, a page at a time; writes nothing. The size, and the first `sample`
-   * members by id.
+   * Evaluates a draft audience now over every profile (or account with a member) of the space, a page at a
+   * time; writes nothing. The size, and the first `sample` members by id. The live computed traits and
+   * audiences the draft refers to are read as stored, not evaluated again (one still COMPUTING is
+   * evaluated with the draft), and a profile's events are read for the whole space in one statement
+   * (docs/adr/0022-audiences.md, "Preview").
    */
   async previewAudience(
     space: string,
@@ -489,7 +494,6 @@ export class ComputedTraitsService {
     const checked = await this.checkAudience(space, key, input.definition, input.level, true);
     if (!checked.ok) return checked;
     const level = checked.level;
-    const all = (await this.traitsBySpace()).get(space) ?? [];
     const draft: ParsedTrait = {
       kind: 'audience',
       key,
@@ -498,20 +502,44 @@ export class ComputedTraitsService {
       includeAnonymous: input.includeAnonymous,
       status: 'LIVE',
     };
-    const ordered = orderOf([...all.filter((t) => t.level === level), draft]);
-    const users = orderOf(all.filter((t) => t.level === 'USERS'));
+    const plan = previewPlan(draft, (await this.traitsBySpace()).get(space) ?? []);
+    const need = needsOf(level, plan.evaluated, plan.members);
+    // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
+    const pageNeed = { ...need, streams: level === 'USERS' ? [] : need.streams, traits: plan.custom };
     const now = this.clock();
+    const eventsOf = new Map<string, LanguageEvent[]>();
+    if (level === 'USERS' && need.streams.length > 0)
+      for (const e of await this.repo.spaceEvents(this.db, space, matchOf(need.streams, now))) {
+        const list = eventsOf.get(e.profileId) ?? [];
+        list.push(languageEvent(e));
+        eventsOf.set(e.profileId, list);
+      }
+    const storedEmpty = Object.fromEntries(plan.stored.map((c) => [c.key, emptyOf(c)]));
+    const storedKeys = plan.stored.map((c) => c.key);
     let size = 0;
     const sample: AudienceMemberView[] = [];
     let after = '';
     for (;;) {
-      const { ids } = await this.repo.subjectsPage(this.db, space, level, after, this.settings.chunk);
+      const { ids } = await this.repo.subjectsPage(this.db, space, level, after, PREVIEW_PAGE);
       if (ids.length === 0) break;
       const inputs = await this.db.transaction((tx) =>
-        this.subjectInputs(tx, space, level, ids, needsOf(level, ordered, users), now),
+        this.subjectInputs(tx, space, level, ids, pageNeed, now),
       );
+      const stored = new Map<string, Record<string, unknown>>();
+      if (storedKeys.length > 0)
+        for (const v of await this.repo.loadTraitValues(this.db, space, level, ids, storedKeys)) {
+          const values = stored.get(v.subjectId) ?? {};
+          values[v.traitKey] = v.value;
+          stored.set(v.subjectId, values);
+        }
       for (const id of ids) {
-        const evaluated = evaluateSubject(ordered, inputs.get(id) ?? NO_INPUT, now, users);
+        const base = inputs.get(id) ?? NO_INPUT;
+        const subject: SubjectInput = {
+          ...base,
+          events: level === 'USERS' ? (eventsOf.get(id) ?? []) : base.events,
+          traits: { ...base.traits, ...storedEmpty, ...stored.get(id) },
+        };
+        const evaluated = evaluateSubject(plan.evaluated, subject, now, plan.members);
         if (evaluated.values.get(key) !== true) continue;
         size += 1;
         if (sample.length < input.sample) sample.push({ level, subjectId: id, since: now });
@@ -1219,6 +1247,48 @@ function movedBy(ordered: ParsedTrait[], streams: string[]): ParsedTrait[] {
   for (const c of [...ordered].reverse())
     if (needed.has(c.key)) for (const key of ownTraits(c)) needed.add(key);
   return ordered.filter((c) => needed.has(c.key));
+}
+
+/**
+ * What a preview of `draft` evaluates and what it reads as stored: the computations of its level it refers
+ * to (however deep) are read from computed_values when LIVE, else evaluated with it; an account draft's
+ * ANY / ALL evaluate, for each member, the users' computations they refer to. `custom`: some key it
+ * refers to is no computation's, so the subjects' custom traits are read too.
+ */
+function previewPlan(
+  draft: ParsedTrait,
+  all: ParsedTrait[],
+): { evaluated: ParsedTrait[]; stored: ParsedTrait[]; members: ParsedTrait[]; custom: boolean } {
+  const byKey = new Map(all.filter((t) => t.level === draft.level).map((t) => [t.key, t]));
+  const evaluated = new Map<string, ParsedTrait>([[draft.key, draft]]);
+  const stored = new Map<string, ParsedTrait>();
+  let custom = false;
+  const pending = ownTraits(draft);
+  for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
+    const c = byKey.get(key);
+    if (c === undefined) custom = true;
+    else if (c.status === 'LIVE') stored.set(key, c);
+    else if (!evaluated.has(key)) {
+      evaluated.set(key, c);
+      pending.push(...ownTraits(c));
+    }
+  }
+  // The members' side: what ANY / ALL refer to, with what that refers to, evaluated from events.
+  const users = new Map(all.filter((t) => t.level === 'USERS').map((t) => [t.key, t]));
+  const members = new Map<string, ParsedTrait>();
+  const memberPending = [...evaluated.values()].flatMap(memberTraits);
+  for (let key = memberPending.pop(); key !== undefined; key = memberPending.pop()) {
+    const c = users.get(key);
+    if (c === undefined || members.has(key)) continue;
+    members.set(key, c);
+    memberPending.push(...ownTraits(c));
+  }
+  return {
+    evaluated: orderOf([...evaluated.values()]),
+    stored: [...stored.values()],
+    members: orderOf([...members.values()]),
+    custom,
+  };
 }
 
 /** Two marks' streams together: null (every computation) wins. */
