@@ -182,11 +182,14 @@ export type MembershipProjection = (
   subjects: { id: string; audiences: { key: string; since: Date }[] }[],
 ) => Promise<void>;
 
-/** Custom traits of profiles (USERS) or accounts (ACCOUNTS) by id, from the graph. */
+/**
+ * Custom traits of profiles (USERS) or accounts (ACCOUNTS) by id, from the graph; `{having}` (USERS only):
+ * every live profile holding one of those keys.
+ */
 export type CustomTraitsSource = (
   space: string,
   level: TraitLevel,
-  ids: string[],
+  ids: string[] | { having: string[] },
 ) => Promise<Map<string, Record<string, unknown>>>;
 
 /** The value a profile without matching events has: 0 for counts, [] for unique lists, else null. */
@@ -504,11 +507,21 @@ export class ComputedTraitsService {
     };
     const plan = previewPlan(draft, (await this.traitsBySpace()).get(space) ?? []);
     const need = needsOf(level, plan.evaluated, plan.members);
-    // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
-    const pageNeed = { ...need, streams: level === 'USERS' ? [] : need.streams, traits: plan.custom };
+    // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has;
+    // a profile's, for the whole space in one read of the profiles holding one of them.
+    const wholeSpace = level === 'USERS';
+    const pageNeed = {
+      ...need,
+      streams: wholeSpace ? [] : need.streams,
+      traits: !wholeSpace && plan.custom.length > 0,
+    };
+    const customOf =
+      wholeSpace && plan.custom.length > 0 && this.customTraits !== null
+        ? await this.customTraits(space, level, { having: plan.custom })
+        : null;
     const now = this.clock();
     const eventsOf = new Map<string, LanguageEvent[]>();
-    if (level === 'USERS' && need.streams.length > 0)
+    if (wholeSpace && need.streams.length > 0)
       for (const e of await this.repo.spaceEvents(this.db, space, matchOf(need.streams, now))) {
         const list = eventsOf.get(e.profileId) ?? [];
         list.push(languageEvent(e));
@@ -536,8 +549,8 @@ export class ComputedTraitsService {
         const base = inputs.get(id) ?? NO_INPUT;
         const subject: SubjectInput = {
           ...base,
-          events: level === 'USERS' ? (eventsOf.get(id) ?? []) : base.events,
-          traits: { ...base.traits, ...storedEmpty, ...stored.get(id) },
+          events: wholeSpace ? (eventsOf.get(id) ?? []) : base.events,
+          traits: { ...(customOf?.get(id) ?? base.traits), ...storedEmpty, ...stored.get(id) },
         };
         const evaluated = evaluateSubject(plan.evaluated, subject, now, plan.members);
         if (evaluated.values.get(key) !== true) continue;
@@ -1252,21 +1265,21 @@ function movedBy(ordered: ParsedTrait[], streams: string[]): ParsedTrait[] {
 /**
  * What a preview of `draft` evaluates and what it reads as stored: the computations of its level it refers
  * to (however deep) are read from computed_values when LIVE, else evaluated with it; an account draft's
- * ANY / ALL evaluate, for each member, the users' computations they refer to. `custom`: some key it
- * refers to is no computation's, so the subjects' custom traits are read too.
+ * ANY / ALL evaluate, for each member, the users' computations they refer to. `custom`: the keys it refers
+ * to that are no computation's, so custom traits to read.
  */
 function previewPlan(
   draft: ParsedTrait,
   all: ParsedTrait[],
-): { evaluated: ParsedTrait[]; stored: ParsedTrait[]; members: ParsedTrait[]; custom: boolean } {
+): { evaluated: ParsedTrait[]; stored: ParsedTrait[]; members: ParsedTrait[]; custom: string[] } {
   const byKey = new Map(all.filter((t) => t.level === draft.level).map((t) => [t.key, t]));
   const evaluated = new Map<string, ParsedTrait>([[draft.key, draft]]);
   const stored = new Map<string, ParsedTrait>();
-  let custom = false;
+  const custom = new Set<string>();
   const pending = ownTraits(draft);
   for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
     const c = byKey.get(key);
-    if (c === undefined) custom = true;
+    if (c === undefined) custom.add(key);
     else if (c.status === 'LIVE') stored.set(key, c);
     else if (!evaluated.has(key)) {
       evaluated.set(key, c);
@@ -1287,7 +1300,7 @@ function previewPlan(
     evaluated: orderOf([...evaluated.values()]),
     stored: [...stored.values()],
     members: orderOf([...members.values()]),
-    custom,
+    custom: [...custom].sort(),
   };
 }
 
