@@ -36,7 +36,7 @@ const SAMPLE_BODY = JSON.stringify({
 const CREATE = `mutation ($input: CreateWebhookDestinationInput!) {
   createWebhookDestination(input: $input) { ok signingSecret initialSyncQueued destination { id } errors { code message } }
 }`;
-const DELETE = `mutation ($id: ID!) { deleteDestination(id: $id) { ok } }`;
+const DELETE = `mutation ($id: ID!) { deleteDestination(id: $id) { deleted } }`;
 
 interface Receiver {
   url: string;
