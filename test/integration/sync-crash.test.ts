@@ -75,6 +75,28 @@ const TABLES: Record<string, string[]> = {
   profile_merges: ['segment_id', 'canonical_segment_id', '"timestamp"', 'seq'],
   user_identifiers: ['canonical_segment_id', 'type', 'value', '"timestamp"', 'seq'],
   user_traits: ['canonical_segment_id', 'name', 'value', '"timestamp"', 'seq'],
+  audience_membership_updates: [
+    'id',
+    'level',
+    'canonical_segment_id',
+    'audience_key',
+    'entered',
+    'cause',
+    '"timestamp"',
+    'seq',
+  ],
+  computed_trait_updates: [
+    'id',
+    'level',
+    'canonical_segment_id',
+    'trait_key',
+    'value',
+    'cause',
+    '"timestamp"',
+    'seq',
+  ],
+  audience_memberships: ['canonical_segment_id', 'audience_key', 'since', 'seq'],
+  computed_traits: ['canonical_segment_id', 'trait_key', 'value', 'updated_at', 'seq'],
 };
 
 /** A table's rows as text, in one order (the same SQL on both kinds). */
@@ -195,6 +217,24 @@ describe('Profiles Sync under kill -9', () => {
     const rand = prng(SEED);
     const space = uniqueSpace('sync-crash');
     await services.identity.ensureSpace(space);
+    // An audience and a computed trait, so that computed_value_changes has rows to sync too (the
+    // children's workers recompute as events arrive).
+    for (const created of [
+      await services.computed.createAudience(space, {
+        key: 'buyers',
+        definition: "event('Order Completed').count() >= 1",
+        level: 'USERS',
+        includeAnonymous: true,
+        description: null,
+      }),
+      await services.computed.create(space, {
+        key: 'orders',
+        definition: "event('Order Completed').count()",
+        level: 'USERS',
+        description: null,
+      }),
+    ])
+      expect(created.ok).toBe(true);
     await send(space, rand, 0, 30);
     const crashed = {
       duckdb: await newTarget(space, 'duckdb'),
@@ -211,6 +251,13 @@ describe('Profiles Sync under kill -9', () => {
     await caughtUp(space);
     last.child.kill('SIGKILL');
     await last.exited;
+    // Whatever the last child left to recompute, recomputed here; the crashed targets then take it too
+    // (finishing after the kills, not repairing them: a lost or repeated row would still show).
+    for (let i = 0; i < 100; i++) {
+      const { marked, recomputed } = await services.computed.catchUp();
+      if (marked === 0 && recomputed === 0) break;
+    }
+    for (const target of Object.values(crashed)) await services.sync.catchUp(target.status.id);
 
     for (const kind of ['duckdb', 'postgres'] as const) {
       const fresh = await newTarget(space, kind);
