@@ -40,6 +40,9 @@ export const COMPUTED_QUERIES = [
   'computed/audience-changes-after',
   'computed/audience-changes-head',
   'computed/finish-projection',
+  'computed/space-events',
+  'computed/space-event-times',
+  'computed/load-trait-values',
   'events/read-changes',
 ] as const;
 
@@ -623,14 +626,17 @@ export class ComputedRepository {
 
   /**
    * Every event of the space's profiles that `match` names, at or after its time, each with the live
-   * profile holding it: one statement over the whole space (a preview's, docs/adr/0022 "Preview").
+   * profile holding it: one statement over the whole space (a preview's, docs/adr/0022 "Preview"); with
+   * their properties, or only names and times (properties empty).
    */
   async spaceEvents(
     db: Database,
     space: string,
     match: { names: string[]; since: Date },
+    withProperties: boolean,
   ): Promise<SubjectEvent[]> {
-    const rows = await db.query('computed/space-events', [
+    // Without properties, event_identifiers alone answers (names and times): no event table is read.
+    const rows = await db.query(withProperties ? 'computed/space-events' : 'computed/space-event-times', [
       space,
       match.names,
       match.names.includes('Page Viewed'),

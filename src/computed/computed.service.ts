@@ -26,6 +26,7 @@ import {
   ownStreams,
   ownTraits,
   readsMembers,
+  readsProperties,
   type Computation,
   type SubjectInput,
 } from './evaluate-subject.ts';
@@ -522,7 +523,12 @@ export class ComputedTraitsService {
     const now = this.clock();
     const eventsOf = new Map<string, LanguageEvent[]>();
     if (wholeSpace && need.streams.length > 0)
-      for (const e of await this.repo.spaceEvents(this.db, space, matchOf(need.streams, now))) {
+      for (const e of await this.repo.spaceEvents(
+        this.db,
+        space,
+        matchOf(need.streams, now),
+        plan.evaluated.some(readsProperties),
+      )) {
         const list = eventsOf.get(e.profileId) ?? [];
         list.push(languageEvent(e));
         eventsOf.set(e.profileId, list);

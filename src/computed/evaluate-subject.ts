@@ -99,6 +99,25 @@ export function memberStreams(c: Computation): EventStream[] {
   return out;
 }
 
+/**
+ * Whether evaluating `c` reads event properties (a `.where` filter, or a reducer of a property), on its own
+ * events or its members'; a count of unfiltered events needs only their names and times.
+ */
+export function readsProperties(c: Computation): boolean {
+  const streamReads = (stream: EventStream, reducer: Reducer) =>
+    stream.where !== null || reducer.kind !== 'count';
+  if (c.kind === 'computed_trait') return streamReads(c.definition.stream, c.definition.reducer);
+  let reads = false;
+  walk<AudienceLeaf>(c.definition.condition, (leaf) => {
+    if (leaf.kind === 'event') reads ||= streamReads(leaf.stream, leaf.reducer);
+    if (leaf.kind === 'any' || leaf.kind === 'all')
+      walk(leaf.condition as UserCondition, (inner) => {
+        if (inner.kind === 'event') reads ||= streamReads(inner.stream, inner.reducer);
+      });
+  });
+  return reads;
+}
+
 /** Whether an account computation needs the account's members (ANY / ALL). */
 export function readsMembers(c: Computation): boolean {
   return c.kind === 'audience' && memberStreams(c).length + memberTraits(c).length > 0;

@@ -92,6 +92,7 @@ export const PROFILE_QUERIES = [
   'profiles/find-account',
   'profiles/load-members',
   'profiles/find-account-state',
+  'profiles/find-trait-holders',
 ] as const;
 
 export class ProfilesRepository {
