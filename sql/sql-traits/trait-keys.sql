@@ -1,0 +1,4 @@
+-- trait-keys: the keys of a space's live SQL traits of one level (the Profile API's class=sql_trait).
+-- params: $1 space, $2 level (USERS | ACCOUNTS)
+-- returns: key
+SELECT key FROM sql_traits WHERE space = $1 AND level = $2 AND deleted_at IS NULL ORDER BY key
