@@ -15,6 +15,9 @@ CREATE TABLE sql_traits (
   schedule    text        NOT NULL,
   description text,
   next_run_at timestamptz NOT NULL,
+  -- The trait columns of its latest result that passed the contract: the trait keys it writes, which the
+  -- Profile API shows under class=sql_trait.
+  columns     text[]      NOT NULL DEFAULT '{}',
   created_at  timestamptz NOT NULL DEFAULT now(),
   deleted_at  timestamptz,
   PRIMARY KEY (space, key)

@@ -125,7 +125,8 @@ async function runPostgres(url: string, query: string, limits: SandboxLimits): P
     const { rows, fields } = await new Promise<{ rows: unknown[][]; fields: pg.FieldDef[] }>(
       (resolve, reject) => {
         cursor.read(limits.maxRows + 1, (error, rows, result) => {
-          if (error !== undefined) reject(error);
+          // pg-cursor passes null, not undefined, when the read succeeded.
+          if (error !== undefined && error !== null) reject(error);
           else resolve({ rows: rows as unknown[][], fields: result.fields });
         });
       },

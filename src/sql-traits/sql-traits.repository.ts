@@ -19,6 +19,7 @@ export const SQL_TRAIT_QUERIES = [
   'sql-traits/write-values',
   'sql-traits/remove-values',
   'sql-traits/trait-keys',
+  'sql-traits/set-columns',
 ] as const;
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -227,6 +228,10 @@ export class SqlTraitsRepository {
   async removeValues(db: Database, space: string, key: string, ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     await db.query('sql-traits/remove-values', [space, key, ids]);
+  }
+
+  async setColumns(db: Database, space: string, key: string, columns: readonly string[]): Promise<void> {
+    await db.query('sql-traits/set-columns', [space, key, columns]);
   }
 
   async keys(db: Database, space: string, level: SqlTraitLevel): Promise<string[]> {

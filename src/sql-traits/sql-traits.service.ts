@@ -159,7 +159,7 @@ export class SqlTraitsService {
     return this.repo.runs(this.db, space, key, first);
   }
 
-  /** Keys of the space's live SQL traits of a level (the Profile API's `class=sql_trait`). */
+  /** The trait keys the space's live SQL traits of a level write (the Profile API's `class=sql_trait`). */
   keys(space: string, level: SqlTraitLevel): Promise<string[]> {
     return this.repo.keys(this.db, space, level);
   }
@@ -254,6 +254,12 @@ export class SqlTraitsService {
     const read = readRows(trait.level, shape, result.columns, result.rows);
     if (!read.ok) return { code: read.code, message: read.message };
     counts.refused = read.refused.length;
+    await this.repo.setColumns(
+      this.db,
+      space,
+      key,
+      shape.traits.map((t) => t.name),
+    );
     const previous = await this.repo.values(this.db, space, key);
     const changes = diff(previous, read.rows, new Set(read.refused.map((r) => r.id)));
     const idColumn = shape.id.name;
