@@ -49,7 +49,8 @@ export type CreateCode =
   | 'INVALID_QUERY'
   | 'TARGET_NOT_FOUND'
   | 'INVALID_SCHEDULE'
-  | 'SCHEDULE_TOO_FREQUENT';
+  | 'SCHEDULE_TOO_FREQUENT'
+  | 'UNSUPPORTED_LEVEL';
 
 export type CreateResult =
   { ok: true; trait: SqlTrait } | { ok: false; code: CreateCode; message: string; path: string[] };
@@ -97,6 +98,17 @@ export class SqlTraitsService {
         code: 'INVALID_KEY',
         message: `key ${JSON.stringify(input.key)} is not snake_case (a-z, 0-9, _; at most 100 characters, starting with a letter)`,
         path: ['input', 'key'],
+      };
+    // A group call names a user as well as the account: resolution refuses one without (NO_IDENTIFIERS),
+    // and an account-level SQL trait has no user to name. Until resolution takes account-only group
+    // calls, account-level SQL traits are refused rather than written around the event store (ADR 0025).
+    if (input.level === 'ACCOUNTS')
+      return {
+        ok: false,
+        code: 'UNSUPPORTED_LEVEL',
+        message:
+          'account-level SQL traits are not supported yet: a group call needs a user, and resolution takes none without one',
+        path: ['input', 'level'],
       };
     const query = input.query.trim();
     if (query === '' || query.length > this.settings.maxQueryChars)

@@ -280,6 +280,23 @@ describe('runs', () => {
   });
 });
 
+describe('account-level traits', () => {
+  it('are refused at definition with UNSUPPORTED_LEVEL (a group call needs a user)', async () => {
+    const res = await gql(CREATE, {
+      input: {
+        key: 'account_tier',
+        level: 'ACCOUNTS',
+        targetId: duckId,
+        query: `SELECT 'acme' AS group_id, 'enterprise' AS tier`,
+      },
+    });
+    expect(res.data?.createSqlTrait).toEqual({
+      sqlTrait: null,
+      errors: [{ code: 'UNSUPPORTED_LEVEL', message: expect.any(String), path: ['input', 'level'] }],
+    });
+  });
+});
+
 describe("Segment's contract", () => {
   const columns = (n: number) =>
     [`'${u(1)}' AS user_id`, ...Array.from({ length: n - 1 }, (_, i) => `${i} AS t${i}`)].join(', ');
