@@ -280,6 +280,51 @@ describe('runs', () => {
   });
 });
 
+describe("the README's example", () => {
+  it('counts the pages of each user over the synced tables and feeds an audience', async () => {
+    const send = (input: Record<string, unknown>) =>
+      service.services.ingest.send(space, input.type as 'page' | 'identify', input);
+    const jane = `sqlt-${run}-jane`;
+    await send({ type: 'page', anonymousId: `${jane}-a1`, name: 'Pricing', messageId: `${run}-r1` });
+    await send({ type: 'identify', anonymousId: `${jane}-a1`, userId: jane, messageId: `${run}-r2` });
+    await send({ type: 'page', anonymousId: `${jane}-a2`, name: 'Docs', messageId: `${run}-r3` });
+    await send({ type: 'identify', anonymousId: `${jane}-a2`, userId: jane, messageId: `${run}-r4` });
+    await service.services.sync.catchUp(duckId);
+    const query = `SELECT i.value AS user_id, count(*) AS pages_seen
+FROM pages p
+JOIN profile_merges m ON m.segment_id = p.segment_id
+JOIN user_identifiers i ON i.canonical_segment_id = m.canonical_segment_id AND i.type = 'user_id'
+GROUP BY i.value`;
+    expect(await createAndRun('pages_seen', query)).toMatchObject({
+      status: 'SUCCEEDED',
+      rows: 1,
+      changed: 1,
+      removed: 0,
+      refused: 0,
+    });
+    const answer = await traits(`user_id:${jane}`, 'sql_trait');
+    expect(answer.body).toEqual({
+      traits: { pages_seen: 2 },
+      cursor: {
+        url: `/v1/spaces/${space}/collections/users/profiles/user_id%3A${jane}/traits?class=sql_trait`,
+        has_more: false,
+        next: '',
+        limit: 10,
+      },
+    });
+    const res = await gql(
+      `mutation ($input: CreateAudienceInput!) { createAudience(input: $input) { ok errors { code } } }`,
+      { input: { key: 'readers', definition: "trait('pages_seen') >= 2" } },
+    );
+    expect(res.data?.createAudience).toEqual({ ok: true, errors: [] });
+    const size = await poll(
+      async () => (await gql('{ audience(key: "readers") { status size } }')).data?.audience,
+      (a) => (a as { status: string; size: number } | undefined)?.size === 1,
+    );
+    expect(size).toEqual({ status: 'LIVE', size: 1 });
+  });
+});
+
 describe('account-level traits', () => {
   it('are refused at definition with UNSUPPORTED_LEVEL (a group call needs a user)', async () => {
     const res = await gql(CREATE, {
