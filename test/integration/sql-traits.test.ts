@@ -202,6 +202,17 @@ describe('createSqlTrait', () => {
     });
     const again = await gql(CREATE, { input: { key: 'score', targetId: duckId, query: 'SELECT 1' } });
     expect(again.data?.createSqlTrait).toMatchObject({ errors: [{ code: 'KEY_TAKEN' }] });
+    // One namespace with computed traits and audiences, both ways.
+    const computed = await gql(
+      `mutation { createComputedTrait(input: { key: "score", definition: "event('X').count()" }) { ok errors { code } } }`,
+    );
+    expect(computed.data?.createComputedTrait).toEqual({ ok: false, errors: [{ code: 'KEY_TAKEN' }] });
+    const audience = await gql(
+      `mutation { createAudience(input: { key: "sqlt_taken", definition: "trait('plan') = 'nobody'" }) { ok } }`,
+    );
+    expect(audience.data?.createAudience).toEqual({ ok: true });
+    const taken = await gql(CREATE, { input: { key: 'sqlt_taken', targetId: duckId, query: 'SELECT 1' } });
+    expect(taken.data?.createSqlTrait).toMatchObject({ errors: [{ code: 'KEY_TAKEN' }] });
   });
 });
 
