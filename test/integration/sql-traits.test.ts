@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
+import { SQL_TRAIT_QUERIES } from '../../src/sql-traits/index.ts';
 import { poll, postGraphQL } from '../support/api.ts';
 import { startTestService } from '../support/service.ts';
 import { openTargetDatabase, queryDuckDb, tempDuckDbFile, TEST_SYNC_KEY } from '../support/sync.ts';
@@ -127,6 +128,23 @@ afterAll(async () => {
   await service?.stop();
   await pgTarget?.drop();
   await duck?.remove();
+});
+
+describe('sql/sql-traits/', () => {
+  it('every statement is prepared by the database, with a header naming its parameters and rows', async () => {
+    const db = service.services.events.db;
+    const client = await db.pool.connect();
+    try {
+      for (const [i, name] of SQL_TRAIT_QUERIES.entries()) {
+        const text = db.queries.get(name);
+        expect(text, name).toMatch(/^-- [a-z-]+: [\s\S]*-- params: [\s\S]*-- returns: /);
+        await expect(client.query(`PREPARE sqlt_check_${i} AS ${text}`), name).resolves.toBeDefined();
+      }
+      await client.query('DEALLOCATE ALL');
+    } finally {
+      client.release();
+    }
+  });
 });
 
 describe('createSqlTrait', () => {
