@@ -2,6 +2,7 @@
 // shares its event loop, heap or RSS. It is the real composition root: startService with a configuration
 // from loadConfig, pointed at the benchmark's Neo4j and PostgreSQL. Spaces and keys are made through
 // services.spaces.
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -51,6 +52,9 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         // The per-key rate limit would cap every workload at its default of 1,000 events/s.
         TRACKING_RATE_LIMIT: '100000000',
         TRACKING_RATE_BURST: '100000000',
+        // W8 times webhook deliveries to a receiver on loopback: a key made for this run, private URLs allowed.
+        DESTINATION_SECRET_KEY: randomBytes(32).toString('base64'),
+        DESTINATIONS_ALLOW_PRIVATE_URLS: 'true',
         // Group commit's writers per space; the default unless the benchmark is asked for another.
         ...(process.env.INGEST_WRITERS === undefined ? {} : { INGEST_WRITERS: process.env.INGEST_WRITERS }),
       });

@@ -151,6 +151,8 @@ function rows(w: Workloads, storage: Results['storage'] = {}): Row[] {
   add('W8', 'previewP50Seconds', 's');
   add('W8', 'previewP95Seconds', 's', { op: '<=', value: 2 });
   add('W8', 'oracleMismatches', 'memberships', { op: '<=', value: 0 });
+  add('W8', 'webhookDeliveriesPerSec', 'deliveries/s');
+  add('W8', 'webhookRawSignedPostsPerSec', 'requests/s');
   const store = (part: 'history' | 'end', figure: string, label: string, unit: string) => {
     const data = storage?.[part];
     if (data !== undefined) out.push({ workload: 'storage', figure: label, value: data[figure], unit });
@@ -210,6 +212,8 @@ const LABELS: Record<string, string> = {
   'W8 previewP50Seconds': 'previewAudience over the whole space p50',
   'W8 previewP95Seconds': 'previewAudience over the whole space p95',
   'W8 oracleMismatches': 'oracle mismatches (1,000 profiles x 20 audiences)',
+  'W8 webhookDeliveriesPerSec': 'webhook deliveries/s to a local receiver (initial sync)',
+  'W8 webhookRawSignedPostsPerSec': 'raw baseline, signed POSTs to the same receiver',
 };
 
 /** meets, meets only the floor, or misses the row's target; '' without one or without a figure. */

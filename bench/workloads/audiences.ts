@@ -14,6 +14,7 @@ import { parseAudience, parseComputedTrait } from '../../src/language/index.ts';
 import { stringifyJson } from '../../src/json.ts';
 import { ApiClient } from '../client.ts';
 import { EventFactory } from '../events.ts';
+import { timeDeliveries } from './deliveries.ts';
 import { percentile, perSecond, round } from '../measure.ts';
 import { Random } from '../random.ts';
 import { SEED, type RunContext } from '../settings.ts';
@@ -262,6 +263,11 @@ export async function runW8(ctx: RunContext, options: { warmUp: boolean; w7?: W7
 
     const preview = await timePreviews(ctx);
     const oracle = await oracleCheck(ctx, admin, computations);
+    const deliveries = await timeDeliveries(
+      ctx,
+      admin,
+      AUDIENCES.map((a) => a.key),
+    );
     return {
       backfillSeconds: backfill.seconds,
       backfillProfilesPerSec: backfill.profilesPerSec,
@@ -283,6 +289,8 @@ export async function runW8(ctx: RunContext, options: { warmUp: boolean; w7?: W7
       previewP50Seconds: preview.p50Seconds,
       previewP95Seconds: preview.p95Seconds,
       oracleMismatches: oracle.mismatches,
+      webhookDeliveriesPerSec: deliveries.deliveriesPerSec,
+      webhookRawSignedPostsPerSec: deliveries.rawSignedPostsPerSec,
       backfill: { ...backfill, drainSecondsAfterLive: round(drainAfterBackfillMs / 1000) },
       ...(baseline.phase === undefined ? {} : { withoutDefinitions: baseline.phase }),
       withDefinitions: {
@@ -296,6 +304,7 @@ export async function runW8(ctx: RunContext, options: { warmUp: boolean; w7?: W7
       freshness: { ...freshness, audience: PROBE_KEY, event: PROBE_EVENT },
       preview,
       oracle,
+      deliveries,
       audiences: Object.fromEntries(
         AUDIENCES.map((a) => [
           a.key,

@@ -12,10 +12,10 @@ WITH d AS (
 ),
 c AS (
   SELECT c.id, c.txid, c.subject_id, c.trait_key, c.old_value, c.new_value, c.at, c.cause, k.computation,
-         k.snapshot
+         k.level, k.snapshot
   FROM d
   JOIN destination_keys k ON k.destination_id = d.id
-  JOIN computed_value_changes c ON c.space = d.space AND c.level = 'USERS' AND c.trait_key = k.trait_key
+  JOIN computed_value_changes c ON c.space = d.space AND c.level = k.level AND c.trait_key = k.trait_key
   WHERE (c.txid, c.id) > (d.cursor_txid, d.cursor_id)
     AND c.txid < pg_snapshot_xmin(pg_current_snapshot())
   ORDER BY c.txid, c.id
@@ -28,6 +28,8 @@ queued AS (
          'sg-' || c.id || '-' || m.mode, c.at
   FROM c CROSS JOIN d CROSS JOIN unnest(d.modes) AS m(mode)
   WHERE NOT pg_visible_in_snapshot(c.txid, c.snapshot)
+    -- A user-level key in the modes identify and track, an account-level one as a group call.
+    AND (c.level = 'ACCOUNTS') = (m.mode = 'group')
     AND (c.computation = 'computed_trait'
          OR coalesce(c.new_value = 'true'::jsonb, false) <> coalesce(c.old_value = 'true'::jsonb, false))
     AND NOT (c.cause = 'merge' AND c.new_value IS NULL

@@ -618,17 +618,38 @@ export class ComputedRepository {
           ];
     const query = level === 'USERS' ? 'computed/load-subject-events' : 'computed/load-account-events';
     const rows = 'run' in run ? await run.run(query, params) : await run.query(query, params);
-    return rows.map((raw) => {
-      const r = eventRow.parse(raw);
-      return {
-        profileId: r.profile_id,
-        type: r.type,
-        event: r.event,
-        properties: r.properties ?? {},
-        timestamp: new Date(r.timestamp),
-        messageId: r.message_id,
-      };
-    });
+    return rows.map(subjectEvent);
+  }
+
+  /**
+   * Every event of the space's profiles that `match` names, at or after its time, each with the live
+   * profile holding it: one statement over the whole space (a preview's, docs/adr/0022 "Preview").
+   */
+  async spaceEvents(
+    db: Database,
+    space: string,
+    match: { names: string[]; since: Date },
+  ): Promise<SubjectEvent[]> {
+    const rows = await db.query('computed/space-events', [
+      space,
+      match.names,
+      match.names.includes('Page Viewed'),
+      match.names.includes('Screen Viewed'),
+      match.since,
+    ]);
+    return rows.map(subjectEvent);
+  }
+
+  /** The stored values of the computations `keys` for some subjects (a missing one is its empty value). */
+  async loadTraitValues(
+    db: Database,
+    space: string,
+    level: TraitLevel,
+    subjectIds: string[],
+    keys: string[],
+  ): Promise<StoredValue[]> {
+    const rows = await db.query('computed/load-trait-values', [space, subjectIds, level, keys]);
+    return rows.map(storedValue);
   }
 
   async loadValues(
@@ -642,15 +663,7 @@ export class ComputedRepository {
       'run' in run
         ? await run.run('computed/load-values', params)
         : await run.query('computed/load-values', params);
-    return rows.map((raw) => {
-      const r = valueRow.parse(raw);
-      return {
-        subjectId: r.subject_id,
-        traitKey: r.trait_key,
-        value: r.value,
-        updatedAt: new Date(r.updated_at),
-      };
-    });
+    return rows.map(storedValue);
   }
 
   async writeValues(tx: SqlTx, space: string, level: TraitLevel, w: ValueWrite, now: Date): Promise<void> {
@@ -737,4 +750,26 @@ function listsBy(rows: Record<string, unknown>[], key: string, value: string): M
     out.set(id, list);
   }
   return out;
+}
+
+function subjectEvent(raw: unknown): SubjectEvent {
+  const r = eventRow.parse(raw);
+  return {
+    profileId: r.profile_id,
+    type: r.type,
+    event: r.event,
+    properties: r.properties ?? {},
+    timestamp: new Date(r.timestamp),
+    messageId: r.message_id,
+  };
+}
+
+function storedValue(raw: unknown): StoredValue {
+  const r = valueRow.parse(raw);
+  return {
+    subjectId: r.subject_id,
+    traitKey: r.trait_key,
+    value: r.value,
+    updatedAt: new Date(r.updated_at),
+  };
 }

@@ -22,6 +22,7 @@ import {
   evaluateSubject,
   evaluationOrder,
   memberStreams,
+  memberTraits,
   ownStreams,
   ownTraits,
   readsMembers,
@@ -45,6 +46,8 @@ import {
   type ValueWrite,
 } from './computed.repository.ts';
 
+/** Subjects a preview evaluates per page (their traits, identifiers and stored values read together). */
+const PREVIEW_PAGE = 5_000;
 /** Most value changes one read returns (as every page of the read API, docs/adr/0010). */
 export const MAX_CHANGES_PAGE = 100;
 /** The change-log consumer that marks profiles for recomputation (consumer_cursors). */
@@ -179,11 +182,14 @@ export type MembershipProjection = (
   subjects: { id: string; audiences: { key: string; since: Date }[] }[],
 ) => Promise<void>;
 
-/** Custom traits of profiles (USERS) or accounts (ACCOUNTS) by id, from the graph. */
+/**
+ * Custom traits of profiles (USERS) or accounts (ACCOUNTS) by id, from the graph; `{having}` (USERS only):
+ * every live profile holding one of those keys.
+ */
 export type CustomTraitsSource = (
   space: string,
   level: TraitLevel,
-  ids: string[],
+  ids: string[] | { having: string[] },
 ) => Promise<Map<string, Record<string, unknown>>>;
 
 /** The value a profile without matching events has: 0 for counts, [] for unique lists, else null. */
@@ -469,9 +475,11 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Evaluates a draft audience now over every profile (or account with a member) of the space, with the
-   * live computed traits and audiences, a page at a time; writes nothing. The size, and the first `sample`
-   * members by id.
+   * Evaluates a draft audience now over every profile (or account with a member) of the space, a page at a
+   * time; writes nothing. The size, and the first `sample` members by id. The live computed traits and
+   * audiences the draft refers to are read as stored, not evaluated again (one still COMPUTING is
+   * evaluated with the draft), and a profile's events are read for the whole space in one statement
+   * (docs/adr/0022-audiences.md, "Preview").
    */
   async previewAudience(
     space: string,
@@ -489,7 +497,6 @@ export class ComputedTraitsService {
     const checked = await this.checkAudience(space, key, input.definition, input.level, true);
     if (!checked.ok) return checked;
     const level = checked.level;
-    const all = (await this.traitsBySpace()).get(space) ?? [];
     const draft: ParsedTrait = {
       kind: 'audience',
       key,
@@ -498,20 +505,54 @@ export class ComputedTraitsService {
       includeAnonymous: input.includeAnonymous,
       status: 'LIVE',
     };
-    const ordered = orderOf([...all.filter((t) => t.level === level), draft]);
-    const users = orderOf(all.filter((t) => t.level === 'USERS'));
+    const plan = previewPlan(draft, (await this.traitsBySpace()).get(space) ?? []);
+    const need = needsOf(level, plan.evaluated, plan.members);
+    // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has;
+    // a profile's, for the whole space in one read of the profiles holding one of them.
+    const wholeSpace = level === 'USERS';
+    const pageNeed = {
+      ...need,
+      streams: wholeSpace ? [] : need.streams,
+      traits: !wholeSpace && plan.custom.length > 0,
+    };
+    const customOf =
+      wholeSpace && plan.custom.length > 0 && this.customTraits !== null
+        ? await this.customTraits(space, level, { having: plan.custom })
+        : null;
     const now = this.clock();
+    const eventsOf = new Map<string, LanguageEvent[]>();
+    if (wholeSpace && need.streams.length > 0)
+      for (const e of await this.repo.spaceEvents(this.db, space, matchOf(need.streams, now))) {
+        const list = eventsOf.get(e.profileId) ?? [];
+        list.push(languageEvent(e));
+        eventsOf.set(e.profileId, list);
+      }
+    const storedEmpty = Object.fromEntries(plan.stored.map((c) => [c.key, emptyOf(c)]));
+    const storedKeys = plan.stored.map((c) => c.key);
     let size = 0;
     const sample: AudienceMemberView[] = [];
     let after = '';
     for (;;) {
-      const { ids } = await this.repo.subjectsPage(this.db, space, level, after, this.settings.chunk);
+      const { ids } = await this.repo.subjectsPage(this.db, space, level, after, PREVIEW_PAGE);
       if (ids.length === 0) break;
       const inputs = await this.db.transaction((tx) =>
-        this.subjectInputs(tx, space, level, ids, needsOf(level, ordered, users), now),
+        this.subjectInputs(tx, space, level, ids, pageNeed, now),
       );
+      const stored = new Map<string, Record<string, unknown>>();
+      if (storedKeys.length > 0)
+        for (const v of await this.repo.loadTraitValues(this.db, space, level, ids, storedKeys)) {
+          const values = stored.get(v.subjectId) ?? {};
+          values[v.traitKey] = v.value;
+          stored.set(v.subjectId, values);
+        }
       for (const id of ids) {
-        const evaluated = evaluateSubject(ordered, inputs.get(id) ?? NO_INPUT, now, users);
+        const base = inputs.get(id) ?? NO_INPUT;
+        const subject: SubjectInput = {
+          ...base,
+          events: wholeSpace ? (eventsOf.get(id) ?? []) : base.events,
+          traits: { ...(customOf?.get(id) ?? base.traits), ...storedEmpty, ...stored.get(id) },
+        };
+        const evaluated = evaluateSubject(plan.evaluated, subject, now, plan.members);
         if (evaluated.values.get(key) !== true) continue;
         size += 1;
         if (sample.length < input.sample) sample.push({ level, subjectId: id, since: now });
@@ -1219,6 +1260,48 @@ function movedBy(ordered: ParsedTrait[], streams: string[]): ParsedTrait[] {
   for (const c of [...ordered].reverse())
     if (needed.has(c.key)) for (const key of ownTraits(c)) needed.add(key);
   return ordered.filter((c) => needed.has(c.key));
+}
+
+/**
+ * What a preview of `draft` evaluates and what it reads as stored: the computations of its level it refers
+ * to (however deep) are read from computed_values when LIVE, else evaluated with it; an account draft's
+ * ANY / ALL evaluate, for each member, the users' computations they refer to. `custom`: the keys it refers
+ * to that are no computation's, so custom traits to read.
+ */
+function previewPlan(
+  draft: ParsedTrait,
+  all: ParsedTrait[],
+): { evaluated: ParsedTrait[]; stored: ParsedTrait[]; members: ParsedTrait[]; custom: string[] } {
+  const byKey = new Map(all.filter((t) => t.level === draft.level).map((t) => [t.key, t]));
+  const evaluated = new Map<string, ParsedTrait>([[draft.key, draft]]);
+  const stored = new Map<string, ParsedTrait>();
+  const custom = new Set<string>();
+  const pending = ownTraits(draft);
+  for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
+    const c = byKey.get(key);
+    if (c === undefined) custom.add(key);
+    else if (c.status === 'LIVE') stored.set(key, c);
+    else if (!evaluated.has(key)) {
+      evaluated.set(key, c);
+      pending.push(...ownTraits(c));
+    }
+  }
+  // The members' side: what ANY / ALL refer to, with what that refers to, evaluated from events.
+  const users = new Map(all.filter((t) => t.level === 'USERS').map((t) => [t.key, t]));
+  const members = new Map<string, ParsedTrait>();
+  const memberPending = [...evaluated.values()].flatMap(memberTraits);
+  for (let key = memberPending.pop(); key !== undefined; key = memberPending.pop()) {
+    const c = users.get(key);
+    if (c === undefined || members.has(key)) continue;
+    members.set(key, c);
+    memberPending.push(...ownTraits(c));
+  }
+  return {
+    evaluated: orderOf([...evaluated.values()]),
+    stored: [...stored.values()],
+    members: orderOf([...members.values()]),
+    custom: [...custom].sort(),
+  };
 }
 
 /** Two marks' streams together: null (every computation) wins. */

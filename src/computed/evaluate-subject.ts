@@ -114,7 +114,7 @@ export function ownTraits(c: Computation): string[] {
   return out;
 }
 
-function memberTraits(c: Computation): string[] {
+export function memberTraits(c: Computation): string[] {
   if (c.kind === 'computed_trait') return [];
   const out: string[] = [];
   walk<AudienceLeaf>(c.definition.condition, (leaf) => {

@@ -2,8 +2,11 @@
 // Engage sends audiences and computed traits to its event destinations. Pure: a delivery and the
 // profile's identity in, the JSON body out.
 
-/** How a destination is sent changes: identify calls, track calls, or both (one delivery each). */
-export type DeliveryMode = 'identify' | 'track';
+/**
+ * How a destination is sent changes: identify calls, track calls, or both (one delivery each) for
+ * user-level keys; group calls for account-level keys.
+ */
+export type DeliveryMode = 'identify' | 'track' | 'group';
 export type ComputationClass = 'audience' | 'computed_trait';
 
 /** A queued delivery as the sender reads it. */
@@ -35,8 +38,9 @@ export interface SubjectIdentity {
  * The call for one delivery. An audience: identify with `traits: {<key>: true|false}`, or track
  * `Audience Entered` / `Audience Exited` with `properties: {audience_key, <key>: true|false}`. A computed
  * trait: identify with `traits: {<key>: <value>}`, or track `Trait Computed` with
- * `properties: {trait_key, <key>: <value>}`. Both carry `context.personas` naming the computation. A
- * profile with neither a user_id nor an anonymous_id is named by its profile id as anonymousId.
+ * `properties: {trait_key, <key>: <value>}`. An account-level key: group with `groupId` and
+ * `traits: {<key>: <value>}`. Each carries `context.personas` naming the computation. A profile with
+ * neither a user_id nor an anonymous_id is named by its profile id as anonymousId.
  */
 export function callOf(
   d: QueuedDelivery,
@@ -49,6 +53,7 @@ export function callOf(
   if (who.userId !== null) ids.userId = who.userId;
   if (who.anonymousId !== null) ids.anonymousId = who.anonymousId;
   if (who.userId === null && who.anonymousId === null) ids.anonymousId = who.profileId;
+  const group = d.mode === 'group';
   const context = {
     personas: {
       computation_class: audience ? 'audience' : 'trait',
@@ -56,10 +61,21 @@ export function callOf(
       computation_id: d.traitKey,
       space_id: d.space,
       namespace: `spa_${d.space}`,
-      profile_id: who.profileId,
+      // An account-level key's subject is its group id.
+      ...(group ? { group_id: d.subjectId } : { profile_id: who.profileId }),
     },
     library: { name: 'stitchgraph', version: '0.1.0' },
   };
+  if (group)
+    // The call names the account only, not one of its users.
+    return {
+      type: 'group',
+      messageId: d.messageId,
+      timestamp: d.at.toISOString(),
+      groupId: d.subjectId,
+      traits: { [d.traitKey]: value },
+      context,
+    };
   const common = { messageId: d.messageId, timestamp: d.at.toISOString(), ...ids, context };
   if (d.mode === 'identify') return { type: 'identify', ...common, traits: { [d.traitKey]: value } };
   if (audience)

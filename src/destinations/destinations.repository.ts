@@ -61,7 +61,7 @@ export interface DeliveryView {
   deliveredAt: Date | null;
 }
 
-const MODES = ['identify', 'track'] as const;
+const MODES = ['identify', 'track', 'group'] as const;
 const COMPUTATIONS = ['audience', 'computed_trait'] as const;
 
 const destinationRow = z.object({
@@ -133,6 +133,8 @@ function toDestination(raw: unknown): StoredDestination {
 export interface DestinationKey {
   key: string;
   computation: ComputationClass;
+  /** USERS: sent as identify / track calls; ACCOUNTS: as group calls. */
+  level: 'USERS' | 'ACCOUNTS';
 }
 
 export class DestinationsRepository {

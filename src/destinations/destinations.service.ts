@@ -79,7 +79,6 @@ export type DestinationRefusalCode =
   | 'INVALID_MODES'
   | 'NOTHING_TO_SEND'
   | 'NOT_FOUND'
-  | 'UNSUPPORTED_LEVEL'
   | 'TOO_MANY_DESTINATIONS';
 
 export interface DestinationRefusal {
@@ -370,7 +369,9 @@ export class DestinationsService {
       { profileId: string; userId: string | null; anonymousId: string | null }
     >();
     for (const [space, list] of bySpace) {
-      const found = await this.repo.identities(this.db, space, [...new Set(list.map((d) => d.subjectId))]);
+      // A group call's subject is a group id, named as it is.
+      const profiles = list.filter((d) => d.mode !== 'group').map((d) => d.subjectId);
+      const found = await this.repo.identities(this.db, space, [...new Set(profiles)]);
       for (const [subject, who] of found) identities.set(`${space}\u0000${subject}`, who);
       await this.loadEmpties(
         space,
@@ -442,7 +443,7 @@ export class DestinationsService {
     }
   }
 
-  /** Checks a destination's settings: a name, a safe URL, modes, and live user-level keys of each kind. */
+  /** Checks a destination's settings: a name, a safe URL, modes for its keys' levels, and live keys of each kind. */
   private async check(
     space: string,
     input: {
@@ -465,7 +466,7 @@ export class DestinationsService {
     if (!url.ok) return refuse('INVALID_URL', url.message, ['input', 'url']);
     const modes = [...new Set(input.modes)].sort();
     if (modes.length === 0)
-      return refuse('INVALID_MODES', 'choose identify, track or both', ['input', 'modes']);
+      return refuse('INVALID_MODES', 'choose at least one of identify, track and group', ['input', 'modes']);
     if (input.audiences.length + input.computedTraits.length === 0)
       return refuse('NOTHING_TO_SEND', 'name at least one audience or computed trait to send', [
         'input',
@@ -483,14 +484,20 @@ export class DestinationsService {
         const what = kind === 'audience' ? 'audience' : 'computed trait';
         if (c === undefined || c.kind !== kind)
           return refuse('NOT_FOUND', `this space has no ${what} ${JSON.stringify(key)}`, ['input', field, i]);
-        if (c.level !== 'USERS')
-          return refuse(
-            'UNSUPPORTED_LEVEL',
-            `${JSON.stringify(key)} is an account-level ${what}; destinations receive user-level ones only for now`,
-            ['input', field, i],
-          );
-        if (!keys.some((k) => k.key === key)) keys.push({ key, computation: kind });
+        if (!keys.some((k) => k.key === key)) keys.push({ key, computation: kind, level: c.level });
       }
+    // User-level keys go out as identify and/or track calls, account-level ones as group calls.
+    if (keys.some((k) => k.level === 'USERS') && !modes.some((m) => m !== 'group'))
+      return refuse(
+        'INVALID_MODES',
+        'user-level keys are sent as identify or track calls: add IDENTIFY or TRACK',
+        ['input', 'modes'],
+      );
+    if (keys.some((k) => k.level === 'ACCOUNTS') && !modes.includes('group'))
+      return refuse('INVALID_MODES', 'account-level keys are sent as group calls: add GROUP', [
+        'input',
+        'modes',
+      ]);
     return { ok: true, name, url: url.url.toString(), modes, keys };
   }
 }

@@ -418,11 +418,11 @@ export type CreateSqlTraitResult = {
 
 /** A webhook to connect. */
 export type CreateWebhookDestinationInput = {
-  /** Keys of user-level audiences to send. */
+  /** Keys of audiences to send (user- or account-level). */
   audiences?: Array<Scalars['String']['input']>;
-  /** Keys of user-level computed traits to send. */
+  /** Keys of computed traits to send (user- or account-level). */
   computedTraits?: Array<Scalars['String']['input']>;
-  /** The calls to send for each change. */
+  /** The calls to send for each change: IDENTIFY and TRACK for user-level keys, GROUP for account-level ones. */
   modes?: Array<DestinationMode>;
   /** A name for people (1 to 200 characters). */
   name: Scalars['String']['input'];
@@ -469,8 +469,8 @@ export type DeleteSqlTraitResult = {
 };
 
 /**
- * One call to a destination: an `identify` or a `track` for one change of one profile (or one current value,
- * for the initial sync).
+ * One call to a destination: an `identify` or a `track` for one change of one profile, or a `group` for one
+ * change of one account (or one current value, for the initial sync).
  */
 export type Delivery = {
   __typename?: 'Delivery';
@@ -496,7 +496,7 @@ export type Delivery = {
   lastStatus?: Maybe<Scalars['Int']['output']>;
   /** The call's messageId (and the `webhook-id` header), the same on every attempt: receivers dedupe by it. */
   messageId: Scalars['String']['output'];
-  /** IDENTIFY or TRACK. */
+  /** IDENTIFY, TRACK or GROUP. */
   mode: DestinationMode;
   /** When it is tried next, while PENDING. */
   nextAttemptAt?: Maybe<Scalars['DateTime']['output']>;
@@ -504,7 +504,10 @@ export type Delivery = {
   payload?: Maybe<Scalars['JSONObject']['output']>;
   /** PENDING, DELIVERED or FAILED. */
   status: DeliveryStatus;
-  /** The profile it is about (as recorded; the call names its survivor's identifiers if it was merged since). */
+  /**
+   * The profile it is about (as recorded; the call names its survivor's identifiers if it was merged since),
+   * or the account's group id for a GROUP call.
+   */
   subjectId: Scalars['String']['output'];
   /** The value sent: true or false for an audience, the trait's value otherwise. */
   value?: Maybe<Scalars['JSON']['output']>;
@@ -576,6 +579,11 @@ export type DestinationDeliveriesArgs = {
 
 /** How a destination receives changes (Segment's calls). */
 export type DestinationMode =
+  /**
+   * `group` with `groupId` and `traits: {<key>: <value>}`: how account-level audiences and computed traits are
+   * sent (IDENTIFY and TRACK apply to user-level ones; docs/adr/0023, "Account-level computations").
+   */
+  | 'GROUP'
   /** `identify` with `traits: {<key>: <value>}` (an audience's value is true or false). */
   | 'IDENTIFY'
   /** `track`: `Audience Entered` / `Audience Exited` for audiences, `Trait Computed` for computed traits. */
@@ -923,8 +931,8 @@ export type Mutation = {
    * `INVALID_NAME`, `INVALID_URL` (not http(s), or its host resolves to a loopback, private, link-local or
    * other non-public address unless the server allows them), `INVALID_MODES`, `NOTHING_TO_SEND`,
    * `NOT_FOUND` (a key that is not a live audience or computed trait of its kind, path
-   * `["input", "audiences", i]` or `["input", "computedTraits", i]`), `UNSUPPORTED_LEVEL` (an account-level
-   * one) and `TOO_MANY_DESTINATIONS`.
+   * `["input", "audiences", i]` or `["input", "computedTraits", i]`) and `TOO_MANY_DESTINATIONS`.
+   * `INVALID_MODES` also when user-level keys have neither IDENTIFY nor TRACK, or account-level keys no GROUP.
    */
   createWebhookDestination: CreateDestinationResult;
   /**

@@ -5,7 +5,7 @@ import type { Graph, Row } from '../graph/index.ts';
 import type { Identifier } from '../identity/index.ts';
 import { parseIdentifierKey } from '../identity/identifiers.ts';
 import type { EventStore, PageQuery, StoredEvent } from '../events/index.ts';
-import type { TraitMeta } from '../identity/traits.ts';
+import { TRAIT_PROPERTY_PREFIX, type TraitMeta } from '../identity/traits.ts';
 import type { Position } from './cursors.ts';
 import { parseJson } from '../json.ts';
 
@@ -109,6 +109,13 @@ export class ProfilesRepository {
   async loadProfiles(space: string, ids: readonly string[]): Promise<Map<string, ProfileView>> {
     const rows = await this.graph.readOne('profiles/load-profiles', { space, ids });
     return new Map(rows.map((r) => [String(r.requestedId), rowToProfile(r)]));
+  }
+
+  /** The traits of the space's live profiles holding any of `keys`, by profile id. */
+  async traitHolders(space: string, keys: readonly string[]): Promise<Map<string, Record<string, unknown>>> {
+    const properties = keys.map((k) => TRAIT_PROPERTY_PREFIX + k);
+    const rows = await this.graph.readOne('profiles/find-trait-holders', { space, properties });
+    return new Map(rows.map((r) => [String(r.id), parseJsonObject(r.traits) ?? {}]));
   }
 
   async loadIdentifiers(ids: readonly string[]): Promise<Map<string, ProfileIdentifierView[]>> {

@@ -103,13 +103,18 @@ export class ProfilesService {
 
   /**
    * The custom traits of profiles (USERS, by live id) or accounts (ACCOUNTS, by group id) as the graph
-   * holds them, for audiences' trait conditions (SEMANTICS.md §10); an unknown id is left out.
+   * holds them, for audiences' trait conditions (SEMANTICS.md §10); an unknown id is left out. `{having}`
+   * (profiles only): every live profile of the space holding one of those keys, in one scan.
    */
   async customTraits(
     space: string,
     level: 'USERS' | 'ACCOUNTS',
-    ids: string[],
+    ids: string[] | { having: string[] },
   ): Promise<Map<string, Record<string, unknown>>> {
+    if (!Array.isArray(ids)) {
+      if (level === 'USERS') return this.repo.traitHolders(space, ids.having);
+      throw new Error('customTraits: accounts are read by group id');
+    }
     if (level === 'USERS') {
       const found = await this.repo.loadProfiles(space, ids);
       return new Map([...found].map(([id, p]) => [id, p.traits]));

@@ -11,8 +11,10 @@ import type { DeliveryMode, DestinationRefusal } from '../destinations/index.ts'
 import { InputError } from '../errors.ts';
 import { requireScope } from './auth.ts';
 
-const toMode = (m: DestinationMode): DeliveryMode => (m === 'IDENTIFY' ? 'identify' : 'track');
-const fromMode = (m: DeliveryMode): DestinationMode => (m === 'identify' ? 'IDENTIFY' : 'TRACK');
+const toMode = (m: DestinationMode): DeliveryMode =>
+  m === 'IDENTIFY' ? 'identify' : m === 'TRACK' ? 'track' : 'group';
+const fromMode = (m: DeliveryMode): DestinationMode =>
+  m === 'identify' ? 'IDENTIFY' : m === 'track' ? 'TRACK' : 'GROUP';
 
 function refusal(r: DestinationRefusal) {
   return { code: r.code, message: r.message, path: r.path };

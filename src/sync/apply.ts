@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { LoggedChange, StoredEvent } from '../events/index.ts';
 import { slug } from '../events/index.ts';
 import { stringifyJson } from '../json.ts';
+import type { ValueChangeRow } from './sync.repository.ts';
 import type { TargetQuery, TargetTx } from './targets.ts';
 
 interface LoggedEvent {
@@ -242,4 +243,76 @@ function eventParams(e: StoredEvent, profileId: string): unknown[] {
     case 'alias':
       return [...common, e.previousId, context];
   }
+}
+
+/**
+ * Writes computed-value changes (in commit-safe order) to the target: an audience's entries and exits to
+ * audience_membership_updates and its members to (account_)audience_memberships; every computed-trait
+ * change to computed_trait_updates and the current values to (account_)computed_traits. A non-member's
+ * `false` kept for its instant (docs/adr/0022, "Ageing") moves no membership and is not written. Returns
+ * how many rows were appended.
+ */
+export async function applyValueChanges(tx: TargetTx, changes: readonly ValueChangeRow[]): Promise<number> {
+  let written = 0;
+  for (const c of changes) {
+    const users = c.level === 'USERS';
+    const profile = users ? c.subjectId : null;
+    const group = users ? null : c.subjectId;
+    const seq = Number(c.id);
+    if (c.kind === 'audience') {
+      const entered = c.newValue === true;
+      if (entered === (c.oldValue === true)) continue;
+      await tx.run('insert-audience-update', [
+        `v${c.id}`,
+        c.level,
+        profile,
+        group,
+        c.traitKey,
+        entered,
+        c.cause,
+        c.at.getTime(),
+        seq,
+      ]);
+      if (entered)
+        await tx.run(users ? 'set-user-membership' : 'set-account-membership', [
+          c.subjectId,
+          c.traitKey,
+          c.at.getTime(),
+          seq,
+        ]);
+      else
+        await tx.run(users ? 'remove-user-membership' : 'remove-account-membership', [
+          c.subjectId,
+          c.traitKey,
+        ]);
+    } else {
+      const value = traitText(c.newValue);
+      await tx.run('insert-trait-update', [
+        `v${c.id}`,
+        c.level,
+        profile,
+        group,
+        c.traitKey,
+        value,
+        c.cause,
+        c.at.getTime(),
+        seq,
+      ]);
+      if (value === null)
+        await tx.run(users ? 'remove-user-computed-trait' : 'remove-account-computed-trait', [
+          c.subjectId,
+          c.traitKey,
+        ]);
+      else
+        await tx.run(users ? 'set-user-computed-trait' : 'set-account-computed-trait', [
+          c.subjectId,
+          c.traitKey,
+          value,
+          c.at.getTime(),
+          seq,
+        ]);
+    }
+    written += 1;
+  }
+  return written;
 }

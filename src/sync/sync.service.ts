@@ -8,9 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { EventStore, LoggedChange } from '../events/index.ts';
 import type { Database } from '../postgres/database.ts';
-import { applyChanges, referencedEvents } from './apply.ts';
+import { applyChanges, applyValueChanges, referencedEvents } from './apply.ts';
 import { SecretBox } from './secrets.ts';
-import { SyncRepository, type StoredTarget } from './sync.repository.ts';
+import { SyncRepository, type StoredTarget, type ValuesPosition } from './sync.repository.ts';
 import { openTarget, type SyncTarget, type TargetKind } from './targets.ts';
 
 export interface SyncSettings {
@@ -295,7 +295,8 @@ export class SyncService {
       // be behind the one it holds, so nothing after the copy means nothing after the real one.
       if (synced !== null && synced.generation === t.generation) {
         const next = await this.events.spaceChanges(t.space, synced, 1);
-        if (next.length === 0) break;
+        const nextValue = await this.repo.valueChanges(this.db, t.space, synced.values, 1);
+        if (next.length === 0 && nextValue.length === 0) break;
       }
       const step = await this.syncStretch(t, target);
       this.hooks.onStep?.('committed', t.kind);
@@ -314,7 +315,7 @@ export class SyncService {
     t: StoredTarget,
     target: SyncTarget,
   ): Promise<{
-    at: { txid: string; position: string };
+    at: { txid: string; position: string; values: ValuesPosition | null };
     read: number;
     written: number;
     held: number;
@@ -337,14 +338,32 @@ export class SyncService {
       const found = await this.events.storedEvents(t.space, referencedEvents(rows));
       const written = await applyChanges(tx, rows, new Map(found.map((e) => [e.messageId, e])));
       const last = rows.at(-1);
-      const at =
+      const logAt =
         last === undefined
           ? (after ?? { txid: '0', position: '0' })
           : { txid: last.txid, position: last.position };
-      held += written;
-      await tx.run('write-cursor', [t.id, at.txid, at.position, t.generation, held]);
+      // Audience memberships and computed-trait values: computed_value_changes, with a position of their
+      // own committed in the same transaction (after the reset above, which empties it too).
+      const [valuesCursor] = await tx.run('read-values-cursor', [t.id]);
+      const valuesAfter: ValuesPosition | null =
+        valuesCursor === undefined
+          ? null
+          : { txid: String(valuesCursor.txid), id: String(valuesCursor.change_id) };
+      const changes = await this.repo.valueChanges(this.db, t.space, valuesAfter, this.settings.batch);
+      const valuesWritten = await applyValueChanges(tx, changes);
+      const lastChange = changes.at(-1);
+      const values = lastChange === undefined ? valuesAfter : { txid: lastChange.txid, id: lastChange.id };
+      if (values !== null) await tx.run('write-values-cursor', [t.id, values.txid, values.id]);
+      held += written + valuesWritten;
+      await tx.run('write-cursor', [t.id, logAt.txid, logAt.position, t.generation, held]);
       this.hooks.onStep?.('written', t.kind);
-      return { at, read: rows.length, written, held, more };
+      return {
+        at: { ...logAt, values },
+        read: rows.length + changes.length,
+        written: written + valuesWritten,
+        held,
+        more: more || changes.length === this.settings.batch,
+      };
     });
   }
 

@@ -56,6 +56,18 @@ export const TARGET_QUERIES = [
   'add-traits-update',
   'set-user-trait',
   'remove-user-trait',
+  'read-values-cursor',
+  'write-values-cursor',
+  'insert-audience-update',
+  'insert-trait-update',
+  'set-user-membership',
+  'remove-user-membership',
+  'set-account-membership',
+  'remove-account-membership',
+  'set-user-computed-trait',
+  'remove-user-computed-trait',
+  'set-account-computed-trait',
+  'remove-account-computed-trait',
 ] as const;
 export type TargetQuery = (typeof TARGET_QUERIES)[number];
 

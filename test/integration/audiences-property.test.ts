@@ -64,6 +64,17 @@ const DEFINITIONS: Record<string, Definition> = {
   },
 };
 const LATER = new Set(['rich', 'busy_account']);
+/** Drafts previewed at the end of each run, referring to live audiences, computed traits and custom traits. */
+const PREVIEWS: Omit<Definition, 'kind'>[] = [
+  {
+    level: 'USERS',
+    text: "trait('pro_buyer') = true OR event('Order Completed').within(2 days).count() >= 2",
+  },
+  { level: 'USERS', text: "trait('plan') = 'pro' AND trait('orders') >= 1", includeAnonymous: true },
+  { level: 'USERS', text: "NOT trait('lapsed') = true AND trait('revenue_2d') > 0", includeAnonymous: true },
+  { level: 'ACCOUNTS', text: "ANY(trait('buyer') = true) AND NOT trait('tier') = 'silver'" },
+  { level: 'ACCOUNTS', text: "trait('busy_account') = true OR ALL(trait('plan') = 'pro')" },
+];
 /** The changed definition of `recent_big` (updateAudience midway). */
 const UPDATED = "event('Order Completed').within(2 days).sum(property('total')) >= 50";
 
@@ -329,6 +340,33 @@ describe('audiences: maintained memberships equal the oracle', () => {
           const kept = Object.fromEntries(accountLevel.map((c) => [c.key, false] as [string, unknown]));
           for (const m of accountMembers.get(g) ?? []) kept[m.key] = true;
           expect(kept, `account ${g} of ${s.space}`).toEqual(Object.fromEntries(expected.values));
+        }
+
+        // A preview (stored values for what its draft refers to, the space's events in one read) equals
+        // the draft evaluated from scratch with everything it refers to.
+        for (const draft of PREVIEWS) {
+          const c = computation('draft', { kind: 'audience', ...draft });
+          const level = draft.level;
+          const subjects = level === 'USERS' ? ids : groups;
+          const expected: string[] = [];
+          for (const id of subjects) {
+            const evaluated =
+              level === 'USERS'
+                ? evaluateSubject([...users, c], await profileInput(s, id), clock())
+                : evaluateSubject([...accountLevel, c], await accountInput(s, id), clock(), users);
+            if (evaluated.values.get('draft') === true) expected.push(id);
+          }
+          const preview = await computed.previewAudience(s.space, {
+            definition: draft.text,
+            level,
+            includeAnonymous: draft.includeAnonymous ?? false,
+            sample: 100,
+          });
+          expect(preview, `preview of ${draft.text} in ${s.space}`).toMatchObject({
+            ok: true,
+            size: expected.length,
+            sample: expected.sort().map((subjectId) => ({ level, subjectId })),
+          });
         }
       }),
       { seed: 20261130, numRuns: 12, endOnFailure: true },

@@ -513,6 +513,100 @@ describe('webhook destinations', () => {
     });
   });
 
+  it('sends account-level audiences and computed traits as group calls, and refuses them without GROUP', async () => {
+    const group = (tier: string, n: number) =>
+      gql(`mutation ($input: GroupInput!) { group(input: $input) { ok } }`, {
+        input: { userId: 'ann', groupId: `acme-${run}`, traits: { tier }, messageId: `${run}-acme-${n}` },
+      });
+    expect((await group('gold', 1)).data).toEqual({ group: { ok: true } });
+    for (const [mutation, key, definition] of [
+      ['createAudience', 'gold_accounts', "trait('tier') = 'gold'"],
+      ['createComputedTrait', 'account_orders', "event('Order Completed').count()"],
+    ] as const) {
+      const res = await gql(
+        `mutation ($input: ${mutation === 'createAudience' ? 'CreateAudienceInput' : 'CreateComputedTraitInput'}!) { ${mutation}(input: $input) { ok errors { message } } }`,
+        { input: { key, definition, level: 'ACCOUNTS' } },
+      );
+      expect(res.data?.[mutation], JSON.stringify(res)).toMatchObject({ ok: true });
+    }
+    await poll(
+      () =>
+        gql(
+          `{ audience(key: "gold_accounts") { status size } computedTrait(key: "account_orders") { status } }`,
+        ),
+      (r) =>
+        (r.data?.audience as { status: string; size: number } | null)?.size === 1 &&
+        (r.data?.computedTrait as { status: string } | null)?.status === 'LIVE',
+    );
+
+    // Account-level keys need GROUP among the modes.
+    const refused = await gql(CREATE, {
+      input: {
+        name: 'No group',
+        url: 'http://127.0.0.1:9/hook',
+        audiences: ['gold_accounts'],
+        modes: ['IDENTIFY'],
+      },
+    });
+    expect(refused.data?.createWebhookDestination).toMatchObject({
+      ok: false,
+      errors: [{ code: 'INVALID_MODES', path: ['input', 'modes'] }],
+    });
+
+    // The default modes (IDENTIFY, TRACK, GROUP): the initial sync is the account's membership and value.
+    const { id, receiver } = await connect({
+      name: 'Accounts',
+      audiences: ['gold_accounts'],
+      computedTraits: ['account_orders'],
+    });
+    const groupId = `acme-${run}`;
+    const groupCalls = () => receiver.accepted().filter((c) => c.body.groupId === groupId);
+    const synced = await poll(
+      async () => groupCalls(),
+      (calls) => calls.length >= 2,
+    );
+    expect(synced.map((c) => c.body.traits)).toEqual(
+      expect.arrayContaining([{ gold_accounts: true }, { account_orders: 1 }]),
+    );
+    expect(synced[0]?.body).toEqual({
+      type: 'group',
+      messageId: expect.stringMatching(/^sg-sync-[0-9a-f]{32}-group$/),
+      timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      groupId,
+      traits: expect.any(Object),
+      context: {
+        personas: {
+          computation_class: expect.stringMatching(/^(audience|trait)$/),
+          computation_key: expect.any(String),
+          computation_id: expect.any(String),
+          space_id: space,
+          namespace: `spa_${space}`,
+          group_id: groupId,
+        },
+        library: { name: 'stitchgraph', version: '0.1.0' },
+      },
+    });
+    expect(synced.every((c) => receiver.verified(c) && c.body.userId === undefined)).toBe(true);
+
+    // A member's order moves the account's count; a tier change takes the account out.
+    await call('track', { userId: 'ann', event: 'Order Completed', messageId: `${run}-ann-acme-o2` });
+    expect((await group('silver', 2)).data).toEqual({ group: { ok: true } });
+    const changed = await poll(
+      async () => groupCalls().slice(2),
+      (calls) => calls.length >= 2,
+    );
+    expect(changed.map((c) => c.body.traits)).toEqual(
+      expect.arrayContaining([{ account_orders: 2 }, { gold_accounts: false }]),
+    );
+    const listed = await poll(
+      () => deliveries(id),
+      (d) => d.counts.delivered === 4,
+    );
+    expect(listed.nodes.map((n) => [n.mode, n.subjectId])).toEqual(
+      listed.nodes.map(() => ['GROUP', groupId]),
+    );
+  });
+
   it('counts attempts by outcome and shows the outbox in /metrics', async () => {
     const text = await (await fetch(service.metricsUrl ?? '')).text();
     const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);

@@ -166,3 +166,67 @@ CREATE TABLE IF NOT EXISTS user_traits (
   uuid_ts TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (canonical_segment_id, name)
 );
+CREATE TABLE IF NOT EXISTS _stitchgraph_sync_values (
+  target_id text PRIMARY KEY,
+  txid text NOT NULL,
+  change_id bigint NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audience_membership_updates (
+  id text PRIMARY KEY,
+  level text NOT NULL,
+  canonical_segment_id text,
+  group_id text,
+  audience_key text NOT NULL,
+  entered boolean NOT NULL,
+  cause text,
+  "timestamp" TIMESTAMPTZ,
+  seq bigint NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS computed_trait_updates (
+  id text PRIMARY KEY,
+  level text NOT NULL,
+  canonical_segment_id text,
+  group_id text,
+  trait_key text NOT NULL,
+  value text,
+  cause text,
+  "timestamp" TIMESTAMPTZ,
+  seq bigint NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audience_memberships (
+  canonical_segment_id text NOT NULL,
+  audience_key text NOT NULL,
+  since TIMESTAMPTZ,
+  seq bigint NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (canonical_segment_id, audience_key)
+);
+CREATE TABLE IF NOT EXISTS account_audience_memberships (
+  group_id text NOT NULL,
+  audience_key text NOT NULL,
+  since TIMESTAMPTZ,
+  seq bigint NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (group_id, audience_key)
+);
+CREATE TABLE IF NOT EXISTS computed_traits (
+  canonical_segment_id text NOT NULL,
+  trait_key text NOT NULL,
+  value text,
+  updated_at TIMESTAMPTZ,
+  seq bigint NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (canonical_segment_id, trait_key)
+);
+CREATE TABLE IF NOT EXISTS account_computed_traits (
+  group_id text NOT NULL,
+  trait_key text NOT NULL,
+  value text,
+  updated_at TIMESTAMPTZ,
+  seq bigint NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (group_id, trait_key)
+);

@@ -1,0 +1,251 @@
+// Profiles Sync of audience memberships and computed-trait values (SEMANTICS.md §11,
+// docs/adr/0024-profiles-sync.md "Audiences and computed traits") against the run's PostgreSQL (a target
+// database of the test's own) and a temporary DuckDB file: entries, exits and value changes arrive in the
+// update tables, and the materialised tables (audience_memberships, computed_traits and their account
+// equivalents) equal what the event store holds now, after merges too; a second pass writes nothing and a
+// resync writes the same again. The computed-traits worker is driven by the test (catchUp), as in the
+// audiences property test.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
+import { EventStore } from '../../src/events/index.ts';
+import type { Database } from '../../src/postgres/database.ts';
+import { ProfilesService } from '../../src/profiles/index.ts';
+import { DEFAULT_SYNC_SETTINGS, SyncService, type SyncTargetStatus } from '../../src/sync/index.ts';
+import { traitText } from '../../src/sync/apply.ts';
+import { openTestGraph, type TestGraph } from '../support/graph.ts';
+import { openPrivateDatabase } from '../support/postgres.ts';
+import { newStack, type Stack } from '../support/stack.ts';
+import {
+  openTargetDatabase,
+  queryDuckDb,
+  queryPostgres,
+  tempDuckDbFile,
+  TEST_SYNC_KEY,
+} from '../support/sync.ts';
+
+type Kind = 'duckdb' | 'postgres';
+
+let t: TestGraph;
+let own: { db: Database; drop: () => Promise<void> };
+let s: Stack;
+let computed: ComputedTraitsService;
+let sync: SyncService;
+let pgTarget: Awaited<ReturnType<typeof openTargetDatabase>>;
+let duck: Awaited<ReturnType<typeof tempDuckDbFile>>;
+const targets: { kind: Kind; status: SyncTargetStatus }[] = [];
+
+beforeAll(async () => {
+  const shared = await openTestGraph();
+  own = await openPrivateDatabase();
+  t = { ...shared, db: own.db, close: shared.close };
+  s = await newStack(t);
+  const profiles = new ProfilesService(t.graph, new EventStore(own.db));
+  computed = new ComputedTraitsService(
+    own.db,
+    { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: 0 },
+    undefined,
+    undefined,
+    null,
+    (space, level, ids) => profiles.customTraits(space, level, ids),
+  );
+  // A small batch, so that a sync takes several target transactions.
+  sync = new SyncService(t.db, s.events, { ...DEFAULT_SYNC_SETTINGS, batch: 3 }, TEST_SYNC_KEY);
+  pgTarget = await openTargetDatabase();
+  duck = await tempDuckDbFile();
+});
+afterAll(async () => {
+  for (const target of targets) await sync.removeTarget(target.status.id);
+  await computed.stop();
+  await pgTarget.drop();
+  await duck.remove();
+  await own.drop();
+  await t.close();
+});
+
+function query(kind: Kind, sql: string): Promise<Record<string, unknown>[]> {
+  return kind === 'duckdb' ? queryDuckDb(duck.path, sql) : queryPostgres(pgTarget.pool, sql);
+}
+
+/** Drives the computed-traits worker until every definition is LIVE and nothing is left to recompute. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    await computed.catchUp();
+    const all = [...(await computed.list(s.space)), ...(await computed.audiences(s.space))];
+    if (all.every((c) => c.status === 'LIVE')) {
+      const { marked, recomputed } = await computed.catchUp();
+      if (marked === 0 && recomputed === 0) return;
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error('computed traits did not settle');
+}
+
+async function send(type: 'identify' | 'track' | 'group', input: Record<string, unknown>) {
+  expect((await s.send(type, input)).ok, JSON.stringify(input)).toBe(true);
+}
+
+/**
+ * What the event store holds now, as the materialised tables should: members of each audience and the
+ * values of each computed trait (none of these definitions has a window, so every stored value is a
+ * non-empty one), as sorted `subject key value` lines.
+ */
+async function expected(): Promise<Record<string, string[]>> {
+  const { rows } = await own.db.pool.query<{
+    level: string;
+    subject_id: string;
+    trait_key: string;
+    value: unknown;
+    kind: string;
+  }>(
+    `SELECT v.level, v.subject_id, v.trait_key, v.value, t.kind FROM computed_values v
+     JOIN computed_traits t ON t.space = v.space AND t.key = v.trait_key WHERE v.space = $1`,
+    [s.space],
+  );
+  const out: Record<string, string[]> = {
+    audience_memberships: [],
+    account_audience_memberships: [],
+    computed_traits: [],
+    account_computed_traits: [],
+  };
+  for (const r of rows) {
+    const users = r.level === 'USERS';
+    if (r.kind === 'audience') {
+      if (r.value === true)
+        out[users ? 'audience_memberships' : 'account_audience_memberships']?.push(
+          `${r.subject_id} ${r.trait_key}`,
+        );
+    } else
+      out[users ? 'computed_traits' : 'account_computed_traits']?.push(
+        `${r.subject_id} ${r.trait_key} ${traitText(r.value)}`,
+      );
+  }
+  for (const list of Object.values(out)) list.sort();
+  return out;
+}
+
+async function materialised(kind: Kind): Promise<Record<string, string[]>> {
+  const lines = async (sql: string) =>
+    (await query(kind, sql)).map((r) => Object.values(r).map(String).join(' ')).sort();
+  return {
+    audience_memberships: await lines('SELECT canonical_segment_id, audience_key FROM audience_memberships'),
+    account_audience_memberships: await lines(
+      'SELECT group_id, audience_key FROM account_audience_memberships',
+    ),
+    computed_traits: await lines('SELECT canonical_segment_id, trait_key, value FROM computed_traits'),
+    account_computed_traits: await lines('SELECT group_id, trait_key, value FROM account_computed_traits'),
+  };
+}
+
+async function profileOf(userId: string): Promise<string> {
+  const p = await s.profiles.profileBy(s.space, 'user_id', userId);
+  if (p === null) throw new Error(`no profile for ${userId}`);
+  return p.id;
+}
+
+describe('Profiles Sync of audiences and computed traits', () => {
+  it('writes entries, exits and values; the materialised tables equal the event store, after a merge too', async () => {
+    await send('identify', { userId: 'sv-u1', traits: { plan: 'pro' }, messageId: 'sv-1' });
+    await send('track', { userId: 'sv-u1', event: 'Order Completed', messageId: 'sv-2' });
+    await send('track', { anonymousId: 'sv-a9', event: 'Order Completed', messageId: 'sv-3' });
+    await send('group', { userId: 'sv-u1', groupId: 'sv-acme', traits: { tier: 'gold' }, messageId: 'sv-4' });
+    for (const [key, definition, level, audience] of [
+      ['buyers', "event('Order Completed').count() >= 1", 'USERS', true],
+      ['orders', "event('Order Completed').count()", 'USERS', false],
+      ['gold', "trait('tier') = 'gold'", 'ACCOUNTS', true],
+      ['acct_orders', "event('Order Completed').count()", 'ACCOUNTS', false],
+    ] as const) {
+      const created = audience
+        ? await computed.createAudience(s.space, {
+            key,
+            definition,
+            level,
+            includeAnonymous: true,
+            description: null,
+          })
+        : await computed.create(s.space, { key, definition, level, description: null });
+      expect(created.ok, key).toBe(true);
+    }
+    await settle();
+    for (const kind of ['duckdb', 'postgres'] as const) {
+      const added = await sync.addTarget(s.space, {
+        kind,
+        location: kind === 'duckdb' ? duck.path : pgTarget.url,
+      });
+      if (!added.ok) throw new Error(added.message);
+      targets.push({ kind, status: added.target });
+    }
+
+    const u1 = await profileOf('sv-u1');
+    const want = await expected();
+    expect(want.audience_memberships).toHaveLength(2);
+    expect(want.computed_traits).toContain(`${u1} orders 1`);
+    expect(want.account_audience_memberships).toEqual(['sv-acme gold']);
+    expect(want.account_computed_traits).toEqual(['sv-acme acct_orders 1']);
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      expect(await materialised(kind), kind).toEqual(want);
+      expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 } });
+    }
+
+    // The anonymous buyer turns out to be sv-u1 (a merge), another order, and the account leaves gold.
+    await send('identify', { userId: 'sv-u1', anonymousId: 'sv-a9', messageId: 'sv-5' });
+    await send('track', { userId: 'sv-u1', event: 'Order Completed', messageId: 'sv-6' });
+    await send('group', {
+      userId: 'sv-u1',
+      groupId: 'sv-acme',
+      traits: { tier: 'silver' },
+      messageId: 'sv-7',
+    });
+    await settle();
+    const after = await expected();
+    expect(after).toEqual({
+      audience_memberships: [`${u1} buyers`],
+      account_audience_memberships: [],
+      computed_traits: [`${u1} orders 3`],
+      account_computed_traits: ['sv-acme acct_orders 3'],
+    });
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      expect(await materialised(kind), kind).toEqual(after);
+      // The update tables hold every step: u1 entered once; the merged-away buyer entered, then left
+      // with the merge; the account entered gold and left it.
+      expect(
+        await query(
+          kind,
+          `SELECT level, audience_key, entered, cause FROM audience_membership_updates
+           WHERE canonical_segment_id = '${u1}' OR group_id = 'sv-acme' ORDER BY level DESC, seq`,
+        ),
+        kind,
+      ).toEqual([
+        { level: 'USERS', audience_key: 'buyers', entered: true, cause: 'backfill' },
+        { level: 'ACCOUNTS', audience_key: 'gold', entered: true, cause: 'backfill' },
+        // The account's tier is a trait of the account: a membership change, as the worker records it.
+        { level: 'ACCOUNTS', audience_key: 'gold', entered: false, cause: 'membership' },
+      ]);
+      expect(
+        (
+          await query(kind, `SELECT cause FROM audience_membership_updates WHERE NOT entered ORDER BY cause`)
+        ).map((r) => r.cause),
+        kind,
+      ).toEqual(['membership', 'merge']);
+      const values = (
+        await query(
+          kind,
+          `SELECT value FROM computed_trait_updates WHERE canonical_segment_id = '${u1}' AND trait_key = 'orders' ORDER BY seq`,
+        )
+      ).map((r) => r.value);
+      expect([values[0], values.at(-1)], kind).toEqual(['1', '3']);
+
+      // Nothing new: nothing written. A resync writes the same rows again.
+      expect(await sync.catchUp(status.id), kind).toEqual({ changes: 0, rows: 0 });
+      const count = async () =>
+        Number((await query(kind, 'SELECT count(*) AS n FROM audience_membership_updates'))[0]?.n) +
+        Number((await query(kind, 'SELECT count(*) AS n FROM computed_trait_updates'))[0]?.n);
+      const before = await count();
+      expect(await sync.requestResync(status.id)).toBe(true);
+      await sync.catchUp(status.id);
+      expect(await count(), kind).toBe(before);
+      expect(await materialised(kind), kind).toEqual(after);
+    }
+  });
+});
