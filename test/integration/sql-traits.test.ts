@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Service } from '../../src/service.ts';
+import { callOf } from '../../src/sql-traits/contract.ts';
 import { SQL_TRAIT_QUERIES } from '../../src/sql-traits/index.ts';
 import { poll, postGraphQL } from '../support/api.ts';
 import { startTestService } from '../support/service.ts';
@@ -273,6 +274,31 @@ describe('runs', () => {
     expect(await sentIdentifies()).toBe(before + 2);
     expect((await traits(`user_id:${u(2)}`)).body.traits).toEqual({ score: 25, tier: 'silver' });
     expect((await traits(`user_id:${u(3)}`)).body.traits).toEqual({ score: 5, tier: 'bronze' });
+  });
+
+  it("sends a run's calls again as duplicates (the messageId is the trait's, the run's and the id's)", async () => {
+    const row = { id: u(1), traits: { score: 10, tier: 'bronze' } };
+    const [again] = await service.services.ingest.internal(space, [
+      { type: 'identify', input: callOf('USERS', 'score', 1, 'user_id', row) },
+    ]);
+    expect(again).toMatchObject({ ok: true, duplicate: true });
+  });
+
+  it('fails a run whose process stopped (its heartbeat is old), and runs again', async () => {
+    const db = service.services.events.db;
+    await db.pool.query(
+      `INSERT INTO sql_trait_runs (space, key, run, trigger, status, started_at, heartbeat_at)
+       VALUES ($1, 'score', 100, 'SCHEDULE', 'RUNNING', now() - interval '1 hour', now() - interval '1 hour')`,
+      [space],
+    );
+    expect(await runTrait('score')).toMatchObject({ run: 101, status: 'SUCCEEDED', changed: 0 });
+    const res = await gql('{ sqlTrait(key: "score") { runs(first: 2) { run status errorCode } } }');
+    expect(res.data?.sqlTrait).toEqual({
+      runs: [
+        { run: 101, status: 'SUCCEEDED', errorCode: null },
+        { run: 100, status: 'FAILED', errorCode: 'INTERRUPTED' },
+      ],
+    });
   });
 
   it('removes the traits of an id absent from the next run', async () => {
