@@ -21,7 +21,7 @@ import {
 export interface SqlTraitSettings extends SandboxLimits {
   /** How often the scheduler looks for due traits (ms). */
   tickMs: number;
-  /** A RUNNING run whose heartbeat is older than this was interrupted (ms). */
+  /** A RUNNING run whose heartbeat is older than this (and than the query timeout) was interrupted (ms). */
   staleMs: number;
   /** The longest query text accepted (characters). */
   maxQueryChars: number;
@@ -181,7 +181,9 @@ export class SqlTraitsService {
    * its code and message; only a missing trait or a run already going are refusals of the call.
    */
   async run(space: string, key: string, trigger: RunTrigger = 'MANUAL'): Promise<RunResult> {
-    const number = await this.repo.start(this.db, space, key, trigger, this.settings.staleMs);
+    // A run is silent while its query runs: only a heartbeat older than the longest query is stale.
+    const staleMs = Math.max(this.settings.staleMs, this.settings.timeoutMs + 60_000);
+    const number = await this.repo.start(this.db, space, key, trigger, staleMs);
     if (number === null) {
       const trait = await this.get(space, key);
       return trait === null
