@@ -37,6 +37,8 @@ const config: CodegenConfig = {
           Destination: '../destinations/index.ts#Destination as DestinationModel',
           Delivery: '../destinations/index.ts#DeliveryView',
           SyncTarget: '../sync/index.ts#SyncTargetStatus',
+          SqlTrait: '../sql-traits/index.ts#SqlTrait as SqlTraitModel',
+          SqlTraitRun: '../sql-traits/index.ts#SqlTraitRun as SqlTraitRunModel',
         },
         scalars: {
           JSON: 'unknown',

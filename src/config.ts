@@ -129,6 +129,10 @@ export interface SyncConfig {
   secretKey: string | undefined;
   /** How often each target is synced (ms). */
   intervalMs: number;
+  /** The longest a SQL trait's query may run (ms; docs/adr/0025-sql-traits.md). */
+  sqlTraitTimeoutMs: number;
+  /** The most rows a SQL trait's query may return; one more refuses its run. */
+  sqlTraitMaxRows: number;
 }
 
 export interface Config {
@@ -282,6 +286,16 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'SYNC_INTERVAL_MS',
     description: 'how often Profiles Sync writes new changes to each target (milliseconds)',
     default: '10000',
+  },
+  {
+    name: 'SQL_TRAIT_TIMEOUT_MS',
+    description: "the longest a SQL trait's query may run on its sync target (milliseconds)",
+    default: '60000',
+  },
+  {
+    name: 'SQL_TRAIT_MAX_ROWS',
+    description: "the most rows a SQL trait's query may return; more refuses the run",
+    default: '100000',
   },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
@@ -450,6 +464,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sync: {
       secretKey: syncKey,
       intervalMs: positive('SYNC_INTERVAL_MS'),
+      sqlTraitTimeoutMs: positive('SQL_TRAIT_TIMEOUT_MS'),
+      sqlTraitMaxRows: positive('SQL_TRAIT_MAX_ROWS'),
     },
   };
   if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {

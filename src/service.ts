@@ -19,6 +19,7 @@ import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from '.
 import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
 import { DESTINATION_QUERIES } from './destinations/index.ts';
 import { SYNC_QUERIES, type SyncStep, type TargetKind } from './sync/index.ts';
+import { SQL_TRAIT_QUERIES } from './sql-traits/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -45,6 +46,7 @@ export const REQUIRED_SQL = [
     ...COMPUTED_QUERIES,
     ...DESTINATION_QUERIES,
     ...SYNC_QUERIES,
+    ...SQL_TRAIT_QUERIES,
   ]),
 ];
 
@@ -142,6 +144,11 @@ export async function startService(
           logger.warn('a sync to a warehouse failed; it is tried again', { target, error }),
         ...(options.onSyncStep === undefined ? {} : { onStep: options.onSyncStep }),
       },
+      sqlTraitSettings: {
+        timeoutMs: config.sync.sqlTraitTimeoutMs,
+        maxRows: config.sync.sqlTraitMaxRows,
+      },
+      sqlTraitHooks: { onError: workerErrors(logger, 'SQL traits') },
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
@@ -223,6 +230,10 @@ export async function startService(
     if (config.sync.secretKey !== undefined) {
       services.sync.start();
       cleanups.push({ name: 'profiles sync', run: () => services.sync.stop() });
+      // SQL traits read the targets on their schedules (docs/adr/0025-sql-traits.md); one slot runs once
+      // across processes.
+      services.sqlTraits.start();
+      cleanups.push({ name: 'sql traits', run: () => services.sqlTraits.stop() });
     }
     // One-off and resumable (docs/adr/0014-input-hygiene.md): emails stored before §8's normalisation.
     let stopping = false;

@@ -13,6 +13,12 @@ import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } f
 import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
 import { SpacesService } from './spaces/index.ts';
+import {
+  DEFAULT_SQL_TRAIT_SETTINGS,
+  SqlTraitsService,
+  type SqlTraitHooks,
+  type SqlTraitSettings,
+} from './sql-traits/index.ts';
 import { DEFAULT_SYNC_SETTINGS, SyncService, type SyncHooks, type SyncSettings } from './sync/index.ts';
 
 export interface Services {
@@ -31,6 +37,8 @@ export interface Services {
   destinations: DestinationsService;
   /** Profiles Sync to warehouses and its worker (docs/adr/0024-profiles-sync.md); the root starts it. */
   sync: SyncService;
+  /** SQL traits on sync targets and their scheduler (docs/adr/0025-sql-traits.md); the root starts it. */
+  sqlTraits: SqlTraitsService;
 }
 
 export function createServices(
@@ -54,6 +62,8 @@ export function createServices(
     syncSecretKey?: string;
     syncSettings?: Partial<SyncSettings>;
     syncHooks?: SyncHooks;
+    sqlTraitSettings?: Partial<SqlTraitSettings>;
+    sqlTraitHooks?: SqlTraitHooks;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -65,6 +75,17 @@ export function createServices(
   );
   const profiles = new ProfilesService(graph, events);
   const audienceGraph = new AudienceGraph(graph);
+  const ingest = new IngestService((space, batch) => commit.apply(space, batch), {
+    ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
+    ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
+  });
+  const sync = new SyncService(
+    database,
+    events,
+    { ...DEFAULT_SYNC_SETTINGS, ...options.syncSettings },
+    options.syncSecretKey,
+    options.syncHooks,
+  );
   return {
     destinations: new DestinationsService(
       database,
@@ -75,10 +96,7 @@ export function createServices(
     identity,
     events,
     commit,
-    ingest: new IngestService((space, batch) => commit.apply(space, batch), {
-      ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
-      ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
-    }),
+    ingest,
     profiles,
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),
@@ -110,12 +128,14 @@ export function createServices(
       // ... and show their members there, for Neo4j Browser (docs/adr/0022).
       (space, level, subjects) => audienceGraph.project(space, level, subjects),
     ),
-    sync: new SyncService(
+    sync,
+    // A SQL trait's rows are the engine's own identify and group calls, through ingestion (ADR 0025).
+    sqlTraits: new SqlTraitsService(
       database,
-      events,
-      { ...DEFAULT_SYNC_SETTINGS, ...options.syncSettings },
-      options.syncSecretKey,
-      options.syncHooks,
+      sync,
+      (space, calls) => ingest.internal(space, calls),
+      { ...DEFAULT_SQL_TRAIT_SETTINGS, ...options.sqlTraitSettings },
+      options.sqlTraitHooks,
     ),
   };
 }

@@ -279,7 +279,7 @@ export class ComputedTraitsService {
       return {
         ok: false,
         code: 'KEY_TAKEN',
-        message: `key ${JSON.stringify(input.key)} is taken or was used before in this space (by a computed trait or an audience); keys are never reused`,
+        message: `key ${JSON.stringify(input.key)} is taken or was used before in this space (by a computed trait, an audience or a SQL trait); keys are never reused`,
       };
     this.startBackfill(space, input.key);
     const [trait] = await this.repo.list(this.db, space, input.key);
@@ -324,7 +324,7 @@ export class ComputedTraitsService {
       return {
         ok: false,
         code: 'KEY_TAKEN',
-        message: `key ${JSON.stringify(input.key)} is taken or was used before in this space (by a computed trait or an audience); keys are never reused`,
+        message: `key ${JSON.stringify(input.key)} is taken or was used before in this space (by a computed trait, an audience or a SQL trait); keys are never reused`,
       };
     this.startBackfill(space, input.key);
     const audience = await this.audience(space, input.key);

@@ -4,6 +4,7 @@ import type { ProfileView, AccountView, ProfileIdentifierView, TraitView, EventV
 import type { ComputedTrait as ComputedTraitModel, ProfileComputedValue, ValueChange, ComputedTrait as AudienceModel, AudienceMemberView, AudienceChangeView, Membership } from '../computed/index.ts';
 import type { Destination as DestinationModel, DeliveryView } from '../destinations/index.ts';
 import type { SyncTargetStatus } from '../sync/index.ts';
+import type { SqlTrait as SqlTraitModel, SqlTraitRun as SqlTraitRunModel } from '../sql-traits/index.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -390,6 +391,31 @@ export type CreateDestinationResult = {
   signingSecret?: Maybe<Scalars['String']['output']>;
 };
 
+/** A SQL trait to define. */
+export type CreateSqlTraitInput = {
+  /** What the trait is for. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** snake_case (a-z, 0-9, _), at most 100 characters, starting with a letter; never used before in the space. */
+  key: Scalars['String']['input'];
+  /** Profiles (identify calls); USERS when omitted. ACCOUNTS is refused (`UNSUPPORTED_LEVEL`) for now. */
+  level?: TraitLevel;
+  /** One SELECT returning an identifier column and trait columns (see `createSqlTrait`). */
+  query: Scalars['String']['input'];
+  /** A five-field cron expression in UTC, at most hourly; omitted or null: twice a day (`0 0,12 * * *`). */
+  schedule?: InputMaybe<Scalars['String']['input']>;
+  /** The sync target to query (`SyncTarget.id`). */
+  targetId: Scalars['ID']['input'];
+};
+
+/** The outcome of `createSqlTrait`. */
+export type CreateSqlTraitResult = {
+  __typename?: 'CreateSqlTraitResult';
+  /** Why it was refused (empty when created). */
+  errors: Array<Error>;
+  /** The trait, or null when refused. */
+  sqlTrait?: Maybe<SqlTrait>;
+};
+
 /** A webhook to connect. */
 export type CreateWebhookDestinationInput = {
   /** Keys of audiences to send (user- or account-level). */
@@ -430,6 +456,15 @@ export type DeleteDestinationResult = {
   /** True when the destination was deleted. */
   deleted: Scalars['Boolean']['output'];
   /** Why nothing was deleted; empty when deleted. */
+  errors: Array<Error>;
+};
+
+/** The outcome of `deleteSqlTrait`. */
+export type DeleteSqlTraitResult = {
+  __typename?: 'DeleteSqlTraitResult';
+  /** Whether a trait was deleted. */
+  deleted: Scalars['Boolean']['output'];
+  /** Why not (empty when deleted). */
   errors: Array<Error>;
 };
 
@@ -873,6 +908,21 @@ export type Mutation = {
    */
   createComputedTrait: CreateComputedTraitResult;
   /**
+   * Defines a SQL trait: a query against one of the space's sync targets (see `syncTargets`), run read-only
+   * on `schedule` and on demand (`runSqlTrait`), whose rows become traits through ordinary identify (or, for
+   * accounts, group) calls (docs/adr/0025-sql-traits.md). The query returns one identifier column
+   * (`user_id`, `email` or `anonymous_id` for users, in that order of preference; `group_id` for accounts)
+   * and trait columns named as the traits; Segment's contract applies to each run: at most 25 columns,
+   * strings and numbers only, no null or duplicate identifiers, records under 16 KB. Nothing runs at
+   * creation. Needs the `admin` scope (`FORBIDDEN` otherwise). Refusals are data, with `sqlTrait` null:
+   * `INVALID_KEY` and `KEY_TAKEN` (a key of a SQL trait, computed trait or audience is never reused; path
+   * `["input", "key"]`), `INVALID_QUERY` (empty, or over 20,000 characters; path `["input", "query"]`),
+   * `TARGET_NOT_FOUND` (path `["input", "targetId"]`), `INVALID_SCHEDULE` and `SCHEDULE_TOO_FREQUENT`
+   * (more often than hourly; path `["input", "schedule"]`), and `UNSUPPORTED_LEVEL` for `ACCOUNTS` (path
+   * `["input", "level"]`): a group call needs a user, and resolution takes none without one yet.
+   */
+  createSqlTrait: CreateSqlTraitResult;
+  /**
    * Connects a webhook (docs/adr/0023-webhook-destinations.md): it first receives every current member of
    * its audiences and the current value of its computed traits (the initial sync), then every entry, exit
    * and value change, as Segment-shaped `identify` and/or `track` calls signed with the Standard Webhooks
@@ -904,6 +954,12 @@ export type Mutation = {
    * `NOT_FOUND` with path `["id"]`.
    */
   deleteDestination: DeleteDestinationResult;
+  /**
+   * Deletes a SQL trait: it runs no more. The values it sent stay on the profiles as ordinary traits (as a
+   * deleted computed trait's do, SEMANTICS.md §9); the key stays taken. Needs the `admin` scope. An unknown
+   * key is `NOT_FOUND` with path `["key"]`.
+   */
+  deleteSqlTrait: DeleteSqlTraitResult;
   /** Segment `group`: associates the user with an account (`group_id`) and sets the account's traits. */
   group: EventResult;
   /** Segment `identify`: who the user is, and their traits. */
@@ -920,6 +976,14 @@ export type Mutation = {
    * `NOT_FOUND` with path `["destinationId"]`.
    */
   replayFailedDeliveries: ReplayResult;
+  /**
+   * Runs a SQL trait now and answers when the run is recorded (up to the query's timeout,
+   * `SQL_TRAIT_TIMEOUT_MS`, plus the time to send what changed). A query or result the contract refuses is
+   * a `FAILED` run with its code, not an error of this call. Needs the `admin` scope. Refusals of the call:
+   * `NOT_FOUND` (path `["key"]`) and `ALREADY_RUNNING` (a run of the trait is under way, here or in another
+   * process).
+   */
+  runSqlTrait: RunSqlTraitResult;
   /** Segment `screen`: a mobile screen the user viewed. */
   screen: EventResult;
   /**
@@ -970,6 +1034,12 @@ export type MutationCreateComputedTraitArgs = {
 
 
 /** The write side: Segment calls and identity rules. */
+export type MutationCreateSqlTraitArgs = {
+  input: CreateSqlTraitInput;
+};
+
+
+/** The write side: Segment calls and identity rules. */
 export type MutationCreateWebhookDestinationArgs = {
   input: CreateWebhookDestinationInput;
 };
@@ -990,6 +1060,12 @@ export type MutationDeleteComputedTraitArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationDeleteDestinationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationDeleteSqlTraitArgs = {
+  key: Scalars['String']['input'];
 };
 
 
@@ -1020,6 +1096,12 @@ export type MutationReplayDeliveryArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationReplayFailedDeliveriesArgs = {
   destinationId: Scalars['ID']['input'];
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationRunSqlTraitArgs = {
+  key: Scalars['String']['input'];
 };
 
 
@@ -1272,6 +1354,13 @@ export type Query = {
   profileById?: Maybe<Profile>;
   /** Live profiles matching every given filter, oldest first, keyset-paged. */
   profiles: ProfileConnection;
+  /** One SQL trait by key, or null when the space has none by that key (or it was deleted). */
+  sqlTrait?: Maybe<SqlTrait>;
+  /**
+   * The space's SQL traits (SEMANTICS.md §11, docs/adr/0025-sql-traits.md), oldest first; deleted ones are
+   * not listed. Needs the `read` scope, as every token has.
+   */
+  sqlTraits: Array<SqlTrait>;
   /**
    * The space's Profiles Sync targets (SEMANTICS.md §11, docs/adr/0024-profiles-sync.md) with their state:
    * rows written, lag behind the change log, last error. Needs the `admin` scope (`FORBIDDEN` otherwise): a
@@ -1332,6 +1421,12 @@ export type QueryProfilesArgs = {
   where?: InputMaybe<ProfileFilter>;
 };
 
+
+/** The read side: profiles, accounts, identity rules. */
+export type QuerySqlTraitArgs = {
+  key: Scalars['String']['input'];
+};
+
 /** The outcome of `replayDelivery` and `replayFailedDeliveries`. */
 export type ReplayResult = {
   __typename?: 'ReplayResult';
@@ -1339,6 +1434,15 @@ export type ReplayResult = {
   errors: Array<Error>;
   /** How many deliveries are PENDING again. */
   replayed: Scalars['Int']['output'];
+};
+
+/** The outcome of `runSqlTrait`. */
+export type RunSqlTraitResult = {
+  __typename?: 'RunSqlTraitResult';
+  /** Why the call was refused (empty when the run was recorded, whether it succeeded or not). */
+  errors: Array<Error>;
+  /** The run, or null when the call was refused. */
+  run?: Maybe<SqlTraitRun>;
 };
 
 /** Segment's screen call. */
@@ -1375,6 +1479,98 @@ export type SetIdentityRulesResult = {
   /** The space's rules after the call. */
   rules: Array<IdentifierRule>;
 };
+
+/** A query against a sync target whose rows become traits (SEMANTICS.md §11). */
+export type SqlTrait = {
+  __typename?: 'SqlTrait';
+  /** When it was defined. */
+  createdAt: Scalars['DateTime']['output'];
+  /** What the trait is for. */
+  description?: Maybe<Scalars['String']['output']>;
+  /** The trait's key: its rows' trait columns are written under their own names. */
+  key: Scalars['String']['output'];
+  /** Profiles (identify calls) or accounts (group calls). */
+  level: TraitLevel;
+  /** The next scheduled run. */
+  nextRunAt: Scalars['DateTime']['output'];
+  /** The query, as given. */
+  query: Scalars['String']['output'];
+  /** Its runs, the latest first. */
+  runs: Array<SqlTraitRun>;
+  /** When it runs: a five-field cron expression in UTC (minute hour day month weekday), at most hourly. */
+  schedule: Scalars['String']['output'];
+  /** Where its latest run stands: `PENDING` before the first. */
+  status: SqlTraitStatus;
+  /** The sync target the query runs on (`SyncTarget.id`). */
+  targetId: Scalars['ID']['output'];
+};
+
+
+/** A query against a sync target whose rows become traits (SEMANTICS.md §11). */
+export type SqlTraitRunsArgs = {
+  first?: Scalars['Int']['input'];
+};
+
+/** One run of a SQL trait, with its counts. */
+export type SqlTraitRun = {
+  __typename?: 'SqlTraitRun';
+  /** Identifiers whose traits were new or changed since the last run, and were sent. */
+  changed: Scalars['Int']['output'];
+  /** The message that goes with `errorCode`. */
+  error?: Maybe<Scalars['String']['output']>;
+  /**
+   * Why the run failed, null when it succeeded: the sandbox's `QUERY_FAILED` (the database's message),
+   * `QUERY_TIMEOUT`, `TOO_MANY_ROWS` (over `SQL_TRAIT_MAX_ROWS`), `WRITE_REFUSED` (runs are read-only),
+   * `MULTIPLE_STATEMENTS`, `TARGET_UNREACHABLE`, `TARGET_NOT_ISOLATED` (the target's connection can read
+   * the event store or another target); the contract's `NO_ID_COLUMN`, `TOO_MANY_COLUMNS`,
+   * `DUPLICATE_COLUMN`, `UNSUPPORTED_COLUMN_TYPE`, `NULL_ID`, `DUPLICATE_ID`; `TARGET_NOT_FOUND`;
+   * `INTERRUPTED` (its process stopped); `RUN_FAILED` (anything else).
+   */
+  errorCode?: Maybe<Scalars['String']['output']>;
+  /** When it ended; null while it runs. */
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Rows refused alone: a record of 16 KB or more, a number a double cannot hold, a call resolution refused. */
+  refused: Scalars['Int']['output'];
+  /** Identifiers absent from this run whose traits were removed (an identify setting them to null). */
+  removed: Scalars['Int']['output'];
+  /** Rows the query returned. */
+  rows: Scalars['Int']['output'];
+  /** The run's number within its trait, from 1; part of the messageId of each call it sends. */
+  run: Scalars['Int']['output'];
+  /** When it started. */
+  startedAt: Scalars['DateTime']['output'];
+  /** How it ended. */
+  status: SqlTraitRunStatus;
+  /** What started it. */
+  trigger: SqlTraitRunTrigger;
+};
+
+/** How a run ended. */
+export type SqlTraitRunStatus =
+  /** Refused or failed: nothing further was sent (what was sent before a failure stays). */
+  | 'FAILED'
+  /** Under way. */
+  | 'RUNNING'
+  /** Every changed row and every removal was sent (rows refused alone are counted in `refused`). */
+  | 'SUCCEEDED';
+
+/** What started a run. */
+export type SqlTraitRunTrigger =
+  /** `runSqlTrait`. */
+  | 'MANUAL'
+  /** The trait's schedule. */
+  | 'SCHEDULE';
+
+/** Where a SQL trait's latest run stands. */
+export type SqlTraitStatus =
+  /** The latest run was refused or failed; its `errorCode` and `error` say why. */
+  | 'FAILED'
+  /** The latest run succeeded. */
+  | 'LIVE'
+  /** It has not run yet. */
+  | 'PENDING'
+  /** A run is under way. */
+  | 'RUNNING';
 
 /**
  * Live updates over graphql-ws (the `graphql-transport-ws` protocol) at the same `/graphql` path, with the
@@ -1657,11 +1853,14 @@ export type ResolversTypes = {
   CreateComputedTraitInput: CreateComputedTraitInput;
   CreateComputedTraitResult: ResolverTypeWrapper<Omit<CreateComputedTraitResult, 'computedTrait'> & { computedTrait?: Maybe<ResolversTypes['ComputedTrait']> }>;
   CreateDestinationResult: ResolverTypeWrapper<Omit<CreateDestinationResult, 'destination'> & { destination?: Maybe<ResolversTypes['Destination']> }>;
+  CreateSqlTraitInput: CreateSqlTraitInput;
+  CreateSqlTraitResult: ResolverTypeWrapper<Omit<CreateSqlTraitResult, 'sqlTrait'> & { sqlTrait?: Maybe<ResolversTypes['SqlTrait']> }>;
   CreateWebhookDestinationInput: CreateWebhookDestinationInput;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeleteAudienceResult: ResolverTypeWrapper<DeleteAudienceResult>;
   DeleteComputedTraitResult: ResolverTypeWrapper<DeleteComputedTraitResult>;
   DeleteDestinationResult: ResolverTypeWrapper<DeleteDestinationResult>;
+  DeleteSqlTraitResult: ResolverTypeWrapper<DeleteSqlTraitResult>;
   Delivery: ResolverTypeWrapper<DeliveryView>;
   DeliveryConnection: ResolverTypeWrapper<Omit<DeliveryConnection, 'nodes'> & { nodes: Array<ResolversTypes['Delivery']> }>;
   DeliveryCounts: ResolverTypeWrapper<DeliveryCounts>;
@@ -1703,10 +1902,16 @@ export type ResolversTypes = {
   ProfileViolation: ResolverTypeWrapper<ViolationView>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplayResult: ResolverTypeWrapper<ReplayResult>;
+  RunSqlTraitResult: ResolverTypeWrapper<Omit<RunSqlTraitResult, 'run'> & { run?: Maybe<ResolversTypes['SqlTraitRun']> }>;
   ScreenInput: ScreenInput;
   SegmentId: ResolverTypeWrapper<Scalars['SegmentId']['output']>;
   SegmentTimestamp: ResolverTypeWrapper<Scalars['SegmentTimestamp']['output']>;
   SetIdentityRulesResult: ResolverTypeWrapper<SetIdentityRulesResult>;
+  SqlTrait: ResolverTypeWrapper<SqlTraitModel>;
+  SqlTraitRun: ResolverTypeWrapper<SqlTraitRunModel>;
+  SqlTraitRunStatus: SqlTraitRunStatus;
+  SqlTraitRunTrigger: SqlTraitRunTrigger;
+  SqlTraitStatus: SqlTraitStatus;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SyncTarget: ResolverTypeWrapper<SyncTargetStatus>;
@@ -1745,11 +1950,14 @@ export type ResolversParentTypes = {
   CreateComputedTraitInput: CreateComputedTraitInput;
   CreateComputedTraitResult: Omit<CreateComputedTraitResult, 'computedTrait'> & { computedTrait?: Maybe<ResolversParentTypes['ComputedTrait']> };
   CreateDestinationResult: Omit<CreateDestinationResult, 'destination'> & { destination?: Maybe<ResolversParentTypes['Destination']> };
+  CreateSqlTraitInput: CreateSqlTraitInput;
+  CreateSqlTraitResult: Omit<CreateSqlTraitResult, 'sqlTrait'> & { sqlTrait?: Maybe<ResolversParentTypes['SqlTrait']> };
   CreateWebhookDestinationInput: CreateWebhookDestinationInput;
   DateTime: Scalars['DateTime']['output'];
   DeleteAudienceResult: DeleteAudienceResult;
   DeleteComputedTraitResult: DeleteComputedTraitResult;
   DeleteDestinationResult: DeleteDestinationResult;
+  DeleteSqlTraitResult: DeleteSqlTraitResult;
   Delivery: DeliveryView;
   DeliveryConnection: Omit<DeliveryConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Delivery']> };
   DeliveryCounts: DeliveryCounts;
@@ -1786,10 +1994,13 @@ export type ResolversParentTypes = {
   ProfileViolation: ViolationView;
   Query: Record<PropertyKey, never>;
   ReplayResult: ReplayResult;
+  RunSqlTraitResult: Omit<RunSqlTraitResult, 'run'> & { run?: Maybe<ResolversParentTypes['SqlTraitRun']> };
   ScreenInput: ScreenInput;
   SegmentId: Scalars['SegmentId']['output'];
   SegmentTimestamp: Scalars['SegmentTimestamp']['output'];
   SetIdentityRulesResult: SetIdentityRulesResult;
+  SqlTrait: SqlTraitModel;
+  SqlTraitRun: SqlTraitRunModel;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   SyncTarget: SyncTargetStatus;
@@ -1928,6 +2139,11 @@ export type CreateDestinationResultResolvers<ContextType = Context, ParentType e
   signingSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type CreateSqlTraitResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateSqlTraitResult'] = ResolversParentTypes['CreateSqlTraitResult']> = {
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  sqlTrait?: Resolver<Maybe<ResolversTypes['SqlTrait']>, ParentType, ContextType>;
+};
+
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
@@ -1944,6 +2160,11 @@ export type DeleteComputedTraitResultResolvers<ContextType = Context, ParentType
 };
 
 export type DeleteDestinationResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeleteDestinationResult'] = ResolversParentTypes['DeleteDestinationResult']> = {
+  deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+};
+
+export type DeleteSqlTraitResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['DeleteSqlTraitResult'] = ResolversParentTypes['DeleteSqlTraitResult']> = {
   deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
 };
@@ -2078,15 +2299,18 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   batch?: Resolver<ResolversTypes['BatchResult'], ParentType, ContextType, RequireFields<MutationBatchArgs, 'input'>>;
   createAudience?: Resolver<ResolversTypes['AudienceResult'], ParentType, ContextType, RequireFields<MutationCreateAudienceArgs, 'input'>>;
   createComputedTrait?: Resolver<ResolversTypes['CreateComputedTraitResult'], ParentType, ContextType, RequireFields<MutationCreateComputedTraitArgs, 'input'>>;
+  createSqlTrait?: Resolver<ResolversTypes['CreateSqlTraitResult'], ParentType, ContextType, RequireFields<MutationCreateSqlTraitArgs, 'input'>>;
   createWebhookDestination?: Resolver<ResolversTypes['CreateDestinationResult'], ParentType, ContextType, RequireFields<MutationCreateWebhookDestinationArgs, 'input'>>;
   deleteAudience?: Resolver<ResolversTypes['DeleteAudienceResult'], ParentType, ContextType, RequireFields<MutationDeleteAudienceArgs, 'key'>>;
   deleteComputedTrait?: Resolver<ResolversTypes['DeleteComputedTraitResult'], ParentType, ContextType, RequireFields<MutationDeleteComputedTraitArgs, 'key'>>;
   deleteDestination?: Resolver<ResolversTypes['DeleteDestinationResult'], ParentType, ContextType, RequireFields<MutationDeleteDestinationArgs, 'id'>>;
+  deleteSqlTrait?: Resolver<ResolversTypes['DeleteSqlTraitResult'], ParentType, ContextType, RequireFields<MutationDeleteSqlTraitArgs, 'key'>>;
   group?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationGroupArgs, 'input'>>;
   identify?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationIdentifyArgs, 'input'>>;
   page?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationPageArgs, 'input'>>;
   replayDelivery?: Resolver<ResolversTypes['ReplayResult'], ParentType, ContextType, RequireFields<MutationReplayDeliveryArgs, 'id'>>;
   replayFailedDeliveries?: Resolver<ResolversTypes['ReplayResult'], ParentType, ContextType, RequireFields<MutationReplayFailedDeliveriesArgs, 'destinationId'>>;
+  runSqlTrait?: Resolver<ResolversTypes['RunSqlTraitResult'], ParentType, ContextType, RequireFields<MutationRunSqlTraitArgs, 'key'>>;
   screen?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationScreenArgs, 'input'>>;
   setIdentityRules?: Resolver<ResolversTypes['SetIdentityRulesResult'], ParentType, ContextType, RequireFields<MutationSetIdentityRulesArgs, 'rules'>>;
   track?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationTrackArgs, 'input'>>;
@@ -2163,6 +2387,8 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   profile?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileArgs, 'by'>>;
   profileById?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileByIdArgs, 'id'>>;
   profiles?: Resolver<ResolversTypes['ProfileConnection'], ParentType, ContextType, RequireFields<QueryProfilesArgs, 'first'>>;
+  sqlTrait?: Resolver<Maybe<ResolversTypes['SqlTrait']>, ParentType, ContextType, RequireFields<QuerySqlTraitArgs, 'key'>>;
+  sqlTraits?: Resolver<Array<ResolversTypes['SqlTrait']>, ParentType, ContextType>;
   syncTargets?: Resolver<Array<ResolversTypes['SyncTarget']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
@@ -2170,6 +2396,11 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
 export type ReplayResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayResult'] = ResolversParentTypes['ReplayResult']> = {
   errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
   replayed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type RunSqlTraitResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RunSqlTraitResult'] = ResolversParentTypes['RunSqlTraitResult']> = {
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  run?: Resolver<Maybe<ResolversTypes['SqlTraitRun']>, ParentType, ContextType>;
 };
 
 export interface SegmentIdScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SegmentId'], any> {
@@ -2184,6 +2415,33 @@ export type SetIdentityRulesResultResolvers<ContextType = Context, ParentType ex
   errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   rules?: Resolver<Array<ResolversTypes['IdentifierRule']>, ParentType, ContextType>;
+};
+
+export type SqlTraitResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SqlTrait'] = ResolversParentTypes['SqlTrait']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  description?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  level?: Resolver<ResolversTypes['TraitLevel'], ParentType, ContextType>;
+  nextRunAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  query?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  runs?: Resolver<Array<ResolversTypes['SqlTraitRun']>, ParentType, ContextType, RequireFields<SqlTraitRunsArgs, 'first'>>;
+  schedule?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SqlTraitStatus'], ParentType, ContextType>;
+  targetId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+};
+
+export type SqlTraitRunResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SqlTraitRun'] = ResolversParentTypes['SqlTraitRun']> = {
+  changed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  errorCode?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  removed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  run?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SqlTraitRunStatus'], ParentType, ContextType>;
+  trigger?: Resolver<ResolversTypes['SqlTraitRunTrigger'], ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
@@ -2242,10 +2500,12 @@ export type Resolvers<ContextType = Context> = {
   ComputedTraitValue?: ComputedTraitValueResolvers<ContextType>;
   CreateComputedTraitResult?: CreateComputedTraitResultResolvers<ContextType>;
   CreateDestinationResult?: CreateDestinationResultResolvers<ContextType>;
+  CreateSqlTraitResult?: CreateSqlTraitResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteAudienceResult?: DeleteAudienceResultResolvers<ContextType>;
   DeleteComputedTraitResult?: DeleteComputedTraitResultResolvers<ContextType>;
   DeleteDestinationResult?: DeleteDestinationResultResolvers<ContextType>;
+  DeleteSqlTraitResult?: DeleteSqlTraitResultResolvers<ContextType>;
   Delivery?: DeliveryResolvers<ContextType>;
   DeliveryConnection?: DeliveryConnectionResolvers<ContextType>;
   DeliveryCounts?: DeliveryCountsResolvers<ContextType>;
@@ -2271,9 +2531,12 @@ export type Resolvers<ContextType = Context> = {
   ProfileViolation?: ProfileViolationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplayResult?: ReplayResultResolvers<ContextType>;
+  RunSqlTraitResult?: RunSqlTraitResultResolvers<ContextType>;
   SegmentId?: GraphQLScalarType;
   SegmentTimestamp?: GraphQLScalarType;
   SetIdentityRulesResult?: SetIdentityRulesResultResolvers<ContextType>;
+  SqlTrait?: SqlTraitResolvers<ContextType>;
+  SqlTraitRun?: SqlTraitRunResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SyncTarget?: SyncTargetResolvers<ContextType>;
   Trait?: TraitResolvers<ContextType>;

@@ -332,7 +332,14 @@ function eventTime(
   return corrected;
 }
 
-function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: () => string, path: Path) {
+function checkEvent(
+  type: EventType,
+  input: unknown,
+  receivedAt: Date,
+  newId: () => string,
+  path: Path,
+  options: CheckOptions,
+) {
   if (!isPlainObject(input)) refuse('VALIDATION_FAILED', `a ${type} event must be a JSON object`, path);
 
   const bytes = jsonBytes(input);
@@ -382,7 +389,7 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
     }
     event.previousId = previousId;
   }
-  if (userId === undefined && anonymousId === undefined) {
+  if (userId === undefined && anonymousId === undefined && !options.userOptional) {
     refuse('VALIDATION_FAILED', 'userId or anonymousId is required', [...path, 'userId']);
   }
 
@@ -442,6 +449,15 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
   return event;
 }
 
+export interface CheckOptions {
+  /**
+   * The engine's own calls (SQL traits, docs/adr/0025-sql-traits.md) may name their subject by
+   * `traits.email` or `groupId` alone; resolution still refuses a call with no usable identifier
+   * (NO_IDENTIFIERS). Clients' calls always need userId or anonymousId.
+   */
+  userOptional?: boolean;
+}
+
 /**
  * Validates one call of the given type. `path` prefixes every error path (e.g. `['batch', 3]`).
  * Checks run in a fixed order and the first failure is reported.
@@ -452,9 +468,10 @@ export function validateEvent(
   receivedAt: Date,
   newId: () => string,
   path: Path = [],
+  options: CheckOptions = {},
 ): Validated {
   try {
-    return { ok: true, event: checkEvent(type, input, receivedAt, newId, path) };
+    return { ok: true, event: checkEvent(type, input, receivedAt, newId, path, options) };
   } catch (e) {
     if (e instanceof Refusal) return { ok: false, error: e.error };
     throw e;

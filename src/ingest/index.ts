@@ -1,5 +1,6 @@
 export {
   IngestService,
+  BATCH_CHUNK,
   type EventOutcome,
   type BatchOutcome,
   type IngestObserver,

@@ -106,6 +106,25 @@ export class IngestService {
   }
 
   /**
+   * The engine's own calls (SQL traits, docs/adr/0025-sql-traits.md): validated and applied as a batch's
+   * items are, through the same queue and both stores, so each is an ordinary event; a call may name its
+   * subject by `traits.email` or `groupId` alone. Every call is reported, in order.
+   */
+  async internal(
+    space: string,
+    calls: readonly { type: EventType; input: unknown }[],
+  ): Promise<EventOutcome[]> {
+    const now = this.clock();
+    const items = calls.map((call, index) =>
+      withIdentifierCheck(
+        validateEvent(call.type, call.input, now, this.newMessageId, [index], { userOptional: true }),
+        [index],
+      ),
+    );
+    return this.applyAll(space, items, false);
+  }
+
+  /**
    * Applies the valid items in order, in chunks of up to BATCH_CHUNK events (so a batch from one device
    * resolves as the device sent it), and reports every item. Batch items' errors name their index. A
    * chunk may share its transaction with other requests of the space that wait at the same time.

@@ -26,7 +26,10 @@ export const PROFILE_API_LIMITS: Record<Exclude<Resource, 'metadata'>, { default
   links: { default: 20, max: 100 },
 };
 
-/** Segment's trait classes. We have custom traits (identify and group calls), computed traits and audiences. */
+/**
+ * Segment's trait classes. We have custom traits (identify and group calls), computed traits, audiences
+ * and SQL traits (the custom traits a SQL trait wrote, under its keys; docs/adr/0025-sql-traits.md).
+ */
 const TRAIT_CLASSES = new Set([
   'custom_trait',
   'computed_trait',
@@ -56,7 +59,7 @@ interface Refusal {
 }
 
 export function profileApi(services: Services, logger: Logger): HttpRoute {
-  const { profiles, spaces, computed } = services;
+  const { profiles, spaces, computed, sqlTraits } = services;
 
   async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<Refusal | null> {
     const principal = await spaces.authenticate(presentedSecret(req));
@@ -127,7 +130,7 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
       case 'traits': {
         // Custom and computed traits and audiences (`{<key>: true}`): each class alone, or all without
         // `class` (docs/adr/0021, docs/adr/0022).
-        const custom = wants(params, 'custom_trait') ? profiles.traitEntries(profile) : [];
+        const custom = await customOrSql(params, r.space, 'USERS', profiles.traitEntries(profile));
         const values = wants(params, 'computed_trait') ? await r.loaders.computedValues.load(profile.id) : [];
         const audiences = wants(params, 'audience') ? await memberships(r.space, profile.id, 'USERS') : [];
         return traitsBody(
@@ -156,6 +159,23 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
     }
   }
 
+  /**
+   * The custom traits a request wants: all without `class`; with `class=sql_trait` those under the keys of
+   * the space's SQL traits of the level, with `class=custom_trait` the others.
+   */
+  async function customOrSql(
+    params: Params,
+    space: string,
+    level: 'USERS' | 'ACCOUNTS',
+    entries: TraitEntry[],
+  ): Promise<TraitEntry[]> {
+    if (params.traitClass === null) return entries;
+    if (params.traitClass !== 'custom_trait' && params.traitClass !== 'sql_trait') return [];
+    const keys = new Set(await sqlTraits.keys(space, level));
+    const sql = params.traitClass === 'sql_trait';
+    return entries.filter((t) => keys.has(t.key) === sql);
+  }
+
   /** The audiences a subject is in, as trait entries `{<key>: true}` updated when it entered. */
   async function memberships(space: string, id: string, level: 'USERS' | 'ACCOUNTS') {
     const found = (await computed.memberships(space, [id], level)).get(id) ?? [];
@@ -169,7 +189,7 @@ export function profileApi(services: Services, logger: Logger): HttpRoute {
     switch (r.resource) {
       case 'traits': {
         // Custom and account-level computed traits and audiences, as for users (docs/adr/0021, 0022).
-        const custom = wants(params, 'custom_trait') ? profiles.traitEntries(account) : [];
+        const custom = await customOrSql(params, r.space, 'ACCOUNTS', profiles.traitEntries(account));
         const values = wants(params, 'computed_trait')
           ? await r.loaders.accountComputedValues.load(account.groupId)
           : [];

@@ -10,4 +10,11 @@ export {
 } from './sync.service.ts';
 export { SYNC_QUERIES } from './sync.repository.ts';
 export { SecretBox } from './secrets.ts';
-export { TARGET_KINDS, TARGET_QUERIES, openTarget, type TargetKind, type SyncTarget } from './targets.ts';
+export {
+  TARGET_KINDS,
+  TARGET_QUERIES,
+  TARGETS_DIR,
+  openTarget,
+  type TargetKind,
+  type SyncTarget,
+} from './targets.ts';

@@ -180,6 +180,17 @@ export class SyncService {
     return (await this.targets()).find((t) => t.id === id) ?? null;
   }
 
+  /**
+   * A target's kind and opened location, for reading it (SQL traits, docs/adr/0025-sql-traits.md): null
+   * when the space has no such target; an error when SYNC_SECRET_KEY is not the key it was sealed with.
+   */
+  async locationOf(space: string, id: string): Promise<{ kind: TargetKind; location: string } | null> {
+    const t = (await this.repo.list(this.db, space)).find((x) => x.id === id);
+    if (t === undefined) return null;
+    if (this.box === null) throw new Error('SYNC_SECRET_KEY is not set: sync targets cannot be opened');
+    return { kind: t.kind, location: this.box.open(t.sealedLocation, t.id) };
+  }
+
   /** Asks for a full resync: the next pass empties the target and writes the whole log again. */
   async requestResync(id: string): Promise<boolean> {
     const generation = await this.repo.requestResync(this.db, id);
