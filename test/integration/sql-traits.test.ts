@@ -374,7 +374,10 @@ GROUP BY i.value`;
     expect(res.data?.createAudience).toEqual({ ok: true, errors: [] });
     const size = await poll(
       async () => (await gql('{ audience(key: "readers") { status size } }')).data?.audience,
-      (a) => (a as { status: string; size: number } | undefined)?.size === 1,
+      (a) => {
+        const got = a as { status: string; size: number } | undefined;
+        return got?.status === 'LIVE' && got.size === 1;
+      },
     );
     expect(size).toEqual({ status: 'LIVE', size: 1 });
   });

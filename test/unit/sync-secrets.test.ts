@@ -37,8 +37,8 @@ describe('SecretBox', () => {
     expect(SecretBox.isKey(KEY)).toBe(true);
     expect(SecretBox.isKey('ab'.repeat(32))).toBe(true);
     expect(SecretBox.isKey(Buffer.alloc(16).toString('base64'))).toBe(false);
-    expect(loadConfig({ SYNC_SECRET_KEY: KEY }).sync).toEqual({ secretKey: KEY, intervalMs: 10_000 });
-    expect(loadConfig({}).sync).toEqual({ secretKey: undefined, intervalMs: 10_000 });
+    expect(loadConfig({ SYNC_SECRET_KEY: KEY }).sync).toMatchObject({ secretKey: KEY, intervalMs: 10_000 });
+    expect(loadConfig({}).sync).toMatchObject({ secretKey: undefined, intervalMs: 10_000 });
     expect(() => loadConfig({ SYNC_SECRET_KEY: 'short' })).toThrow(/SYNC_SECRET_KEY must be 32 bytes/);
     expect(() => loadConfig({ SYNC_INTERVAL_MS: '0' })).toThrow(/SYNC_INTERVAL_MS must be a whole number/);
   });
