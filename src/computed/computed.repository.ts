@@ -43,6 +43,9 @@ export const COMPUTED_QUERIES = [
   'computed/space-events',
   'computed/space-event-times',
   'computed/load-trait-values',
+  'computed/space-profiles',
+  'computed/space-identified',
+  'computed/space-trait-values',
   'events/read-changes',
 ] as const;
 
@@ -644,6 +647,27 @@ export class ComputedRepository {
       match.since,
     ]);
     return rows.map(subjectEvent);
+  }
+
+  /** Every live profile of the space holding an identifier, by id. */
+  async spaceProfiles(db: Database, space: string): Promise<string[]> {
+    return (await db.query('computed/space-profiles', [space])).map((r) => String(r.profile_id));
+  }
+
+  /** The space's profiles holding an identifier of one of `types`, each with one such key. */
+  async spaceIdentified(db: Database, space: string, types: string[]): Promise<Map<string, string>> {
+    const rows = await db.query('computed/space-identified', [space, types]);
+    return new Map(rows.map((r) => [String(r.profile_id), String(r.key)]));
+  }
+
+  /** Every stored value of the computations `keys` in the space at `level`. */
+  async spaceTraitValues(
+    db: Database,
+    space: string,
+    level: TraitLevel,
+    keys: string[],
+  ): Promise<StoredValue[]> {
+    return (await db.query('computed/space-trait-values', [space, level, keys])).map(storedValue);
   }
 
   /** The stored values of the computations `keys` for some subjects (a missing one is its empty value). */

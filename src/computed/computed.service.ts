@@ -21,6 +21,7 @@ import {
   emptyReducerValue,
   evaluateSubject,
   evaluationOrder,
+  KNOWN_IDENTIFIER_TYPES,
   memberStreams,
   memberTraits,
   ownStreams,
@@ -479,7 +480,8 @@ export class ComputedTraitsService {
    * Evaluates a draft audience now over every profile (or account with a member) of the space, a page at a
    * time; writes nothing. The size, and the first `sample` members by id. The live computed traits and
    * audiences the draft refers to are read as stored, not evaluated again (one still COMPUTING is
-   * evaluated with the draft), and a profile's events are read for the whole space in one statement
+   * evaluated with the draft). For profiles, each input (events, custom traits, identifiers, stored values)
+   * is read for the whole space in one statement, and only what the draft needs
    * (docs/adr/0022-audiences.md, "Preview").
    */
   async previewAudience(
@@ -507,36 +509,69 @@ export class ComputedTraitsService {
       status: 'LIVE',
     };
     const plan = previewPlan(draft, (await this.traitsBySpace()).get(space) ?? []);
-    const need = needsOf(level, plan.evaluated, plan.members);
-    // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has;
-    // a profile's, for the whole space in one read of the profiles holding one of them.
-    const wholeSpace = level === 'USERS';
-    const pageNeed = {
-      ...need,
-      streams: wholeSpace ? [] : need.streams,
-      traits: !wholeSpace && plan.custom.length > 0,
-    };
-    const customOf =
-      wholeSpace && plan.custom.length > 0 && this.customTraits !== null
-        ? await this.customTraits(space, level, { having: plan.custom })
-        : null;
     const now = this.clock();
-    const eventsOf = new Map<string, LanguageEvent[]>();
-    if (wholeSpace && need.streams.length > 0)
-      for (const e of await this.repo.spaceEvents(
-        this.db,
-        space,
-        matchOf(need.streams, now),
-        plan.evaluated.some(readsProperties),
-      )) {
-        const list = eventsOf.get(e.profileId) ?? [];
-        list.push(languageEvent(e));
-        eventsOf.set(e.profileId, list);
-      }
-    const storedEmpty = Object.fromEntries(plan.stored.map((c) => [c.key, emptyOf(c)]));
-    const storedKeys = plan.stored.map((c) => c.key);
     let size = 0;
     const sample: AudienceMemberView[] = [];
+    const count = (id: string, subject: SubjectInput) => {
+      if (evaluateSubject(plan.evaluated, subject, now, plan.members).values.get(key) !== true) return;
+      size += 1;
+      if (sample.length < input.sample) sample.push({ level, subjectId: id, since: now });
+    };
+    const storedEmpty = Object.fromEntries(plan.stored.map((c) => [c.key, emptyOf(c)]));
+    const storedKeys = plan.stored.map((c) => c.key);
+    const byId = (values: StoredValue[]) => {
+      const out = new Map<string, Record<string, unknown>>();
+      for (const v of values) {
+        const own = out.get(v.subjectId) ?? {};
+        own[v.traitKey] = v.value;
+        out.set(v.subjectId, own);
+      }
+      return out;
+    };
+
+    if (level === 'USERS') {
+      // Profiles: each input for the whole space in one read, then every profile evaluated in memory.
+      const ids = await this.repo.spaceProfiles(this.db, space);
+      const streams = plan.evaluated.flatMap(ownStreams);
+      const eventsOf = new Map<string, LanguageEvent[]>();
+      if (streams.length > 0)
+        for (const e of await this.repo.spaceEvents(
+          this.db,
+          space,
+          matchOf(streams, now),
+          plan.evaluated.some(readsProperties),
+        )) {
+          const list = eventsOf.get(e.profileId) ?? [];
+          list.push(languageEvent(e));
+          eventsOf.set(e.profileId, list);
+        }
+      // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
+      const customOf =
+        plan.custom.length > 0 && this.customTraits !== null
+          ? await this.customTraits(space, level, { having: plan.custom })
+          : new Map<string, Record<string, unknown>>();
+      const identified = plan.evaluated.some((c) => c.kind === 'audience' && !c.includeAnonymous)
+        ? await this.repo.spaceIdentified(this.db, space, KNOWN_IDENTIFIER_TYPES)
+        : new Map<string, string>();
+      const stored =
+        storedKeys.length > 0
+          ? byId(await this.repo.spaceTraitValues(this.db, space, level, storedKeys))
+          : new Map<string, Record<string, unknown>>();
+      for (const id of ids) {
+        const known = identified.get(id);
+        count(id, {
+          events: eventsOf.get(id) ?? [],
+          traits: { ...customOf.get(id), ...storedEmpty, ...stored.get(id) },
+          identifiers: known === undefined ? [] : [known],
+          members: [],
+        });
+      }
+      return { ok: true, size, sample };
+    }
+
+    // Accounts: a page at a time, each page's events, traits and members read together.
+    const need = needsOf(level, plan.evaluated, plan.members);
+    const pageNeed = { ...need, traits: plan.custom.length > 0 };
     let after = '';
     for (;;) {
       const { ids } = await this.repo.subjectsPage(this.db, space, level, after, PREVIEW_PAGE);
@@ -544,24 +579,13 @@ export class ComputedTraitsService {
       const inputs = await this.db.transaction((tx) =>
         this.subjectInputs(tx, space, level, ids, pageNeed, now),
       );
-      const stored = new Map<string, Record<string, unknown>>();
-      if (storedKeys.length > 0)
-        for (const v of await this.repo.loadTraitValues(this.db, space, level, ids, storedKeys)) {
-          const values = stored.get(v.subjectId) ?? {};
-          values[v.traitKey] = v.value;
-          stored.set(v.subjectId, values);
-        }
+      const stored =
+        storedKeys.length > 0
+          ? byId(await this.repo.loadTraitValues(this.db, space, level, ids, storedKeys))
+          : new Map<string, Record<string, unknown>>();
       for (const id of ids) {
         const base = inputs.get(id) ?? NO_INPUT;
-        const subject: SubjectInput = {
-          ...base,
-          events: wholeSpace ? (eventsOf.get(id) ?? []) : base.events,
-          traits: { ...(customOf?.get(id) ?? base.traits), ...storedEmpty, ...stored.get(id) },
-        };
-        const evaluated = evaluateSubject(plan.evaluated, subject, now, plan.members);
-        if (evaluated.values.get(key) !== true) continue;
-        size += 1;
-        if (sample.length < input.sample) sample.push({ level, subjectId: id, since: now });
+        count(id, { ...base, traits: { ...base.traits, ...storedEmpty, ...stored.get(id) } });
       }
       after = ids[ids.length - 1] ?? after;
     }
