@@ -9,6 +9,7 @@
 // and values, then only changes: one snapshot splits the two exactly.
 import { randomUUID } from 'node:crypto';
 import { emptyValue } from '../computed/index.ts';
+import pMap from 'p-map';
 import { InputError } from '../errors.ts';
 import { parseComputedTrait } from '../language/index.ts';
 import type { Database } from '../postgres/database.ts';
@@ -62,11 +63,16 @@ export const MAX_DELIVERIES_PAGE = 100;
 /** Changes turned into deliveries per transaction. */
 const FILL_CHUNK = 500;
 /**
- * How long a sender holds the deliveries it took before another process may take them (a crashed
- * sender's are sent again then): twice the request timeout and a second, so a live sender always records
- * its outcome first.
+ * Deliveries taken per round, in waves of `concurrency` requests at once: taking the heads of every
+ * profile's queue costs one scan of the pending deliveries, shared by the round's waves.
  */
-const leaseMs = (timeoutMs: number) => 2 * timeoutMs + 1_000;
+const WAVES = 4;
+/**
+ * How long a sender holds the deliveries it took before another process may take them (a crashed
+ * sender's are sent again then): twice the request timeout per wave and a second, so a live sender always
+ * records its outcome first.
+ */
+const leaseMs = (timeoutMs: number) => 2 * timeoutMs * WAVES + 1_000;
 /** Rounds of taking and sending per pass: a profile's next call goes out in the next round. */
 const SEND_ROUNDS = 200;
 
@@ -327,7 +333,7 @@ export class DestinationsService {
     for (let round = 0; round < SEND_ROUNDS && !this.stopped; round++) {
       // Taken (leased, attempt counted) in a transaction of its own, committed before any request.
       const batch = await this.db.transaction((tx) =>
-        this.repo.take(tx, this.settings.concurrency, lease, [...targets.keys()]),
+        this.repo.take(tx, this.settings.concurrency * WAVES, lease, [...targets.keys()]),
       );
       if (batch.length === 0) break;
       await this.sendAll(batch, targets);
@@ -378,8 +384,11 @@ export class DestinationsService {
         list.filter((d) => d.computation === 'computed_trait').map((d) => d.traitKey),
       );
     }
-    await Promise.all(
-      batch.map(async (d) => {
+    // At most `concurrency` requests at once; each profile has at most one delivery in a batch (take
+    // gives the head of each queue), so its order holds.
+    await pMap(
+      batch,
+      async (d) => {
         const target = targets.get(d.destinationId);
         const who = identities.get(`${d.space}\u0000${d.subjectId}`) ?? {
           profileId: d.subjectId,
@@ -401,7 +410,8 @@ export class DestinationsService {
                 },
               );
         await this.record(d, outcome, call);
-      }),
+      },
+      { concurrency: this.settings.concurrency },
     );
   }
 
