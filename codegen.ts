@@ -37,6 +37,8 @@ const config: CodegenConfig = {
           Destination: '../destinations/index.ts#Destination as DestinationModel',
           Delivery: '../destinations/index.ts#DeliveryView',
           SyncTarget: '../sync/index.ts#SyncTargetStatus',
+          ImportJob: '../imports/index.ts#ImportJob as ImportJobModel',
+          ImportRowError: '../imports/index.ts#RowError as ImportRowErrorModel',
         },
         scalars: {
           JSON: 'unknown',

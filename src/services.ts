@@ -9,6 +9,7 @@ import {
 import { EventStore, LegacyEventMigration } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
+import { ImportService } from './imports/index.ts';
 import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } from './ingest/index.ts';
 import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
@@ -31,6 +32,8 @@ export interface Services {
   destinations: DestinationsService;
   /** Profiles Sync to warehouses and its worker (docs/adr/0024-profiles-sync.md); the root starts it. */
   sync: SyncService;
+  /** Profiles CSV upload jobs (docs/adr/0026-profiles-csv-upload.md). */
+  imports: ImportService;
 }
 
 export function createServices(
@@ -65,6 +68,10 @@ export function createServices(
   );
   const profiles = new ProfilesService(graph, events);
   const audienceGraph = new AudienceGraph(graph);
+  const ingest = new IngestService((space, batch) => commit.apply(space, batch), {
+    ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
+    ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
+  });
   return {
     destinations: new DestinationsService(
       database,
@@ -75,10 +82,8 @@ export function createServices(
     identity,
     events,
     commit,
-    ingest: new IngestService((space, batch) => commit.apply(space, batch), {
-      ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
-      ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
-    }),
+    ingest,
+    imports: new ImportService(database, identity, ingest),
     profiles,
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),

@@ -332,7 +332,23 @@ function eventTime(
   return corrected;
 }
 
-function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: () => string, path: Path) {
+/** Options of validateEvent for callers other than the tracking API. */
+export interface ValidateOptions {
+  /**
+   * Accept a call with neither userId nor anonymousId: a Profiles CSV row identified by an email or a
+   * custom id alone (SEMANTICS.md §12, docs/adr/0026). Resolution still refuses it without identifiers.
+   */
+  otherIdentifiers?: boolean;
+}
+
+function checkEvent(
+  type: EventType,
+  input: unknown,
+  receivedAt: Date,
+  newId: () => string,
+  path: Path,
+  options: ValidateOptions = {},
+) {
   if (!isPlainObject(input)) refuse('VALIDATION_FAILED', `a ${type} event must be a JSON object`, path);
 
   const bytes = jsonBytes(input);
@@ -382,7 +398,7 @@ function checkEvent(type: EventType, input: unknown, receivedAt: Date, newId: ()
     }
     event.previousId = previousId;
   }
-  if (userId === undefined && anonymousId === undefined) {
+  if (userId === undefined && anonymousId === undefined && options.otherIdentifiers !== true) {
     refuse('VALIDATION_FAILED', 'userId or anonymousId is required', [...path, 'userId']);
   }
 
@@ -452,9 +468,10 @@ export function validateEvent(
   receivedAt: Date,
   newId: () => string,
   path: Path = [],
+  options: ValidateOptions = {},
 ): Validated {
   try {
-    return { ok: true, event: checkEvent(type, input, receivedAt, newId, path) };
+    return { ok: true, event: checkEvent(type, input, receivedAt, newId, path, options) };
   } catch (e) {
     if (e instanceof Refusal) return { ok: false, error: e.error };
     throw e;

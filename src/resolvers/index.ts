@@ -22,6 +22,7 @@ import { Delivery, Destination, destinationMutations, destinationQueries } from 
 import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
 import { SyncTarget, syncQueries } from './sync.ts';
+import { ImportJob, importQueries } from './imports.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -46,8 +47,10 @@ export const resolvers: Resolvers = {
     ...audienceQueries,
     ...destinationQueries,
     ...syncQueries,
+    ...importQueries,
   },
   SyncTarget,
+  ImportJob,
   Profile: { ...Profile, ...ProfileComputed, ...ProfileAudiences },
   ComputedTraitChange,
   Account: { ...Account, ...AccountComputed, ...AccountAudiences },
