@@ -131,15 +131,24 @@ export class ImportService {
       }
     };
     let lastWrite = Date.now();
+    // Writes of counts and errors run one after another, so a late one never overwrites the end's.
+    let writing: Promise<void> = Promise.resolve();
+    const write = (): Promise<void> => {
+      writing = writing.then(async () => {
+        await this.repo.addErrors(jobId, pendingErrors.splice(0));
+        await this.repo.progress(jobId, counts);
+      });
+      return writing;
+    };
     const report = async (force: boolean) => {
       onProgress?.({ ...counts, bytesTotal: source.bytesTotal });
       if (!force && Date.now() - lastWrite < this.settings.progressEveryMs) return;
       lastWrite = Date.now();
-      const errors = pendingErrors.splice(0);
-      await this.repo.addErrors(jobId, errors);
-      await this.repo.progress(jobId, counts);
+      await write();
     };
+    const settle = () => writing.catch(() => undefined);
     const fail = async (error: ImportError) => {
+      await settle();
       await this.repo.addErrors(jobId, pendingErrors.splice(0));
       await this.repo.finish(jobId, 'FAILED', counts, error);
       return this.mustFind(space, jobId);
@@ -299,6 +308,7 @@ export class ImportService {
       });
     }
     await report(true);
+    await settle();
     await this.repo.finish(jobId, 'DONE', counts, null);
     return this.mustFind(space, jobId);
   }
