@@ -211,6 +211,65 @@ describe('HTTP upload', () => {
     expect((await profile('user_id', `same-${run}`))?.traits).toMatchObject({ plan: 'p29' });
   });
 
+  it('numbers lines of a CRLF file with line breaks inside quoted cells', async () => {
+    const csv = `user_id,note\r\ncrlf-${run},"one\r\ntwo"\r\n\r\ncrlf-bad-${run}\r\ncrlf2-${run},x\r\n`;
+    const res = await upload(csv);
+    expect(res.body.job).toMatchObject({ rows: 3, applied: 2, refused: 1 });
+    expect(res.body.errors).toMatchObject([{ line: 5, code: 'VALIDATION_FAILED', field: 'note' }]);
+    expect((await profile('user_id', `crlf-${run}`))?.traits).toEqual({ note: 'one\r\ntwo' });
+  });
+
+  it('ends a job INTERRUPTED when the upload drops, and uploading the file again finishes it', async () => {
+    const rows = Array.from({ length: 600 }, (_, i) => `cut-${run}-${i},cut-${i}@example.com`);
+    const file = ['user_id,email', ...rows, ''].join('\n');
+    const encoder = new TextEncoder();
+    let pulls = 0;
+    let jobId = '';
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        pulls += 1;
+        if (pulls === 1) {
+          controller.enqueue(encoder.encode(['user_id,email', ...rows.slice(0, 300), ''].join('\n')));
+          return;
+        }
+        // fetch may hold a chunk until it has the next one: ten more rows, so the first 300 go out.
+        if (pulls === 2) {
+          controller.enqueue(encoder.encode([...rows.slice(300, 310), ''].join('\n')));
+          return;
+        }
+        // Wait until those rows are applied, then drop the connection.
+        for (let i = 0; i < 600; i++) {
+          const job = (await gql(`{ importJobs(first: 1) { nodes { id status applied } } }`)).importJobs
+            .nodes[0];
+          if (job?.status === 'RUNNING' && job.applied >= 300) {
+            jobId = job.id as string;
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        controller.error(new Error('the client went away'));
+      },
+    });
+    await expect(upload(body)).rejects.toThrow();
+    expect(jobId).not.toBe('');
+    let job: Json = null;
+    for (let i = 0; i < 100; i++) {
+      job = (
+        await gql(`query ($id: ID!) { importJob(id: $id) { status applied error { code } } }`, { id: jobId })
+      ).importJob;
+      if (job.status !== 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'INTERRUPTED' } });
+    expect(job.applied).toBeGreaterThanOrEqual(300);
+
+    const again = await upload(file);
+    expect(again.body.job).toMatchObject({ status: 'DONE', rows: 600, refused: 0 });
+    expect(again.body.job.duplicates).toBe(job.applied);
+    expect(again.body.job.applied + again.body.job.duplicates).toBe(600);
+    expect((await profile('user_id', `cut-${run}-0`))?.events.nodes).toHaveLength(1);
+  }, 120_000);
+
   it.each([
     ['a duplicate header', 'user_id,plan,plan\nu,a,b\n', 'VALIDATION_FAILED', 'plan'],
     ['a header with a stray space', 'user_id, plan\nu,a\n', 'VALIDATION_FAILED', ' plan'],
@@ -354,6 +413,16 @@ describe('limits', () => {
       bytesTotal: 301,
     });
     expect(refused).toMatchObject({ status: 'FAILED', rows: 0, error: { code: 'PAYLOAD_TOO_LARGE' } });
+  });
+});
+
+describe('abandoned jobs', () => {
+  it('marks a job that no process updates any more FAILED as INTERRUPTED', async () => {
+    const { imports } = service.services;
+    const id = await imports.create(space, { via: 'http', fileName: 'lost.csv', bytesTotal: null });
+    expect(await imports.failAbandoned(new Date(Date.now() - 60_000))).toBe(0);
+    expect(await imports.failAbandoned(new Date(Date.now() + 1_000))).toBeGreaterThanOrEqual(1);
+    expect(await imports.job(space, id)).toMatchObject({ status: 'FAILED', error: { code: 'INTERRUPTED' } });
   });
 });
 
