@@ -132,8 +132,10 @@ export function importApi(services: Services, logger: Logger): HttpRoute {
       });
     }
     const job = await services.imports.run(space, jobId, body, source);
-    // A refused file may still be arriving: read and discard the rest so the client reads the answer.
+    // A refused file may still be arriving (up to gigabytes): the answer closes the connection, and what
+    // arrives until then is read and discarded, so the client reads the answer.
     if (!req.readableEnded) {
+      res.setHeader('connection', 'close');
       req.unpipe();
       drain(req);
     }

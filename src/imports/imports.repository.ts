@@ -39,6 +39,8 @@ export interface ImportJob extends ImportCounts {
   createdAt: Date;
   updatedAt: Date;
   finishedAt: Date | null;
+  /** createdAt in epoch microseconds, exactly as stored: the page cursor's time. */
+  createdMicros: string;
 }
 
 export interface RowError extends ImportError {
@@ -65,6 +67,7 @@ const jobRow = z.object({
   created_at: z.number(),
   updated_at: z.number(),
   finished_at: z.number().nullable(),
+  created_us: z.string(),
 });
 
 const errorRow = z.object({
@@ -128,15 +131,15 @@ export class ImportsRepository {
     ]);
   }
 
-  /** A space's jobs, newest first, after the job `after` (its createdAt and id); or one job by id. */
+  /** A space's jobs, newest first, after the job `after` (its createdMicros and id); or one job by id. */
   async list(
     space: string,
-    options: { id?: string; after?: { createdAt: number; id: string }; limit: number },
+    options: { id?: string; after?: { createdMicros: string; id: string }; limit: number },
   ): Promise<ImportJob[]> {
     const rows = await this.db.query('imports/list-jobs', [
       space,
       options.id ?? null,
-      options.after?.createdAt ?? null,
+      options.after?.createdMicros ?? null,
       options.after?.id ?? null,
       options.limit,
     ]);
@@ -166,6 +169,7 @@ export class ImportsRepository {
         createdAt: new Date(r.created_at),
         updatedAt: new Date(r.updated_at),
         finishedAt: r.finished_at === null ? null : new Date(r.finished_at),
+        createdMicros: r.created_us,
       };
     });
   }

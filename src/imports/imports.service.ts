@@ -323,7 +323,7 @@ export class ImportService {
   async jobs(
     space: string,
     first: number,
-    after: { createdAt: number; id: string } | null,
+    after: { createdMicros: string; id: string } | null,
   ): Promise<{ jobs: ImportJob[]; hasNextPage: boolean }> {
     checkFirst(first);
     const rows = await this.repo.list(space, { ...(after === null ? {} : { after }), limit: first + 1 });

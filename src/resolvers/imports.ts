@@ -1,5 +1,5 @@
 // Thin resolvers for Profiles CSV upload jobs (docs/adr/0026-profiles-csv-upload.md): any access token of
-// the space reads them. Jobs are keyset-paged by (createdAt, id), a job's errors by line.
+// the space reads them. Jobs are keyset-paged by (createdAt in microseconds, id), a job's errors by line.
 import type { ImportJobResolvers, QueryResolvers } from '../generated/graphql.ts';
 import { InputError } from '../errors.ts';
 
@@ -16,18 +16,18 @@ export const importQueries: QueryResolvers = {
   importJob: (_, { id }, { space, services }) => services.imports.job(space, id),
   importJobs: async (_, { first, after }, { space, services }) => {
     const cursor = decode(after, /^\d+:imp_[0-9a-f]+$/);
-    const [createdAt, id] = cursor === null ? [] : cursor.split(':');
+    const [createdMicros, id] = cursor === null ? [] : cursor.split(':');
     const page = await services.imports.jobs(
       space,
       first,
-      cursor === null ? null : { createdAt: Number(createdAt), id: String(id) },
+      cursor === null ? null : { createdMicros: String(createdMicros), id: String(id) },
     );
     const last = page.jobs.at(-1);
     return {
       nodes: page.jobs,
       pageInfo: {
         hasNextPage: page.hasNextPage,
-        endCursor: last === undefined ? null : encode(`${last.createdAt.getTime()}:${last.id}`),
+        endCursor: last === undefined ? null : encode(`${last.createdMicros}:${last.id}`),
       },
     };
   },

@@ -416,6 +416,31 @@ describe('limits', () => {
   });
 });
 
+describe('importJobs', () => {
+  it('pages newest first, without skipping or repeating jobs made within one millisecond', async () => {
+    const { imports } = service.services;
+    const made = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        imports.create(space, { via: 'http', fileName: null, bytesTotal: null }),
+      ),
+    );
+    const seen: string[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 100; page++) {
+      const data = await gql(
+        `query ($after: String) { importJobs(first: 2, after: $after) { nodes { id } pageInfo { hasNextPage endCursor } } }`,
+        { after },
+      );
+      seen.push(...data.importJobs.nodes.map((n: { id: string }) => n.id));
+      if (!data.importJobs.pageInfo.hasNextPage) break;
+      after = data.importJobs.pageInfo.endCursor as string;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen).toEqual(expect.arrayContaining(made));
+    expect(seen.slice(0, 5).sort()).toEqual([...made].sort());
+  });
+});
+
 describe('abandoned jobs', () => {
   it('marks a job that no process updates any more FAILED as INTERRUPTED', async () => {
     const { imports } = service.services;
