@@ -807,7 +807,8 @@ export type ImportFailure = {
    * `VALIDATION_FAILED` (a header blank, duplicated or with spaces around it; an empty file),
    * `NO_IDENTIFIERS` (no identifier column), `PAYLOAD_TOO_LARGE` (over 299 columns or 100 MB),
    * `INTERRUPTED` (the upload or its process stopped before the end: upload again, applied rows are
-   * duplicates) or `INTERNAL_SERVER_ERROR`.
+   * duplicates), `SERVICE_UNAVAILABLE` (a database stayed unreachable; rows applied before stay) or
+   * `INTERNAL_SERVER_ERROR`.
    */
   code: Scalars['String']['output'];
   /** The header column it is about; null when none. */

@@ -117,7 +117,7 @@ export function importApi(services: Services, logger: Logger): HttpRoute {
     const length = Number(req.headers['content-length']);
     const source = {
       via: 'http' as const,
-      fileName: url.searchParams.get('fileName'),
+      fileName: url.searchParams.get('fileName')?.slice(0, 255) ?? null,
       // The limit is on the file's bytes; a gzip body's length says nothing about them.
       bytesTotal: encoding === 'identity' && Number.isFinite(length) && length >= 0 ? length : null,
     };

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { parse, type CsvError, type Info } from 'csv-parse';
-import { InputError } from '../errors.ts';
+import { InputError, ServiceUnavailableError } from '../errors.ts';
 import type { IdentityService } from '../identity/index.ts';
 import type { EventOutcome, IngestService } from '../ingest/index.ts';
 import type { Database } from '../postgres/database.ts';
@@ -202,16 +202,15 @@ export class ImportService {
     const dispatch = () => {
       const rows = chunk;
       chunk = [];
-      inflight.push(
-        this.ingest
-          .importIdentifies(
-            space,
-            rows.map((r) => r.row.call),
-          )
-          .then((outcomes) =>
-            outcomes.forEach((o, i) => tally(o, rows[i] as { line: number; row: RowCall })),
-          ),
-      );
+      const applied = this.ingest
+        .importIdentifies(
+          space,
+          rows.map((r) => r.row.call),
+        )
+        .then((outcomes) => outcomes.forEach((o, i) => tally(o, rows[i] as { line: number; row: RowCall })));
+      // Awaited in order below; a later chunk failing first must not count as an unhandled rejection.
+      applied.catch(() => undefined);
+      inflight.push(applied);
     };
     const tally = (outcome: EventOutcome, row: { line: number; row: RowCall }) => {
       if (outcome.ok) {
@@ -291,11 +290,17 @@ export class ImportService {
           field: null,
         });
       }
-      await fail({
-        code: 'INTERNAL_SERVER_ERROR',
-        message: 'The import stopped on an internal error.',
-        field: null,
-      }).catch(() => undefined);
+      // A database that stays unreachable (SEMANTICS.md §7): the job records it if it still can, and the
+      // caller answers 503; the rows applied so far stay, and uploading the file again skips them.
+      const stopped: ImportError =
+        error instanceof ServiceUnavailableError
+          ? { code: 'SERVICE_UNAVAILABLE', message: error.message, field: null }
+          : {
+              code: 'INTERNAL_SERVER_ERROR',
+              message: 'The import stopped on an internal error.',
+              field: null,
+            };
+      await fail(stopped).catch(() => undefined);
       throw error;
     } finally {
       clearInterval(beat);
