@@ -176,7 +176,15 @@ export class ImportService {
     });
     // csv-parse reports a malformed row (a stray or unclosed quote) and goes on; its line is csv-parse's.
     let resyncLine: number | null = null;
+    /** The header line itself was not valid CSV: the file is refused. */
+    let brokenHeader: string | null = null;
     parser.on('skip', (error: CsvError) => {
+      // After a broken header nothing is read as rows: the file is refused whole.
+      if (brokenHeader !== null) return;
+      if (parser.info.records === 0) {
+        brokenHeader = error.message;
+        return;
+      }
       const line = Number((error as CsvError & { lines?: number }).lines ?? 0);
       counts.rows += 1;
       refuseRow({
@@ -243,6 +251,7 @@ export class ImportService {
         lastEmpty = info.empty_lines;
         lastLine = line + record.reduce((n, cell) => n + (cell.match(/\n/g)?.length ?? 0), 0);
         if (header === null) {
+          if (brokenHeader !== null) break;
           const checked = checkHeader(record, ruleTypes);
           if (!checked.ok) {
             parser.destroy();
@@ -304,6 +313,13 @@ export class ImportService {
       throw error;
     } finally {
       clearInterval(beat);
+    }
+    if (brokenHeader !== null) {
+      return fail({
+        code: 'VALIDATION_FAILED',
+        message: `The header line is not valid CSV: ${String(brokenHeader)}`,
+        field: null,
+      });
     }
     if (header === null) {
       return fail({

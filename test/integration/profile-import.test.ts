@@ -281,6 +281,7 @@ describe('HTTP upload', () => {
       'c298',
     ],
     ['an empty file', '', 'VALIDATION_FAILED', null],
+    ['a header that is not valid CSV', 'user_id,"pl"an\nu,a\n', 'VALIDATION_FAILED', null],
   ])('refuses the file for %s, and the job says why', async (_, csv, code, field) => {
     const res = await upload(csv);
     expect(res.status).toBe(400);
