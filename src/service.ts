@@ -123,6 +123,7 @@ export async function startService(
     const services = createServices(graph, database, {
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
+      importObserver: metrics.imports,
       computedTraitsPerSpace: config.computed.traitsPerSpace,
       computedExpressionsPerDefinition: config.computed.expressionsPerDefinition,
       audiencesPerSpace: config.computed.audiencesPerSpace,

@@ -61,6 +61,14 @@ export interface ImportSource {
   bytesTotal: number | null;
 }
 
+/** What imports report as they go, for metrics (docs/adr/0016-metrics.md); it must not throw. */
+export interface ImportObserver {
+  /** Rows judged: applied, duplicate (a re-upload) or refused. */
+  rows(outcome: 'applied' | 'duplicate' | 'refused', count: number): void;
+  /** A job ended. */
+  finished(status: 'DONE' | 'FAILED'): void;
+}
+
 /** A job's counts as it runs (the CLI's progress bar). */
 export type ImportProgress = ImportCounts & { bytesTotal: number | null };
 
@@ -85,6 +93,7 @@ export class ImportService {
     private readonly identity: IdentityService,
     private readonly ingest: IngestService,
     private readonly settings: ImportSettings = DEFAULT_IMPORT_SETTINGS,
+    private readonly observer: ImportObserver | null = null,
   ) {
     this.repo = new ImportsRepository(db);
   }
@@ -125,6 +134,7 @@ export class ImportService {
     let keptErrors = 0;
     const refuseRow = (error: RowError) => {
       counts.refused += 1;
+      this.observer?.rows('refused', 1);
       if (keptErrors < this.settings.errorsCap) {
         keptErrors += 1;
         pendingErrors.push(error);
@@ -151,6 +161,7 @@ export class ImportService {
       await settle();
       await this.repo.addErrors(jobId, pendingErrors.splice(0));
       await this.repo.finish(jobId, 'FAILED', counts, error);
+      this.observer?.finished('FAILED');
       return this.mustFind(space, jobId);
     };
 
@@ -224,6 +235,7 @@ export class ImportService {
       if (outcome.ok) {
         if (outcome.duplicate) counts.duplicates += 1;
         else counts.applied += 1;
+        this.observer?.rows(outcome.duplicate ? 'duplicate' : 'applied', 1);
         return;
       }
       const error = outcome.error;
@@ -331,6 +343,7 @@ export class ImportService {
     await report(true);
     await settle();
     await this.repo.finish(jobId, 'DONE', counts, null);
+    this.observer?.finished('DONE');
     return this.mustFind(space, jobId);
   }
 

@@ -4,6 +4,7 @@ export {
   type ImportSettings,
   type ImportSource,
   type ImportProgress,
+  type ImportObserver,
 } from './imports.service.ts';
 export {
   IMPORT_QUERIES,

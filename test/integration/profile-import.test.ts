@@ -160,6 +160,14 @@ describe('HTTP upload', () => {
     expect(u4?.traits).toMatchObject({ plan: 'two\nlines', age: '5' });
     expect(u4?.identifiers).toEqual(expect.arrayContaining([{ type: 'user_id', value: 'u4' }]));
     expect((await profile('user_id', 'u9'))?.traits).toMatchObject({ plan: 'vip' });
+
+    // Counted in /metrics (docs/adr/0016-metrics.md).
+    const metrics = await (await fetch(service.metricsUrl as string)).text();
+    const count = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(count('stitchgraph_import_rows_total{outcome="applied"}')).toBeGreaterThanOrEqual(4);
+    expect(count('stitchgraph_import_rows_total{outcome="refused"}')).toBeGreaterThanOrEqual(4);
+    expect(count('stitchgraph_import_jobs_total{status="DONE"}')).toBeGreaterThanOrEqual(1);
   });
 
   it('shows the job over GraphQL, with its errors paged', async () => {
