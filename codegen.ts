@@ -39,6 +39,8 @@ const config: CodegenConfig = {
           SyncTarget: '../sync/index.ts#SyncTargetStatus',
           SqlTrait: '../sql-traits/index.ts#SqlTrait as SqlTraitModel',
           SqlTraitRun: '../sql-traits/index.ts#SqlTraitRun as SqlTraitRunModel',
+          ImportJob: '../imports/index.ts#ImportJob as ImportJobModel',
+          ImportRowError: '../imports/index.ts#RowError as ImportRowErrorModel',
         },
         scalars: {
           JSON: 'unknown',

@@ -153,6 +153,10 @@ function rows(w: Workloads, storage: Results['storage'] = {}): Row[] {
   add('W8', 'oracleMismatches', 'memberships', { op: '<=', value: 0 });
   add('W8', 'webhookDeliveriesPerSec', 'deliveries/s');
   add('W8', 'webhookRawSignedPostsPerSec', 'requests/s');
+  add('W9', 'rows', 'rows');
+  add('W9', 'rowsPerSec', 'rows/s');
+  add('W9', 'w2EventsPerSec', 'events/s', undefined, true);
+  add('W9', 'ratioToW2', 'x', undefined, true);
   const store = (part: 'history' | 'end', figure: string, label: string, unit: string) => {
     const data = storage?.[part];
     if (data !== undefined) out.push({ workload: 'storage', figure: label, value: data[figure], unit });
@@ -198,6 +202,10 @@ const LABELS: Record<string, string> = {
   'W7 freshnessP95Ms': 'ack→computed value visible p95',
   'W7 freshnessMaxMs': 'ack→computed value visible max',
   'W7 oracleMismatches': 'oracle mismatches (1,000 profiles x 20 traits)',
+  'W9 rows': 'CSV rows uploaded in one streamed request (each a new profile)',
+  'W9 rowsPerSec': 'CSV upload, rows applied/s end to end',
+  'W9 w2EventsPerSec': "W2's large-batch events/s (same run)",
+  'W9 ratioToW2': 'ratio of rows/s to W2 events/s',
   'W8 backfillSeconds': 'an audience created over the history: COMPUTING → LIVE',
   'W8 backfillProfilesPerSec': 'that creation: profiles evaluated/s',
   'W8 audiencesLiveSeconds': '19 more audiences: defined → all LIVE',

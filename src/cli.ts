@@ -2,6 +2,9 @@
 // events out of the graph (issue 12 §8). Connects like the service does:
 // NEO4J_URI when set, otherwise the local Neo4j (started for the command and stopped after, unless it was
 // already running). Secrets are printed once; only their hashes are stored.
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { ConfigError, loadConfig } from './config.ts';
@@ -12,6 +15,8 @@ import {
   type EventMoveProgress,
   type EventMoveResult,
 } from './events/index.ts';
+import { UnknownSpaceError } from './identity/index.ts';
+import type { ImportJob, ImportProgress, RowError } from './imports/index.ts';
 import { createServices } from './services.ts';
 import { openDatabase, REQUIRED_QUERIES } from './service.ts';
 import { createLogger } from './log.ts';
@@ -42,9 +47,17 @@ const USAGE = `Usage: npm run stitchgraph -- <command>
   sync run <targetId>                                  sync a target now, until it has every change
   sync resync <targetId>                               empty a target and write everything again, now
   sync remove <targetId>                               stop syncing a target (its tables stay)
+  profiles import <file.csv> --space <id>              import profiles from a CSV file: one identify per
+                                                       row (docs/adr/0026); identifier columns named
+                                                       after the space's identifier types
 `;
 
+/** Rows a summary lists; every kept refusal is readable over GraphQL (`importJob(id) { errors }`). */
+const ERRORS_IN_SUMMARY = 10;
+
 export class UsageError extends Error {}
+/** A command that ran and was refused (an import whose file was refused as a whole): exit status 1. */
+export class CommandFailed extends Error {}
 
 /** Runs one command and returns what to print. Exported for tests. */
 export async function runCommand(
@@ -146,6 +159,11 @@ export async function runCommand(
         ? `Removed sync target ${arg}.`
         : `No sync target ${arg}.`;
     }
+    case 'profiles import': {
+      if (!arg) throw new UsageError('profiles import needs a CSV file');
+      const space = required(values.space, '--space');
+      return importProfiles(services, space, arg);
+    }
     default:
       throw new UsageError(noun === undefined ? 'no command given' : `unknown command "${command.trim()}"`);
   }
@@ -185,6 +203,82 @@ async function moveEvents(
   } finally {
     if (shown) bar.stop();
   }
+}
+
+/**
+ * Imports a CSV file with a progress bar on stderr (STYLE.md §16): bytes read of the file, rows, rows/s,
+ * refused so far, time left. Off a terminal it prints a line a second, so logs show progress too.
+ */
+async function importProfiles(
+  services: ReturnType<typeof createServices>,
+  space: string,
+  file: string,
+): Promise<string> {
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new UsageError(`${file} is not a file`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  try {
+    await services.imports.identifierTypes(space);
+  } catch (error) {
+    if (error instanceof UnknownSpaceError) throw new UsageError(error.message);
+    throw error;
+  }
+  const source = { via: 'cli' as const, fileName: basename(file), bytesTotal: size };
+  const jobId = await services.imports.create(space, source);
+  const bar = new cliProgress.SingleBar({
+    format:
+      'importing |{bar}| {percentage}% | {rows} rows | {rate} rows/s | {refused} refused | {eta_formatted} left',
+    hideCursor: true,
+    noTTYOutput: true,
+    notTTYSchedule: 1000,
+    etaBuffer: 50,
+  });
+  const started = Date.now();
+  bar.start(Math.max(size, 1), 0, { rows: 0, rate: 0, refused: 0 });
+  const show = (p: ImportProgress) =>
+    bar.update(Math.min(p.bytesRead, Math.max(size, 1)), {
+      rows: p.rows,
+      rate: Math.round(p.rows / Math.max(0.001, (Date.now() - started) / 1000)),
+      refused: p.refused,
+    });
+  let job: ImportJob;
+  const input = createReadStream(file);
+  try {
+    job = await services.imports.run(space, jobId, input, source, show);
+  } finally {
+    input.destroy();
+    bar.stop();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  if (job.status === 'FAILED') {
+    const column =
+      job.error?.field === null || job.error?.field === undefined ? '' : ` (column "${job.error.field}")`;
+    throw new CommandFailed(
+      `Refused ${file} (job ${job.id}): ${job.error?.code ?? 'FAILED'}${column}: ${job.error?.message ?? ''}`,
+    );
+  }
+  const { errors } = await services.imports.errors(job.id, ERRORS_IN_SUMMARY, null);
+  return [
+    `Imported ${file} into space ${space} (job ${job.id}) in ${seconds.toFixed(1)} s: ${job.rows} rows, ` +
+      `${job.applied} applied, ${job.duplicates} duplicates, ${job.refused} refused ` +
+      `(${Math.round(job.rows / Math.max(seconds, 0.001))} rows/s).`,
+    ...(errors.length === 0
+      ? []
+      : [
+          `Refused rows (the first ${errors.length} of ${job.refused}; GraphQL importJob(id: "${job.id}") { errors } lists the first 1,000):`,
+          ...errors.map(describeRowError),
+        ]),
+  ].join('\n');
+}
+
+function describeRowError(e: RowError): string {
+  return `  line ${e.line}: ${e.code}${e.field === null ? '' : ` (${e.field})`}: ${e.message}`;
 }
 
 /** Syncs a target now with a progress bar on stderr (STYLE.md §16): change-log rows read of those due. */
@@ -292,6 +386,10 @@ if (process.argv[1]?.endsWith('cli.ts')) {
     if (error instanceof UsageError || error instanceof SpaceError || error instanceof ConfigError) {
       process.stderr.write(`${error.message}\n\n${error instanceof UsageError ? USAGE : ''}`);
       process.exit(2);
+    }
+    if (error instanceof CommandFailed) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
     }
     if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`${error.message}\n\n${USAGE}`);

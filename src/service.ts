@@ -18,6 +18,7 @@ import { startLocalPostgres } from '../tools/postgres/launcher.ts';
 import { EVENT_QUERIES, LEGACY_MIGRATION_QUERIES, LEGACY_MIGRATION_SQL } from './events/index.ts';
 import { AUDIENCE_GRAPH_QUERIES, COMPUTED_QUERIES } from './computed/index.ts';
 import { DESTINATION_QUERIES } from './destinations/index.ts';
+import { IMPORT_QUERIES, importApi } from './imports/index.ts';
 import { SYNC_QUERIES, type SyncStep, type TargetKind } from './sync/index.ts';
 import { SQL_TRAIT_QUERIES } from './sql-traits/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
@@ -28,6 +29,8 @@ import pg from 'pg';
 
 /** How often the recovery pass, the marker sweep and the partitions check run (docs/adr/0018-event-store.md). */
 const HOUSEKEEPING_MS = 10_000;
+/** A running import writes its counts at least every second; one silent this long lost its process. */
+const IMPORT_ABANDONED_MS = 2 * 60_000;
 
 export const REQUIRED_QUERIES = [
   ...IDENTITY_QUERIES,
@@ -47,6 +50,7 @@ export const REQUIRED_SQL = [
     ...DESTINATION_QUERIES,
     ...SYNC_QUERIES,
     ...SQL_TRAIT_QUERIES,
+    ...IMPORT_QUERIES,
   ]),
 ];
 
@@ -121,6 +125,7 @@ export async function startService(
     const services = createServices(graph, database, {
       ingestWriters: config.ingest.writersPerSpace,
       ingestObserver: metrics.ingest,
+      importObserver: metrics.imports,
       computedTraitsPerSpace: config.computed.traitsPerSpace,
       computedExpressionsPerDefinition: config.computed.expressionsPerDefinition,
       audiencesPerSpace: config.computed.audiencesPerSpace,
@@ -161,7 +166,12 @@ export async function startService(
       services,
       logger,
       graphql: config.graphql,
-      routes: [trackingApi({ services, logger, config: config.tracking }), profileApi(services, logger)],
+      // The import's paths first: they are under the Profile API's /v1/spaces/ prefix.
+      routes: [
+        trackingApi({ services, logger, config: config.tracking }),
+        importApi(services, logger),
+        profileApi(services, logger),
+      ],
       metrics,
     });
     cleanups.push({ name: 'http', run: () => app.close() });
@@ -342,6 +352,9 @@ function startHousekeeping(
         if (recovered > 0)
           logger.warn('finished batches that their writer left half written', { batches: recovered });
         await services.commit.sweep(new Date(now - RECOVERY_AGE_MS));
+        // An upload whose process went away never finishes (docs/adr/0026-profiles-csv-upload.md).
+        const abandoned = await services.imports.failAbandoned(new Date(now - IMPORT_ABANDONED_MS));
+        if (abandoned > 0) logger.warn('import jobs lost their upload; marked FAILED', { jobs: abandoned });
         await ensurePartitions(database, new Date(now), new Date(now + 62 * 24 * 3600 * 1000));
       } catch (error) {
         // An outage is reported by /readyz and every request already: one line, no stack.

@@ -9,6 +9,7 @@ import {
 import { EventStore, LegacyEventMigration } from './events/index.ts';
 import type { Graph } from './graph/index.ts';
 import { IdentityService } from './identity/index.ts';
+import { DEFAULT_IMPORT_SETTINGS, ImportService, type ImportObserver } from './imports/index.ts';
 import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } from './ingest/index.ts';
 import type { Database } from './postgres/database.ts';
 import { ProfilesService } from './profiles/index.ts';
@@ -39,6 +40,8 @@ export interface Services {
   sync: SyncService;
   /** SQL traits on sync targets and their scheduler (docs/adr/0025-sql-traits.md); the root starts it. */
   sqlTraits: SqlTraitsService;
+  /** Profiles CSV upload jobs (docs/adr/0026-profiles-csv-upload.md). */
+  imports: ImportService;
 }
 
 export function createServices(
@@ -47,6 +50,8 @@ export function createServices(
   options: {
     ingestWriters?: number;
     ingestObserver?: IngestObserver;
+    /** Counts import rows and jobs (metrics; docs/adr/0026-profiles-csv-upload.md). */
+    importObserver?: ImportObserver;
     onCommitStep?: (step: CommitStep) => void;
     computedTraitsPerSpace?: number;
     computedExpressionsPerDefinition?: number;
@@ -97,6 +102,13 @@ export function createServices(
     events,
     commit,
     ingest,
+    imports: new ImportService(
+      database,
+      identity,
+      ingest,
+      DEFAULT_IMPORT_SETTINGS,
+      options.importObserver ?? null,
+    ),
     profiles,
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),

@@ -5,6 +5,7 @@ import type { ComputedTrait as ComputedTraitModel, ProfileComputedValue, ValueCh
 import type { Destination as DestinationModel, DeliveryView } from '../destinations/index.ts';
 import type { SyncTargetStatus } from '../sync/index.ts';
 import type { SqlTrait as SqlTraitModel, SqlTraitRun as SqlTraitRunModel } from '../sql-traits/index.ts';
+import type { ImportJob as ImportJobModel, RowError as ImportRowErrorModel } from '../imports/index.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -842,6 +843,136 @@ export type IdentifyInput = {
   userId?: InputMaybe<Scalars['SegmentId']['input']>;
 };
 
+/** Why a whole file was refused or its job stopped. */
+export type ImportFailure = {
+  __typename?: 'ImportFailure';
+  /**
+   * `VALIDATION_FAILED` (a header blank, duplicated or with spaces around it; an empty file),
+   * `NO_IDENTIFIERS` (no identifier column), `PAYLOAD_TOO_LARGE` (over 299 columns or 100 MB),
+   * `INTERRUPTED` (the upload or its process stopped before the end: upload again, applied rows are
+   * duplicates), `SERVICE_UNAVAILABLE` (a database stayed unreachable; rows applied before stay) or
+   * `INTERNAL_SERVER_ERROR`.
+   */
+  code: Scalars['String']['output'];
+  /** The header column it is about; null when none. */
+  field?: Maybe<Scalars['String']['output']>;
+  /** What is wrong, for a person. */
+  message: Scalars['String']['output'];
+};
+
+/**
+ * A Profiles CSV upload: each row an identify through ordinary identity resolution, identifier columns named
+ * after the space's identifier types, other columns traits, blank cells unknown. Counts are written as the
+ * file streams in, at least every half second.
+ */
+export type ImportJob = {
+  __typename?: 'ImportJob';
+  /** Rows applied as new identify events. */
+  applied: Scalars['Int']['output'];
+  /** Bytes of the file read so far. */
+  bytesRead: Scalars['Float']['output'];
+  /** The file's size in bytes when it was known up front (the CLI, or an upload's Content-Length); else null. */
+  bytesTotal?: Maybe<Scalars['Float']['output']>;
+  /** The header's columns, in file order; empty until the header is accepted. */
+  columns: Array<Scalars['String']['output']>;
+  /** When the upload started. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Rows whose event exists already (a re-upload of the same file): applied before, nothing changed. */
+  duplicates: Scalars['Int']['output'];
+  /** Why the file was refused as a whole or the job stopped; null unless FAILED. */
+  error?: Maybe<ImportFailure>;
+  /**
+   * Refused rows in line order, at most the first 1,000 of a job (`refused` counts all): the line, a code
+   * (`VALIDATION_FAILED`, `NO_IDENTIFIERS`, `PAYLOAD_TOO_LARGE`) and the column.
+   */
+  errors: ImportRowErrorConnection;
+  /** The file's name as given (the CLI's path, or the upload's `fileName` parameter); null when none was. */
+  fileName?: Maybe<Scalars['String']['output']>;
+  /** When it ended (DONE or FAILED); null before. */
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The job's id (`imp_…`). */
+  id: Scalars['ID']['output'];
+  /**
+   * How far it got, from 0 to 1: bytes read of the file's size; 1 once DONE; null while running when the size
+   * is not known.
+   */
+  progress?: Maybe<Scalars['Float']['output']>;
+  /** Rows refused, each with a reason; the first 1,000 are kept in `errors`. */
+  refused: Scalars['Int']['output'];
+  /** Rows read so far (lines after the header, a row with quoted line breaks counting once). */
+  rows: Scalars['Int']['output'];
+  /** How the file arrived. */
+  source: ImportSource;
+  /** Where it stands. */
+  status: ImportStatus;
+  /** When its counts were last written. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+
+/**
+ * A Profiles CSV upload: each row an identify through ordinary identity resolution, identifier columns named
+ * after the space's identifier types, other columns traits, blank cells unknown. Counts are written as the
+ * file streams in, at least every half second.
+ */
+export type ImportJobErrorsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
+};
+
+/** A page of a space's import jobs. */
+export type ImportJobConnection = {
+  __typename?: 'ImportJobConnection';
+  /** The jobs, newest first. */
+  nodes: Array<ImportJob>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: PageInfo;
+};
+
+/** One refused row of a CSV upload. */
+export type ImportRowError = {
+  __typename?: 'ImportRowError';
+  /**
+   * `VALIDATION_FAILED` (a cell count unlike the header's, a value the tracking API refuses, a row that is
+   * not valid CSV), `NO_IDENTIFIERS` (every identifier cell blank, or only blocked values) or
+   * `PAYLOAD_TOO_LARGE` (past the 1,000,000th row; over 32 KB as an event).
+   */
+  code: Scalars['String']['output'];
+  /** The column it is about (for NO_IDENTIFIERS, the identifier columns joined by commas); null when none. */
+  field?: Maybe<Scalars['String']['output']>;
+  /** The file's line number where the row starts; the header is line 1. */
+  line: Scalars['Int']['output'];
+  /** What is wrong, for a person. */
+  message: Scalars['String']['output'];
+};
+
+/** A page of a job's refused rows. */
+export type ImportRowErrorConnection = {
+  __typename?: 'ImportRowErrorConnection';
+  /** The refused rows, in line order. */
+  nodes: Array<ImportRowError>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: PageInfo;
+};
+
+/** How a file arrived. */
+export type ImportSource =
+  /** `npm run stitchgraph -- profiles import`. */
+  | 'CLI'
+  /** `POST /v1/spaces/{space}/profiles/import`. */
+  | 'HTTP';
+
+/** Where a job stands. */
+export type ImportStatus =
+  /** Every row was read: each applied, a duplicate, or refused (see `errors`). */
+  | 'DONE'
+  /** The file was refused as a whole (`error`: a header problem or over 100 MB), or the upload stopped. */
+  | 'FAILED'
+  /** Created; its header has not been read yet. */
+  | 'QUEUED'
+  /** Its header was accepted; rows are being read and applied. */
+  | 'RUNNING';
+
 /** How far back a limit counts identifier values added to a profile. */
 export type LimitWindow =
   /** The trailing 24 hours of event time. */
@@ -1339,6 +1470,15 @@ export type Query = {
   /** The identity resolution rules of the space, most trusted first (SEMANTICS.md §3). */
   identityRules: Array<IdentifierRule>;
   /**
+   * One Profiles CSV upload job of the space (SEMANTICS.md §12, docs/adr/0026-profiles-csv-upload.md), with
+   * its progress and its refused rows; null when the space has no job with this id. Jobs are made by
+   * `POST /v1/spaces/{space}/profiles/import` or `npm run stitchgraph -- profiles import`. Needs any access
+   * token.
+   */
+  importJob?: Maybe<ImportJob>;
+  /** The space's Profiles CSV upload jobs, newest first. Needs any access token. */
+  importJobs: ImportJobConnection;
+  /**
    * The size and a sample of members of a draft definition, evaluated now over every profile (or account)
    * of the space with the live computed traits and audiences; nothing is written (docs/adr/0022-audiences.md).
    * Refusals are data as for `createAudience` (`INVALID_DEFINITION`, `CYCLE`). It reads the whole space: on
@@ -1393,6 +1533,19 @@ export type QueryComputedTraitArgs = {
 /** The read side: profiles, accounts, identity rules. */
 export type QueryDestinationArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+/** The read side: profiles, accounts, identity rules. */
+export type QueryImportJobArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** The read side: profiles, accounts, identity rules. */
+export type QueryImportJobsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
 };
 
 
@@ -1884,6 +2037,13 @@ export type ResolversTypes = {
   IdentifierRule: ResolverTypeWrapper<IdentifierRule>;
   IdentifierRuleInput: IdentifierRuleInput;
   IdentifyInput: IdentifyInput;
+  ImportFailure: ResolverTypeWrapper<ImportFailure>;
+  ImportJob: ResolverTypeWrapper<ImportJobModel>;
+  ImportJobConnection: ResolverTypeWrapper<Omit<ImportJobConnection, 'nodes'> & { nodes: Array<ResolversTypes['ImportJob']> }>;
+  ImportRowError: ResolverTypeWrapper<ImportRowErrorModel>;
+  ImportRowErrorConnection: ResolverTypeWrapper<Omit<ImportRowErrorConnection, 'nodes'> & { nodes: Array<ResolversTypes['ImportRowError']> }>;
+  ImportSource: ImportSource;
+  ImportStatus: ImportStatus;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   JSON: ResolverTypeWrapper<Scalars['JSON']['output']>;
   JSONObject: ResolverTypeWrapper<Scalars['JSONObject']['output']>;
@@ -1977,6 +2137,11 @@ export type ResolversParentTypes = {
   IdentifierRule: IdentifierRule;
   IdentifierRuleInput: IdentifierRuleInput;
   IdentifyInput: IdentifyInput;
+  ImportFailure: ImportFailure;
+  ImportJob: ImportJobModel;
+  ImportJobConnection: Omit<ImportJobConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['ImportJob']> };
+  ImportRowError: ImportRowErrorModel;
+  ImportRowErrorConnection: Omit<ImportRowErrorConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['ImportRowError']> };
   Int: Scalars['Int']['output'];
   JSON: Scalars['JSON']['output'];
   JSONObject: Scalars['JSONObject']['output'];
@@ -2278,6 +2443,49 @@ export type IdentifierRuleResolvers<ContextType = Context, ParentType extends Re
   window?: Resolver<ResolversTypes['LimitWindow'], ParentType, ContextType>;
 };
 
+export type ImportFailureResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportFailure'] = ResolversParentTypes['ImportFailure']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ImportJobResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportJob'] = ResolversParentTypes['ImportJob']> = {
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  bytesRead?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  bytesTotal?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  columns?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  duplicates?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['ImportFailure']>, ParentType, ContextType>;
+  errors?: Resolver<ResolversTypes['ImportRowErrorConnection'], ParentType, ContextType, RequireFields<ImportJobErrorsArgs, 'first'>>;
+  fileName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  progress?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rows?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['ImportSource'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ImportStatus'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type ImportJobConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportJobConnection'] = ResolversParentTypes['ImportJobConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['ImportJob']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type ImportRowErrorResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportRowError'] = ResolversParentTypes['ImportRowError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  line?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type ImportRowErrorConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ImportRowErrorConnection'] = ResolversParentTypes['ImportRowErrorConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['ImportRowError']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
 export interface JsonScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['JSON'], any> {
   name: 'JSON';
 }
@@ -2383,6 +2591,8 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   destination?: Resolver<Maybe<ResolversTypes['Destination']>, ParentType, ContextType, RequireFields<QueryDestinationArgs, 'id'>>;
   destinations?: Resolver<Array<ResolversTypes['Destination']>, ParentType, ContextType>;
   identityRules?: Resolver<Array<ResolversTypes['IdentifierRule']>, ParentType, ContextType>;
+  importJob?: Resolver<Maybe<ResolversTypes['ImportJob']>, ParentType, ContextType, RequireFields<QueryImportJobArgs, 'id'>>;
+  importJobs?: Resolver<ResolversTypes['ImportJobConnection'], ParentType, ContextType, RequireFields<QueryImportJobsArgs, 'first'>>;
   previewAudience?: Resolver<ResolversTypes['AudiencePreview'], ParentType, ContextType, RequireFields<QueryPreviewAudienceArgs, 'input'>>;
   profile?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileArgs, 'by'>>;
   profileById?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileByIdArgs, 'id'>>;
@@ -2518,6 +2728,11 @@ export type Resolvers<ContextType = Context> = {
   EventResult?: EventResultResolvers<ContextType>;
   IdentifierRef?: IdentifierRefResolvers<ContextType>;
   IdentifierRule?: IdentifierRuleResolvers<ContextType>;
+  ImportFailure?: ImportFailureResolvers<ContextType>;
+  ImportJob?: ImportJobResolvers<ContextType>;
+  ImportJobConnection?: ImportJobConnectionResolvers<ContextType>;
+  ImportRowError?: ImportRowErrorResolvers<ContextType>;
+  ImportRowErrorConnection?: ImportRowErrorConnectionResolvers<ContextType>;
   JSON?: GraphQLScalarType;
   JSONObject?: GraphQLScalarType;
   Merge?: MergeResolvers<ContextType>;

@@ -451,9 +451,11 @@ function checkEvent(
 
 export interface CheckOptions {
   /**
-   * The engine's own calls (SQL traits, docs/adr/0025-sql-traits.md) may name their subject by
-   * `traits.email` or `groupId` alone; resolution still refuses a call with no usable identifier
-   * (NO_IDENTIFIERS). Clients' calls always need userId or anonymousId.
+   * Calls that are not a client's may name their subject without userId or anonymousId: the engine's own
+   * (SQL traits, docs/adr/0025-sql-traits.md: `traits.email` or `groupId`) and a Profiles CSV row
+   * identified by an email or a custom id alone (SEMANTICS.md §12, docs/adr/0026). Resolution still
+   * refuses a call with no usable identifier (NO_IDENTIFIERS). Clients' calls always need userId or
+   * anonymousId.
    */
   userOptional?: boolean;
 }

@@ -87,6 +87,21 @@ export class IngestService {
     return outcome as EventOutcome;
   }
 
+  /**
+   * Identify calls of a Profiles CSV upload (docs/adr/0026-profiles-csv-upload.md): each judged alone and
+   * reported in order, like a batch's items, through the same group commit. A call may be identified by
+   * an email or a custom id alone (SEMANTICS.md §12). Errors' paths are the call's own fields.
+   */
+  async importIdentifies(space: string, calls: unknown[]): Promise<EventOutcome[]> {
+    const items = calls.map((call) =>
+      withIdentifierCheck(
+        validateEvent('identify', call, this.clock(), this.newMessageId, [], { userOptional: true }),
+        [],
+      ),
+    );
+    return this.applyAll(space, items, false);
+  }
+
   /** A batch: the batch as a whole may be refused; otherwise every item is reported, in order. */
   async batch(space: string, input: unknown): Promise<BatchOutcome> {
     const validated = validateBatch(input, this.clock(), this.newMessageId);

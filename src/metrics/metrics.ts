@@ -7,6 +7,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { AppError } from '../errors.ts';
 import type { QueryTimes } from '../graph/query-times.ts';
+import type { ImportObserver } from '../imports/index.ts';
 import type { EventOutcome, IngestObserver, QueueStats } from '../ingest/index.ts';
 import type { SyncTargetStatus } from '../sync/index.ts';
 
@@ -91,6 +92,25 @@ export class Metrics {
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   });
+
+  private readonly importRows = new Counter({
+    name: 'stitchgraph_import_rows_total',
+    help: 'Profiles CSV upload rows by outcome: applied, duplicate (a re-upload), refused',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly importJobs = new Counter({
+    name: 'stitchgraph_import_jobs_total',
+    help: 'Profiles CSV upload jobs ended, by status: DONE, FAILED',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+
+  /** Feeds the import counters; handed to ImportService by the composition root (docs/adr/0026). */
+  readonly imports: ImportObserver = {
+    rows: (outcome, count) => this.importRows.inc({ outcome }, count),
+    finished: (status) => this.importJobs.inc({ status }),
+  };
 
   /** Feeds the destinations' delivery counter; handed to DestinationsService by the composition root. */
   readonly deliveries = {

@@ -23,6 +23,7 @@ import { Account, Profile, profileQueries } from './profiles.ts';
 import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
 import { SyncTarget, syncQueries } from './sync.ts';
 import { SqlTrait, sqlTraitMutations, sqlTraitQueries } from './sql-traits.ts';
+import { ImportJob, importQueries } from './imports.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -48,9 +49,11 @@ export const resolvers: Resolvers = {
     ...destinationQueries,
     ...syncQueries,
     ...sqlTraitQueries,
+    ...importQueries,
   },
   SyncTarget,
   SqlTrait,
+  ImportJob,
   Profile: { ...Profile, ...ProfileComputed, ...ProfileAudiences },
   ComputedTraitChange,
   Account: { ...Account, ...AccountComputed, ...AccountAudiences },
