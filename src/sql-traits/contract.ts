@@ -232,11 +232,23 @@ export function canonical(traits: Record<string, unknown>): string {
 }
 
 /**
- * The messageId of a run's call for one identifier: the same run sending again (after a crash, or a retry)
- * is a duplicate the event store drops, and another run's call is a new event.
+ * The messageId of a call for one identifier: a hash of the trait, the run its values are compared with
+ * (`basis`: the latest SUCCEEDED run before this one, 0 for none), the identifier and the traits sent. A
+ * run that died after sending and the run after it share their basis, so the second sends the rows the
+ * first did not record as duplicates the event store drops; a later run (another basis) sending the same
+ * values again, as after a removal, is a new event.
  */
-export function sqlTraitMessageId(key: string, run: number, idColumn: string, id: string): string {
-  const hash = createHash('sha256').update(`${key}\u0000${run}\u0000${idColumn}\u0000${id}`, 'utf8');
+export function sqlTraitMessageId(
+  key: string,
+  basis: number,
+  idColumn: string,
+  id: string,
+  traits: Record<string, unknown>,
+): string {
+  const hash = createHash('sha256').update(
+    `${key}\u0000${basis}\u0000${idColumn}\u0000${id}\u0000${canonical(traits)}`,
+    'utf8',
+  );
   return `sql-trait-${hash.digest('hex').slice(0, 40)}`;
 }
 
@@ -244,13 +256,13 @@ export function sqlTraitMessageId(key: string, run: number, idColumn: string, id
 export function callOf(
   level: SqlTraitLevel,
   key: string,
-  run: number,
+  run: { run: number; basis: number },
   idColumn: string,
   row: TraitRow,
 ): Record<string, unknown> {
-  const messageId = sqlTraitMessageId(key, run, idColumn, row.id);
+  const messageId = sqlTraitMessageId(key, run.basis, idColumn, row.id, row.traits);
   const context = {
-    personas: { computation_class: 'sql_trait', computation_key: key, computation_run: run },
+    personas: { computation_class: 'sql_trait', computation_key: key, computation_run: run.run },
   };
   if (level === 'ACCOUNTS') return { type: 'group', groupId: row.id, traits: row.traits, messageId, context };
   if (idColumn === 'user_id')

@@ -20,6 +20,7 @@ export const SQL_TRAIT_QUERIES = [
   'sql-traits/remove-values',
   'sql-traits/trait-keys',
   'sql-traits/set-columns',
+  'sql-traits/last-succeeded',
 ] as const;
 
 export type RunStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED';
@@ -201,6 +202,12 @@ export class SqlTraitsRepository {
         error: r.error,
       };
     });
+  }
+
+  /** The latest SUCCEEDED run before `run` (0 when none): the basis of `run`'s messageIds. */
+  async lastSucceeded(db: Database, space: string, key: string, run: number): Promise<number> {
+    const [row] = await db.query('sql-traits/last-succeeded', [space, key, run]);
+    return Number(row?.run ?? 0);
   }
 
   async values(db: Database, space: string, key: string): Promise<Map<string, Record<string, unknown>>> {

@@ -2,8 +2,8 @@
 // targets, run in a read-only sandbox on a schedule or on demand, whose rows become traits through
 // ordinary resolution. A run sends only what changed since the values last sent: an identify (or group)
 // per new or changed row, and one setting to null the traits of an identifier absent from the results.
-// Each call is an ordinary event with a messageId derived from the trait, the run and the identifier, so
-// sending a run's calls again is a duplicate. Refusals are data with a code (STYLE.md §9).
+// Each call is an ordinary event with a messageId derived from the trait, the last run that succeeded, the
+// identifier and its traits, so a run that died and the run after it send the same rows as duplicates. Refusals are data with a code (STYLE.md §9).
 import { BATCH_CHUNK, type EventOutcome, type EventType } from '../ingest/index.ts';
 import type { Database } from '../postgres/database.ts';
 import type { SyncService } from '../sync/index.ts';
@@ -277,15 +277,16 @@ export class SqlTraitsService {
     const previous = await this.repo.values(this.db, space, key);
     const changes = diff(previous, read.rows, new Set(read.refused.map((r) => r.id)));
     const idColumn = shape.id.name;
-    await this.sendAll(trait, run, idColumn, changes.changed, counts, 'changed');
-    await this.sendAll(trait, run, idColumn, changes.removed, counts, 'removed');
+    const numbers = { run, basis: await this.repo.lastSucceeded(this.db, space, key, run) };
+    await this.sendAll(trait, numbers, idColumn, changes.changed, counts, 'changed');
+    await this.sendAll(trait, numbers, idColumn, changes.removed, counts, 'removed');
     return null;
   }
 
   /** Sends rows' calls in chunks; the values of each applied call are recorded after its chunk. */
   private async sendAll(
     trait: SqlTrait,
-    run: number,
+    numbers: { run: number; basis: number },
     idColumn: string,
     rows: readonly TraitRow[],
     counts: RunCounts,
@@ -296,14 +297,15 @@ export class SqlTraitsService {
       const outcomes = await this.send(
         trait.space,
         chunk.map((row) => {
-          const input = callOf(trait.level, trait.key, run, idColumn, row);
+          const input = callOf(trait.level, trait.key, numbers, idColumn, row);
           return { type: input.type as EventType, input };
         }),
       );
       const applied = chunk.filter((_, i) => outcomes[i]?.ok === true);
       counts[kind] += applied.length;
       counts.refused += chunk.length - applied.length;
-      if (kind === 'changed') await this.repo.writeValues(this.db, trait.space, trait.key, run, applied);
+      if (kind === 'changed')
+        await this.repo.writeValues(this.db, trait.space, trait.key, numbers.run, applied);
       else
         await this.repo.removeValues(
           this.db,
@@ -311,7 +313,7 @@ export class SqlTraitsService {
           trait.key,
           applied.map((r) => r.id),
         );
-      await this.repo.heartbeat(this.db, trait.space, trait.key, run, counts);
+      await this.repo.heartbeat(this.db, trait.space, trait.key, numbers.run, counts);
     }
   }
 }

@@ -276,12 +276,32 @@ describe('runs', () => {
     expect((await traits(`user_id:${u(3)}`)).body.traits).toEqual({ score: 5, tier: 'bronze' });
   });
 
-  it("sends a run's calls again as duplicates (the messageId is the trait's, the run's and the id's)", async () => {
+  it("sends a run's calls again as duplicates (the messageId is the trait's, the basis run's, the id's and the traits')", async () => {
+    // Run 1 (no run succeeded before it) sent this row.
     const row = { id: u(1), traits: { score: 10, tier: 'bronze' } };
     const [again] = await service.services.ingest.internal(space, [
-      { type: 'identify', input: callOf('USERS', 'score', 1, 'user_id', row) },
+      { type: 'identify', input: callOf('USERS', 'score', { run: 1, basis: 0 }, 'user_id', row) },
     ]);
     expect(again).toMatchObject({ ok: true, duplicate: true });
+  });
+
+  it('after a run that died having sent rows it did not record, the next run sends them as duplicates', async () => {
+    const listed = await gql('{ sqlTrait(key: "score") { runs(first: 1) { run status } } }');
+    const [last] = (listed.data?.sqlTrait as { runs: { run: number; status: string }[] }).runs;
+    expect(last?.status).toBe('SUCCEEDED');
+    await duckWrite(`UPDATE scores SET score = 31 WHERE user_id = '${u(1)}'`);
+    // A run that died: it sent u1's new score (basis: the last run that succeeded) and recorded nothing.
+    const dead = { run: (last?.run ?? 0) + 1, basis: last?.run ?? 0 };
+    const row = { id: u(1), traits: { score: 31, tier: 'bronze' } };
+    const [sent] = await service.services.ingest.internal(space, [
+      { type: 'identify', input: callOf('USERS', 'score', dead, 'user_id', row) },
+    ]);
+    expect(sent).toMatchObject({ ok: true, duplicate: false });
+    const before = await sentIdentifies();
+    // The next run compares with the same values, so it sends the same call: a duplicate, not a new event.
+    expect(await runTrait('score')).toMatchObject({ status: 'SUCCEEDED', changed: 1 });
+    expect(await sentIdentifies()).toBe(before);
+    expect((await traits(`user_id:${u(1)}`)).body.traits).toMatchObject({ score: 31 });
   });
 
   it('fails a run whose process stopped (its heartbeat is old), and runs again', async () => {

@@ -156,22 +156,33 @@ describe('diff', () => {
 });
 
 describe('calls', () => {
-  it('derives one messageId from the trait, the run and the id', () => {
-    const a = sqlTraitMessageId('score', 1, 'user_id', 'u1');
+  it('derives one messageId from the trait, the basis run, the id and the traits sent', () => {
+    const a = sqlTraitMessageId('score', 1, 'user_id', 'u1', { score: 3, tier: 'gold' });
     expect(a).toMatch(/^sql-trait-[0-9a-f]{40}$/);
-    expect(sqlTraitMessageId('score', 1, 'user_id', 'u1')).toBe(a);
-    expect(sqlTraitMessageId('score', 2, 'user_id', 'u1')).not.toBe(a);
-    expect(sqlTraitMessageId('other', 1, 'user_id', 'u1')).not.toBe(a);
+    // The same in any column order: a run after a dead one sends the same calls.
+    expect(sqlTraitMessageId('score', 1, 'user_id', 'u1', { tier: 'gold', score: 3 })).toBe(a);
+    expect(sqlTraitMessageId('score', 2, 'user_id', 'u1', { score: 3, tier: 'gold' })).not.toBe(a);
+    expect(sqlTraitMessageId('other', 1, 'user_id', 'u1', { score: 3, tier: 'gold' })).not.toBe(a);
+    expect(sqlTraitMessageId('score', 1, 'user_id', 'u2', { score: 3, tier: 'gold' })).not.toBe(a);
+    expect(sqlTraitMessageId('score', 1, 'user_id', 'u1', { score: 4, tier: 'gold' })).not.toBe(a);
   });
 
   it('sends an identify by user_id, anonymous_id or the email trait, and a group for accounts', () => {
     const row = { id: 'x', traits: { plan: 'pro' } };
-    expect(callOf('USERS', 'k', 1, 'user_id', row)).toMatchObject({ type: 'identify', userId: 'x' });
-    expect(callOf('USERS', 'k', 1, 'anonymous_id', row)).toMatchObject({ anonymousId: 'x' });
-    const byEmail = callOf('USERS', 'k', 1, 'email', row);
+    expect(callOf('USERS', 'k', { run: 2, basis: 1 }, 'user_id', row)).toMatchObject({
+      type: 'identify',
+      userId: 'x',
+    });
+    expect(callOf('USERS', 'k', { run: 2, basis: 1 }, 'anonymous_id', row)).toMatchObject({
+      anonymousId: 'x',
+    });
+    const byEmail = callOf('USERS', 'k', { run: 2, basis: 1 }, 'email', row);
     expect(byEmail).toMatchObject({ type: 'identify', traits: { plan: 'pro', email: 'x' } });
     expect(byEmail).not.toHaveProperty('userId');
-    expect(callOf('ACCOUNTS', 'k', 1, 'group_id', row)).toMatchObject({ type: 'group', groupId: 'x' });
+    expect(callOf('ACCOUNTS', 'k', { run: 2, basis: 1 }, 'group_id', row)).toMatchObject({
+      type: 'group',
+      groupId: 'x',
+    });
   });
 });
 
