@@ -23,6 +23,47 @@ export type TargetRow = Record<string, unknown>;
 /** A transaction on a target: a named statement and its positional parameters in, rows out. */
 export interface TargetTx {
   run(name: TargetQuery, params?: unknown[]): Promise<TargetRow[]>;
+  /**
+   * Runs a single-row `INSERT … VALUES (…)` statement for many rows, its VALUES tuple repeated (up to
+   * ROWS_PER_STATEMENT per statement): one statement where there were as many as rows. Returns nothing.
+   */
+  runMany(name: TargetQuery, rows: readonly unknown[][]): Promise<void>;
+}
+
+/** Rows one multi-row INSERT carries at most. */
+export const ROWS_PER_STATEMENT = 200;
+
+/**
+ * A single-row `INSERT … VALUES (…) [ON CONFLICT …]` statement made to insert `count` rows: its VALUES
+ * tuple repeated, the parameters of row i renumbered past those of the rows before it. Our own statement
+ * files only (sql/targets/<kind>/), whose tuple holds every parameter.
+ */
+export function multiRowInsert(sql: string, count: number): string {
+  const at = sql.search(/\bVALUES\s*\(/);
+  if (at < 0) throw new Error('multiRowInsert: the statement has no VALUES tuple');
+  const open = sql.indexOf('(', at);
+  let depth = 0;
+  let close = -1;
+  for (let i = open; i < sql.length; i++) {
+    if (sql[i] === '(') depth += 1;
+    else if (sql[i] === ')' && --depth === 0) {
+      close = i;
+      break;
+    }
+  }
+  if (close < 0) throw new Error('multiRowInsert: the VALUES tuple does not close');
+  const tuple = sql.slice(open, close + 1);
+  const arity = Math.max(0, ...[...tuple.matchAll(/\$(\d+)/g)].map((m) => Number(m[1])));
+  const tuples = Array.from({ length: count }, (_, row) =>
+    tuple.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + row * arity}`),
+  );
+  return `${sql.slice(0, open)}${tuples.join(',\n')}${sql.slice(close + 1)}`;
+}
+
+/** Splits rows into statements of at most ROWS_PER_STATEMENT. */
+function* chunksOf(rows: readonly unknown[][]): Generator<unknown[][]> {
+  for (let start = 0; start < rows.length; start += ROWS_PER_STATEMENT)
+    yield rows.slice(start, start + ROWS_PER_STATEMENT);
 }
 
 export interface SyncTarget {
@@ -110,6 +151,10 @@ export class PostgresTarget implements SyncTarget {
         const result = await work({
           run: async (name, params = []) =>
             (await client.query(queries.get(name), params)).rows as TargetRow[],
+          runMany: async (name, rows) => {
+            for (const chunk of chunksOf(rows))
+              await client.query(multiRowInsert(queries.get(name), chunk.length), chunk.flat());
+          },
         });
         await client.query('COMMIT');
         return result;
@@ -154,6 +199,18 @@ export class DuckDbTarget implements SyncTarget {
             }
             statement.bind(params.map(duckValue));
             return (await statement.runAndReadAll()).getRowObjectsJson() as TargetRow[];
+          },
+          runMany: async (name, rows) => {
+            for (const chunk of chunksOf(rows)) {
+              const id = `${name}#${chunk.length}`;
+              let statement = prepared.get(id);
+              if (statement === undefined) {
+                statement = await c.prepare(multiRowInsert(queries.get(name), chunk.length));
+                prepared.set(id, statement);
+              }
+              statement.bind(chunk.flat().map(duckValue));
+              await statement.run();
+            }
           },
         });
         await c.run('COMMIT');
