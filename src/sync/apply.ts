@@ -37,21 +37,25 @@ const json = (v: unknown): string | null =>
 const ms = (d: Date | null | undefined): number | null => (d == null ? null : d.getTime());
 
 /**
- * Rows of append-only tables (the event tables and the update tables), held until the end of a stretch
- * and written then with one multi-row INSERT per table and ROWS_PER_STATEMENT rows: nothing in the stretch
- * reads them back, and each is one statement rather than one per row (DuckDB's cost per statement is
- * most of a row's). For the statements that end `ON CONFLICT (id) DO NOTHING` (the event tables and
- * external_id_mapping_updates), a row whose id (first parameter) is already held is left out, as that
- * clause would leave it; one statement cannot hold a key twice.
+ * What a stretch writes, held and written together (DuckDB's cost per statement is most of a row's):
+ * - rows of append-only tables (the event tables and the update tables), one multi-row INSERT per table
+ *   and ROWS_PER_STATEMENT rows; for the statements ending `ON CONFLICT (id) DO NOTHING` a row whose id
+ *   (first parameter) is already held is left out, as that clause would leave it;
+ * - the last write to each row of a materialised table (an upsert or a delete, by the row's key), the
+ *   upserts one multi-row INSERT per statement (one statement cannot hold a key twice), the deletes one
+ *   each.
+ * Nothing held is read back before `flush`, which the caller runs before any statement that reads or
+ * rewrites those tables (a merge) and at the end of the stretch.
  */
-class Appends {
-  private readonly rows = new Map<TargetQuery, { ids: Set<unknown>; list: unknown[][] }>();
+class Writes {
+  private readonly appends = new Map<TargetQuery, { ids: Set<unknown>; list: unknown[][] }>();
+  private readonly latest = new Map<string, { name: TargetQuery; params: unknown[] }>();
 
-  add(name: TargetQuery, params: unknown[]): void {
-    let held = this.rows.get(name);
+  append(name: TargetQuery, params: unknown[]): void {
+    let held = this.appends.get(name);
     if (held === undefined) {
       held = { ids: new Set(), list: [] };
-      this.rows.set(name, held);
+      this.appends.set(name, held);
     }
     if (KEYED_BY_ID.has(name)) {
       if (held.ids.has(params[0])) return;
@@ -60,11 +64,35 @@ class Appends {
     held.list.push(params);
   }
 
+  /** The write to the row `key` of `table` (an upsert or a delete statement), replacing an earlier one. */
+  put(table: string, key: readonly unknown[], name: TargetQuery, params: unknown[]): void {
+    const id = [table, ...key.map(String)].join('\u0000');
+    // Deleted and set again (or the reverse): the last one is what the row ends as, in its place.
+    this.latest.delete(id);
+    this.latest.set(id, { name, params });
+  }
+
   async flush(tx: TargetTx): Promise<void> {
-    for (const [name, held] of this.rows) await tx.runMany(name, held.list);
-    this.rows.clear();
+    for (const [name, held] of this.appends) await tx.runMany(name, held.list);
+    this.appends.clear();
+    const upserts = new Map<TargetQuery, unknown[][]>();
+    for (const { name, params } of this.latest.values()) {
+      if (DELETES.has(name)) await tx.run(name, params);
+      else upserts.set(name, [...(upserts.get(name) ?? []), params]);
+    }
+    for (const [name, rows] of upserts) await tx.runMany(name, rows);
+    this.latest.clear();
   }
 }
+
+/** Statements of materialised tables that delete their row (run one by one when flushed). */
+const DELETES: ReadonlySet<TargetQuery> = new Set([
+  'remove-user-trait',
+  'remove-user-membership',
+  'remove-account-membership',
+  'remove-user-computed-trait',
+  'remove-account-computed-trait',
+]);
 
 /** The message ids whose stored events a stretch of the log needs: its events, and what triggered merges. */
 export function referencedEvents(rows: readonly LoggedChange[]): string[] {
@@ -95,7 +123,7 @@ export async function applyChanges(
   events: ReadonlyMap<string, StoredEvent>,
 ): Promise<number> {
   let written = 0;
-  const appends = new Appends();
+  const writes = new Writes();
   /** segment_id → the profile it maps to now; null: never seen by this target. */
   const canonical = new Map<string, string | null>();
   const profileOf = async (id: string): Promise<string | null> => {
@@ -109,7 +137,7 @@ export async function applyChanges(
   const ensureProfile = async (id: string, trigger: StoredEvent | undefined, seq: number, at: Date) => {
     const found = await profileOf(id);
     if (found !== null) return found;
-    appends.add('add-profile', [
+    writes.append('add-profile', [
       id,
       trigger?.type ?? null,
       trigger?.messageId ?? null,
@@ -117,7 +145,12 @@ export async function applyChanges(
       ms(trigger?.receivedAt ?? at),
       seq,
     ]);
-    await tx.run('add-profile-merge', [id, ms(trigger?.timestamp ?? at), ms(trigger?.receivedAt ?? at), seq]);
+    writes.put('profile_merges', [id], 'add-profile-merge', [
+      id,
+      ms(trigger?.timestamp ?? at),
+      ms(trigger?.receivedAt ?? at),
+      seq,
+    ]);
     written += 1;
     canonical.set(id, id);
     return id;
@@ -157,7 +190,7 @@ export async function applyChanges(
         const profileId = text(item.profileId);
         // An event stored nowhere any more (refused, or removed by retention) has no row to write.
         if (event === undefined || profileId === null) continue;
-        appends.add(INSERT_BY_TYPE[event.type] as TargetQuery, eventParams(event, profileId));
+        writes.append(INSERT_BY_TYPE[event.type] as TargetQuery, eventParams(event, profileId));
         written += 1;
       }
     } else if (row.kind === 'identifiers') {
@@ -172,7 +205,7 @@ export async function applyChanges(
         const at = trigger?.timestamp ?? row.at;
         const receivedAt = trigger?.receivedAt ?? row.at;
         const profile = await ensureProfile(profileId, trigger, seq, row.at);
-        appends.add('add-identifier', [
+        writes.append('add-identifier', [
           `${row.position}-${index}`,
           profileId,
           type,
@@ -185,7 +218,14 @@ export async function applyChanges(
           ms(receivedAt),
           seq,
         ]);
-        await tx.run('set-user-identifier', [profile, type, value, ms(at), ms(receivedAt), seq]);
+        writes.put('user_identifiers', [type, value], 'set-user-identifier', [
+          profile,
+          type,
+          value,
+          ms(at),
+          ms(receivedAt),
+          seq,
+        ]);
         written += 1;
       }
     } else if (row.kind === 'merges') {
@@ -197,6 +237,9 @@ export async function applyChanges(
         const merged = await ensureProfile(mergedId, trigger, seq, row.at);
         const survivor = await ensureProfile(survivorId, trigger, seq, row.at);
         if (merged === survivor) continue;
+        // A merge reads profile_merges and rewrites user_identifiers and user_traits: what is held goes
+        // first.
+        await writes.flush(tx);
         const at = ms(trigger?.timestamp ?? row.at);
         const receivedAt = ms(trigger?.receivedAt ?? row.at);
         const moved = await tx.run('record-merge', [
@@ -223,7 +266,7 @@ export async function applyChanges(
         const at = ms(trigger?.timestamp ?? row.at);
         const receivedAt = ms(trigger?.receivedAt ?? row.at);
         const profile = await ensureProfile(profileId, trigger, seq, row.at);
-        appends.add('add-traits-update', [
+        writes.append('add-traits-update', [
           profileId,
           profile,
           json(changed),
@@ -236,14 +279,23 @@ export async function applyChanges(
         written += 1;
         for (const [name, value] of Object.entries(changed as Record<string, unknown>)) {
           const shown = traitText(value);
-          if (shown === null) await tx.run('remove-user-trait', [profile, name]);
-          else await tx.run('set-user-trait', [profile, name, shown, at, receivedAt, seq]);
+          if (shown === null)
+            writes.put('user_traits', [profile, name], 'remove-user-trait', [profile, name]);
+          else
+            writes.put('user_traits', [profile, name], 'set-user-trait', [
+              profile,
+              name,
+              shown,
+              at,
+              receivedAt,
+              seq,
+            ]);
         }
       }
     }
     // `accounts` and `memberships` have no table in this step (the ADR's "Not yet").
   }
-  await appends.flush(tx);
+  await writes.flush(tx);
   return written;
 }
 
@@ -289,7 +341,7 @@ function eventParams(e: StoredEvent, profileId: string): unknown[] {
  */
 export async function applyValueChanges(tx: TargetTx, changes: readonly ValueChangeRow[]): Promise<number> {
   let written = 0;
-  const appends = new Appends();
+  const writes = new Writes();
   for (const c of changes) {
     const users = c.level === 'USERS';
     const profile = users ? c.subjectId : null;
@@ -298,7 +350,7 @@ export async function applyValueChanges(tx: TargetTx, changes: readonly ValueCha
     if (c.kind === 'audience') {
       const entered = c.newValue === true;
       if (entered === (c.oldValue === true)) continue;
-      appends.add('insert-audience-update', [
+      writes.append('insert-audience-update', [
         `v${c.id}`,
         c.level,
         profile,
@@ -309,21 +361,24 @@ export async function applyValueChanges(tx: TargetTx, changes: readonly ValueCha
         c.at.getTime(),
         seq,
       ]);
+      const memberships = users ? 'audience_memberships' : 'account_audience_memberships';
       if (entered)
-        await tx.run(users ? 'set-user-membership' : 'set-account-membership', [
-          c.subjectId,
-          c.traitKey,
-          c.at.getTime(),
-          seq,
-        ]);
+        writes.put(
+          memberships,
+          [c.subjectId, c.traitKey],
+          users ? 'set-user-membership' : 'set-account-membership',
+          [c.subjectId, c.traitKey, c.at.getTime(), seq],
+        );
       else
-        await tx.run(users ? 'remove-user-membership' : 'remove-account-membership', [
-          c.subjectId,
-          c.traitKey,
-        ]);
+        writes.put(
+          memberships,
+          [c.subjectId, c.traitKey],
+          users ? 'remove-user-membership' : 'remove-account-membership',
+          [c.subjectId, c.traitKey],
+        );
     } else {
       const value = traitText(c.newValue);
-      appends.add('insert-trait-update', [
+      writes.append('insert-trait-update', [
         `v${c.id}`,
         c.level,
         profile,
@@ -334,22 +389,24 @@ export async function applyValueChanges(tx: TargetTx, changes: readonly ValueCha
         c.at.getTime(),
         seq,
       ]);
+      const values = users ? 'computed_traits' : 'account_computed_traits';
       if (value === null)
-        await tx.run(users ? 'remove-user-computed-trait' : 'remove-account-computed-trait', [
-          c.subjectId,
-          c.traitKey,
-        ]);
+        writes.put(
+          values,
+          [c.subjectId, c.traitKey],
+          users ? 'remove-user-computed-trait' : 'remove-account-computed-trait',
+          [c.subjectId, c.traitKey],
+        );
       else
-        await tx.run(users ? 'set-user-computed-trait' : 'set-account-computed-trait', [
-          c.subjectId,
-          c.traitKey,
-          value,
-          c.at.getTime(),
-          seq,
-        ]);
+        writes.put(
+          values,
+          [c.subjectId, c.traitKey],
+          users ? 'set-user-computed-trait' : 'set-account-computed-trait',
+          [c.subjectId, c.traitKey, value, c.at.getTime(), seq],
+        );
     }
     written += 1;
   }
-  await appends.flush(tx);
+  await writes.flush(tx);
   return written;
 }
