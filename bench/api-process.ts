@@ -55,6 +55,12 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         // W8 times webhook deliveries to a receiver on loopback: a key made for this run, private URLs allowed.
         DESTINATION_SECRET_KEY: randomBytes(32).toString('base64'),
         DESTINATIONS_ALLOW_PRIVATE_URLS: 'true',
+        // W10 syncs to warehouse targets: a key made for this run, and a one-second interval so that lag
+        // shows what the sync does rather than how long it waits.
+        SYNC_SECRET_KEY: randomBytes(32).toString('base64'),
+        SYNC_INTERVAL_MS: '1000',
+        // W10's SQL trait reads one row per user of the main space.
+        SQL_TRAIT_MAX_ROWS: '1000000',
         // Group commit's writers per space; the default unless the benchmark is asked for another.
         ...(process.env.INGEST_WRITERS === undefined ? {} : { INGEST_WRITERS: process.env.INGEST_WRITERS }),
       });
@@ -89,6 +95,14 @@ async function handle(request: ApiRequest): Promise<ApiReply> {
         token: token.secret,
         adminToken: admin.secret,
       };
+    }
+    case 'sync-target': {
+      const added = await requireService().services.sync.addTarget(request.space, {
+        kind: request.kind,
+        location: request.location,
+      });
+      if (!added.ok) throw new Error(`sync target refused: ${added.message}`);
+      return { type: 'sync-target', seq: request.seq, id: added.target.id };
     }
     case 'sample': {
       const window = windowPeakRss;

@@ -153,6 +153,14 @@ function rows(w: Workloads, storage: Results['storage'] = {}): Row[] {
   add('W8', 'oracleMismatches', 'memberships', { op: '<=', value: 0 });
   add('W8', 'webhookDeliveriesPerSec', 'deliveries/s');
   add('W8', 'webhookRawSignedPostsPerSec', 'requests/s');
+  add('W10', 'changeLogRows', 'rows');
+  add('W10', 'initialPostgresRowsPerSec', 'rows/s');
+  add('W10', 'initialDuckDbRowsPerSec', 'rows/s');
+  add('W10', 'rawInsertRowsPerSec', 'rows/s');
+  add('W10', 'lagUnderLoadP95SecondsPostgres', 's', { op: '<=', value: 60 });
+  add('W10', 'lagUnderLoadP95SecondsDuckDb', 's', { op: '<=', value: 60 });
+  add('W10', 'sqlTraitFirstRunSeconds', 's');
+  add('W10', 'sqlTraitRows', 'rows');
   add('W9', 'rows', 'rows');
   add('W9', 'rowsPerSec', 'rows/s');
   add('W9', 'w2EventsPerSec', 'events/s', undefined, true);
@@ -220,6 +228,14 @@ const LABELS: Record<string, string> = {
   'W8 previewP50Seconds': 'previewAudience over the whole space p50',
   'W8 previewP95Seconds': 'previewAudience over the whole space p95',
   'W8 oracleMismatches': 'oracle mismatches (1,000 profiles x 20 audiences)',
+  'W10 changeLogRows': 'change-log rows of the space (warm-up and earlier workloads)',
+  'W10 initialPostgresRowsPerSec': 'initial sync to a PostgreSQL target',
+  'W10 initialDuckDbRowsPerSec': 'initial sync to a DuckDB file',
+  'W10 rawInsertRowsPerSec': 'raw baseline, multi-row INSERTs into the same database',
+  'W10 lagUnderLoadP95SecondsPostgres': 'PostgreSQL target lag p95 under W1 load',
+  'W10 lagUnderLoadP95SecondsDuckDb': 'DuckDB target lag p95 under W1 load',
+  'W10 sqlTraitFirstRunSeconds': 'a SQL trait over the PostgreSQL target, first run',
+  'W10 sqlTraitRows': 'that SQL trait: rows',
   'W8 webhookDeliveriesPerSec': 'webhook deliveries/s to a local receiver (initial sync)',
   'W8 webhookRawSignedPostsPerSec': 'raw baseline, signed POSTs to the same receiver',
 };

@@ -27,6 +27,7 @@ import {
 import { runW8 } from './workloads/audiences.ts';
 import { runW7 } from './workloads/computed.ts';
 import { runW9 } from './workloads/imports.ts';
+import { runW10 } from './workloads/sync.ts';
 import { runW4 } from './workloads/merges.ts';
 import { calibrateW1, IngestStream, runW1, runW2, runW3 } from './workloads/ingest.ts';
 import { lookupOp, runW5, runW6 } from './workloads/lookups.ts';
@@ -34,7 +35,7 @@ import { lookupOp, runW5, runW6 } from './workloads/lookups.ts';
 // W7 and W8 run last: they leave 20 computed traits (and W8 20 audiences) in the main space, which every
 // later workload would pay for. W8 follows W7 and reuses its traits and its baseline when both run.
 // W9, the CSV upload, runs after them in a space of its own; W2's events/s is shown beside its rows/s.
-const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9'] as const;
+const ALL = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'W7', 'W8', 'W9', 'W10'] as const;
 type Workload = (typeof ALL)[number];
 /** A run that goes on past this is stopped (its Neo4j and API too). */
 // W8's audiences, each computed over the whole space, raised them from 8 and 90 minutes; W9's 1,000,000
@@ -291,6 +292,9 @@ async function runWorkloads(ctx: RunContext, selected: Set<Workload>): Promise<W
                 },
               }),
         });
+        break;
+      case 'W10':
+        result = await runW10(ctx);
         break;
       case 'W9':
         result = await runW9(

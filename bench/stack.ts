@@ -28,11 +28,13 @@ export type ApiRequest =
   | { type: 'start'; seq: number; uri: string; password: string; databaseUrl: string }
   | { type: 'space'; seq: number; id: string; anonymousLimit?: number }
   | { type: 'sample'; seq: number }
+  | { type: 'sync-target'; seq: number; space: string; kind: 'duckdb' | 'postgres'; location: string }
   | { type: 'stop'; seq: number };
 
 export type ApiReply =
   | { type: 'ready'; seq: number; url: string; pid: number }
   | { type: 'space'; seq: number; writeKey: string; token: string; adminToken: string }
+  | { type: 'sync-target'; seq: number; id: string }
   | {
       type: 'sample';
       seq: number;
@@ -112,6 +114,13 @@ export class ApiProcess {
     const answer = await this.ask({ type: 'space', id, ...options });
     if (answer.type !== 'space') throw new Error('unexpected answer from the API process');
     return { space: id, writeKey: answer.writeKey, token: answer.token, adminToken: answer.adminToken };
+  }
+
+  /** Adds a Profiles Sync target to a space (as `stitchgraph sync add` does); its id. */
+  async addSyncTarget(space: string, kind: 'duckdb' | 'postgres', location: string): Promise<string> {
+    const answer = await this.ask({ type: 'sync-target', space, kind, location });
+    if (answer.type !== 'sync-target') throw new Error('unexpected answer from the API process');
+    return answer.id;
   }
 
   /**
