@@ -1,0 +1,49 @@
+-- delete-person: removes from the event store everything of a person (docs/adr/0027): the events any of
+-- the keys carried (each table of the Segment shapes), their identifier rows and violations, their
+-- deduplication claims, the identity map and merges of the profiles, their computed values, value changes
+-- (audience histories), pending recomputations, audience projection, account memberships and destination
+-- deliveries. All statements see the snapshot taken before any delete, so the message ids are the events'.
+-- params: $1 space, $2 identifier keys (text[]), $3 profile ids (text[], live and merged-away)
+-- returns: events, identifiers, values (counts deleted)
+WITH mids AS (
+  SELECT DISTINCT message_id FROM event_identifiers WHERE space = $1 AND key = ANY($2::text[])
+),
+d_identifies AS (DELETE FROM identifies WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
+d_tracks AS (DELETE FROM tracks WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
+d_pages AS (DELETE FROM pages WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
+d_screens AS (DELETE FROM screens WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
+d_groups AS (DELETE FROM groups WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
+d_aliases AS (DELETE FROM aliases WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
+d_event_ids AS (
+  DELETE FROM event_identifiers WHERE space = $1 AND message_id IN (SELECT message_id FROM mids)
+),
+d_violations AS (
+  DELETE FROM event_violations WHERE space = $1 AND message_id IN (SELECT message_id FROM mids)
+),
+d_claims AS (
+  DELETE FROM message_ids WHERE space = $1 AND message_id IN (SELECT message_id FROM mids)
+  RETURNING message_id
+),
+d_map AS (
+  DELETE FROM identity_map
+  WHERE space = $1 AND (key = ANY($2::text[]) OR profile_id = ANY($3::text[]))
+  RETURNING key
+),
+d_merges AS (
+  DELETE FROM profile_merges
+  WHERE space = $1 AND (merged_id = ANY($3::text[]) OR survivor_id = ANY($3::text[]))
+),
+d_values AS (
+  DELETE FROM computed_values WHERE space = $1 AND subject_id = ANY($3::text[]) RETURNING trait_key
+),
+d_changes AS (DELETE FROM computed_value_changes WHERE space = $1 AND subject_id = ANY($3::text[])),
+d_dirty AS (DELETE FROM computed_dirty WHERE space = $1 AND subject_id = ANY($3::text[])),
+d_projection AS (
+  DELETE FROM audience_projection WHERE space = $1 AND level = 'USERS' AND subject_id = ANY($3::text[])
+),
+d_members AS (DELETE FROM account_members WHERE space = $1 AND profile_id = ANY($3::text[])),
+d_deliveries AS (
+  DELETE FROM destination_deliveries WHERE space = $1 AND subject_id = ANY($3::text[])
+)
+SELECT (SELECT count(*) FROM d_claims)::int AS events, (SELECT count(*) FROM d_map)::int AS identifiers,
+       (SELECT count(*) FROM d_values)::int AS values
