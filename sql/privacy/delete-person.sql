@@ -4,9 +4,18 @@
 -- (audience histories), pending recomputations, audience projection, account memberships and destination
 -- deliveries. All statements see the snapshot taken before any delete, so the message ids are the events'.
 -- params: $1 space, $2 identifier keys (text[]), $3 profile ids (text[], live and merged-away)
--- returns: events, identifiers, values (counts deleted)
+-- returns: events, identifiers, values (counts deleted), only_keys (text[]: other identifier keys those
+--          events carried that no other event carries: the person's too, e.g. an anonymous id that an
+--          event racing the deletion put on a profile of its own; the caller deletes them in its next pass)
 WITH mids AS (
   SELECT DISTINCT message_id FROM event_identifiers WHERE space = $1 AND key = ANY($2::text[])
+),
+only_keys AS (
+  SELECT DISTINCT ei.key FROM event_identifiers ei
+  WHERE ei.space = $1 AND ei.message_id IN (SELECT message_id FROM mids) AND ei.key <> ALL($2::text[])
+    AND NOT EXISTS (SELECT 1 FROM event_identifiers other
+                    WHERE other.space = $1 AND other.key = ei.key
+                      AND other.message_id NOT IN (SELECT message_id FROM mids))
 ),
 d_identifies AS (DELETE FROM identifies WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
 d_tracks AS (DELETE FROM tracks WHERE space = $1 AND id IN (SELECT message_id FROM mids)),
@@ -46,4 +55,5 @@ d_deliveries AS (
   DELETE FROM destination_deliveries WHERE space = $1 AND subject_id = ANY($3::text[])
 )
 SELECT (SELECT count(*) FROM d_claims)::int AS events, (SELECT count(*) FROM d_map)::int AS identifiers,
-       (SELECT count(*) FROM d_values)::int AS values
+       (SELECT count(*) FROM d_values)::int AS values,
+       coalesce((SELECT array_agg(key) FROM only_keys), '{}') AS only_keys

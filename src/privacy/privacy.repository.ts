@@ -90,7 +90,12 @@ const personRow = z.object({
 });
 
 const storedRow = z.object({ profile_ids: z.array(z.string()), keys: z.array(z.string()) });
-const deletedRow = z.object({ events: z.number(), identifiers: z.number(), values: z.number() });
+const deletedRow = z.object({
+  events: z.number(),
+  identifiers: z.number(),
+  values: z.number(),
+  only_keys: z.array(z.string()),
+});
 const graphDeletedRow = z.object({ identifiers: z.unknown(), profiles: z.unknown() });
 const keyRow = z.object({ key: z.string() });
 
@@ -228,9 +233,10 @@ export class PrivacyRepository {
   async deleteFromStore(
     space: string,
     person: Person,
-  ): Promise<{ events: number; identifiers: number; values: number }> {
+  ): Promise<{ events: number; identifiers: number; values: number; onlyKeys: string[] }> {
     const [row] = await this.db.query('privacy/delete-person', [space, person.keys, person.profileIds]);
-    return deletedRow.parse(row);
+    const r = deletedRow.parse(row);
+    return { events: r.events, identifiers: r.identifiers, values: r.values, onlyKeys: r.only_keys };
   }
 
   async recordDeletion(space: string, regulationId: string, profileIds: string[]): Promise<void> {

@@ -233,7 +233,17 @@ export class PrivacyService {
         counts.identifiers += Math.max(graph.identifiers, stored.identifiers);
         counts.events += stored.events;
         await this.repository.progress(id, counts);
-        const found = graph.profiles + graph.identifiers + stored.events + stored.identifiers + stored.values;
+        // Keys only the deleted events carried are the person's: the next pass deletes them and the
+        // profiles holding them (a racing event may have put them on a profile of their own).
+        const fresh = stored.onlyKeys.filter((key) => !keys.has(key));
+        for (const key of fresh) keys.add(key);
+        const found =
+          graph.profiles +
+          graph.identifiers +
+          stored.events +
+          stored.identifiers +
+          stored.values +
+          fresh.length;
         if (found === 0 && pass > 0) break;
       }
       await this.repository.recordDeletion(space, id, [...profileIds]);
