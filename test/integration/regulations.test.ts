@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCommand, UsageError } from '../../src/cli.ts';
 import type { Service } from '../../src/service.ts';
 import { poll, postGraphQL } from '../support/api.ts';
 import { startTestService } from '../support/service.ts';
@@ -519,5 +520,32 @@ describe('deletion racing ingestion of the same person', () => {
       );
       expect(res.body.suppressed).toBe(true);
     }
+  });
+});
+
+describe('the CLI', () => {
+  it('creates a request by type:value, waits for a deletion, and lists requests', async () => {
+    const space = await newSpace('cli');
+    await post(space, '/v1/identify', {
+      userId: 'c-user',
+      traits: { email: 'cee@example.com' },
+      messageId: `${run}-c-1`,
+    });
+    const out = await runCommand(
+      ['regulations', 'create', 'SUPPRESS_WITH_DELETE', 'email:Cee@example.com', '--space', space],
+      service.services,
+    );
+    expect(out).toMatch(
+      /^reg_[0-9a-f]+\tSUPPRESS_WITH_DELETE\temail:cee@example.com\tFINISHED at \S+\t1 profiles, \d+ identifiers, 1 events$/,
+    );
+    expect(await profileId(space, 'user_id', 'c-user')).toBeNull();
+    const list = await runCommand(['regulations', 'list', '--space', space], service.services);
+    expect(list.split('\n')).toHaveLength(1);
+    await expect(
+      runCommand(['regulations', 'create', 'ERASE', 'user_id:x', '--space', space], service.services),
+    ).rejects.toThrow(/VALIDATION_FAILED: type must be one of/);
+    await expect(
+      runCommand(['regulations', 'create', 'DELETE_ONLY', 'nocolon', '--space', space], service.services),
+    ).rejects.toBeInstanceOf(UsageError);
   });
 });
