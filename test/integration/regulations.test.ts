@@ -445,8 +445,16 @@ describe('deletion', () => {
     const log = await sql("SELECT payload FROM changes WHERE space = $1 AND kind = 'deletions'", [space]);
     expect(log).toHaveLength(1);
     expect((log[0]?.payload as { profileIds: string[] }).profileIds.sort()).toEqual(ids.sort());
-    const audience = await gql(space, `{ audience(key: "d_buyers") { size } }`, {}, 'reader');
-    expect(audience.data?.audience).toEqual({ size: 1 });
+    const audience = await gql(
+      space,
+      `{ audience(key: "d_buyers") { size changes(first: 100) { nodes { subjectId } } } }`,
+      {},
+      'reader',
+    );
+    const seen = audience.data?.audience as { size: number; changes: { nodes: { subjectId: string }[] } };
+    expect(seen.size).toBe(1);
+    expect(seen.changes.nodes.map((n) => n.subjectId)).toHaveLength(1);
+    expect(seen.changes.nodes.map((n) => n.subjectId)).not.toContain(survivor);
   });
 
   it('DELETE_ONLY does not suppress: a later event starts a new profile', async () => {
