@@ -159,7 +159,9 @@ export async function startService(
       sqlTraitHooks: { onError: workerErrors(logger, 'SQL traits') },
       privacyHooks: {
         onError: (error, regulation) =>
-          logger.error('a deletion request failed; it is recorded FAILED', { regulation, error }),
+          regulation === null
+            ? logger.warn('looking for unfinished deletion requests failed; it runs again', { error })
+            : logger.error('a deletion or suppression request failed', { regulation, error }),
       },
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.

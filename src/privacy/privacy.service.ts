@@ -100,29 +100,7 @@ export class PrivacyService {
     const key = identifierKey(id);
     const regulationId = `reg_${randomBytes(12).toString('hex')}`;
     await this.repository.create(regulationId, space, regulationType, key);
-    if (regulationType === 'UNSUPPRESS') {
-      await this.repository.claim(regulationId, new Date());
-      const lifted = await this.repository.unsuppress(space, key);
-      this.suppression.invalidate(space);
-      await this.repository.finish(
-        regulationId,
-        'FINISHED',
-        { profiles: 0, identifiers: lifted.length, events: 0 },
-        null,
-      );
-    } else if (regulationType === 'SUPPRESS_ONLY') {
-      await this.repository.claim(regulationId, new Date());
-      const person = await this.person(space, [key]);
-      const keys = [...new Set([key, ...person.keys])];
-      await this.repository.suppress(space, keys, regulationId);
-      this.suppression.add(space, keys);
-      await this.repository.finish(
-        regulationId,
-        'FINISHED',
-        { profiles: 0, identifiers: keys.length, events: 0 },
-        null,
-      );
-    } else {
+    if (DELETES.has(regulationType)) {
       if (SUPPRESSES.has(regulationType)) {
         // Suppressed first, so that nothing new of the person is applied while the deletion runs.
         const person = await this.person(space, [key]);
@@ -131,6 +109,9 @@ export class PrivacyService {
         this.suppression.add(space, keys);
       }
       this.track(this.run(regulationId));
+    } else {
+      await this.repository.claim(regulationId, new Date());
+      await this.suppressOrLift(space, regulationId, regulationType, key);
     }
     const regulation = await this.regulation(space, regulationId);
     return { ok: true, regulation: regulation as Regulation };
@@ -189,6 +170,27 @@ export class PrivacyService {
     }
   }
 
+  /** SUPPRESS_ONLY or UNSUPPRESS, claimed: done at once (again, after a crash: both are idempotent). */
+  private async suppressOrLift(
+    space: string,
+    regulationId: string,
+    type: RegulationType,
+    key: string,
+  ): Promise<void> {
+    let identifiers: number;
+    if (type === 'UNSUPPRESS') {
+      identifiers = (await this.repository.unsuppress(space, key)).length;
+      this.suppression.invalidate(space);
+    } else {
+      const person = await this.person(space, [key]);
+      const keys = [...new Set([key, ...person.keys])];
+      await this.repository.suppress(space, keys, regulationId);
+      this.suppression.add(space, keys);
+      identifiers = keys.length;
+    }
+    await this.repository.finish(regulationId, 'FINISHED', { profiles: 0, identifiers, events: 0 }, null);
+  }
+
   /** Every key and profile id of the person known to either store, from `keys`. */
   private async person(space: string, keys: string[]): Promise<Person> {
     const [graph, stored] = await Promise.all([
@@ -211,6 +213,13 @@ export class PrivacyService {
       });
     if (claimed === null) return;
     const { space, type, subjectKey } = claimed;
+    if (!DELETES.has(type)) {
+      // A suppression whose process went away before it finished (the recovery pass).
+      await this.suppressOrLift(space, id, type, subjectKey).catch((error: unknown) =>
+        this.hooks.onError?.(error, id),
+      );
+      return;
+    }
     const counts = { profiles: 0, identifiers: 0, events: 0 };
     const keys = new Set([subjectKey]);
     const profileIds = new Set<string>();
