@@ -557,3 +557,21 @@ describe('the CLI', () => {
     ).rejects.toBeInstanceOf(UsageError);
   });
 });
+
+describe('recovery', () => {
+  it('takes over a deletion whose process went away (RUNNING, silent past the 60 s lease)', async () => {
+    const space = await newSpace('recover');
+    await post(space, '/v1/identify', { userId: 'rec-user', messageId: `${run}-rec-1` });
+    expect(await profileId(space, 'user_id', 'rec-user')).not.toBeNull();
+    const id = `reg_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+    await sql(
+      `INSERT INTO regulations (id, space, type, subject_key, status, updated_at)
+       VALUES ($1, $2, 'DELETE_ONLY', 'user_id:rec-user', 'RUNNING', now() - interval '2 minutes')`,
+      [id, space],
+    );
+    // The recovery pass runs every 10 s in each process.
+    const done = await finished(space, id, 40_000);
+    expect(done).toMatchObject({ status: 'FINISHED', profiles: 1, events: 1, error: null });
+    expect(await profileId(space, 'user_id', 'rec-user')).toBeNull();
+  });
+});
