@@ -43,16 +43,23 @@ d_merges AS (
   WHERE space = $1 AND (merged_id = ANY($3::text[]) OR survivor_id = ANY($3::text[]))
 ),
 d_values AS (
-  DELETE FROM computed_values WHERE space = $1 AND subject_id = ANY($3::text[]) RETURNING trait_key
+  DELETE FROM computed_values
+  WHERE space = $1 AND level = 'USERS' AND subject_id = ANY($3::text[])
+  RETURNING trait_key
 ),
-d_changes AS (DELETE FROM computed_value_changes WHERE space = $1 AND subject_id = ANY($3::text[])),
-d_dirty AS (DELETE FROM computed_dirty WHERE space = $1 AND subject_id = ANY($3::text[])),
+d_changes AS (
+  DELETE FROM computed_value_changes WHERE space = $1 AND level = 'USERS' AND subject_id = ANY($3::text[])
+),
+d_dirty AS (
+  DELETE FROM computed_dirty WHERE space = $1 AND level = 'USERS' AND subject_id = ANY($3::text[])
+),
 d_projection AS (
   DELETE FROM audience_projection WHERE space = $1 AND level = 'USERS' AND subject_id = ANY($3::text[])
 ),
 d_members AS (DELETE FROM account_members WHERE space = $1 AND profile_id = ANY($3::text[])),
 d_deliveries AS (
-  DELETE FROM destination_deliveries WHERE space = $1 AND subject_id = ANY($3::text[])
+  DELETE FROM destination_deliveries
+  WHERE space = $1 AND mode <> 'group' AND subject_id = ANY($3::text[])
 )
 SELECT (SELECT count(*) FROM d_claims)::int AS events, (SELECT count(*) FROM d_map)::int AS identifiers,
        (SELECT count(*) FROM d_values)::int AS values,

@@ -1074,8 +1074,8 @@ export type Mutation = {
    * types; SEMANTICS.md §12). Suppression, and its lifting, is in effect in this process when this answers
    * and in every other process within a second; a deletion runs in the background: poll `regulation(id)`
    * until `FINISHED`. Needs the `admin` scope. Refusals: `VALIDATION_FAILED` with the path of the field
-   * (`["input", "subject"]` for a blank or malformed identifier, `["input", "subject", "value"]` over 1 KB,
-   * `["input", "subject", "type"]` for deleting by `group_id`, which is not supported yet).
+   * (`["input", "subject"]` for a blank or malformed identifier, `["input", "subject", "value"]` for
+   * an identifier value over 1 KB).
    */
   createRegulation: CreateRegulationResult;
   /**
@@ -1665,7 +1665,7 @@ export type Regulation = {
    * deletion types).
    */
   identifiers: Scalars['Int']['output'];
-  /** Profiles deleted so far: the live one and those merged into it (0 for suppression). */
+  /** Profiles deleted so far: the live one and those merged into it (for `group_id`, accounts; 0 for suppression). */
   profiles: Scalars['Int']['output'];
   /** Where it stands. */
   status: RegulationStatus;
@@ -1710,7 +1710,7 @@ export type RegulationStatus =
 export type RegulationSubjectInput = {
   /**
    * The identifier's type, lowercase (`user_id`, `anonymous_id`, `email`, a custom type; `group_id` for an
-   * account's suppression).
+   * account).
    */
   type: Scalars['String']['input'];
   /** The value, normalised as ingestion does (trimmed; emails lower-cased). */
@@ -1725,7 +1725,9 @@ export type RegulationType =
   /**
    * Deletes the profile holding the identifier, the profiles merged into it, all their identifiers with
    * their evidence, their events, deduplication claims, computed values and their history (audience
-   * histories too), memberships and pending webhook deliveries. Later events start a new profile.
+   * histories too), memberships and pending webhook deliveries. Later events start a new profile. By
+   * `group_id`: the account, its group calls, memberships and account-level computed values (its members
+   * stay).
    */
   | 'DELETE_ONLY'
   /**

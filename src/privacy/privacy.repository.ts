@@ -18,9 +18,14 @@ export const PRIVACY_QUERIES = [
   'privacy/stored-subjects',
   'privacy/delete-person',
   'privacy/record-deletion',
+  'privacy/delete-account',
 ] as const;
 
-export const PRIVACY_GRAPH_QUERIES = ['privacy/find-person', 'privacy/delete-person'] as const;
+export const PRIVACY_GRAPH_QUERIES = [
+  'privacy/find-person',
+  'privacy/delete-person',
+  'privacy/delete-account',
+] as const;
 
 /** Segment's regulation types (its Public API's "User Deletion and Suppression"). */
 export const REGULATION_TYPES = [
@@ -237,6 +242,20 @@ export class PrivacyRepository {
     const [row] = await this.db.query('privacy/delete-person', [space, person.keys, person.profileIds]);
     const r = deletedRow.parse(row);
     return { events: r.events, identifiers: r.identifiers, values: r.values, onlyKeys: r.only_keys };
+  }
+
+  /** Deletes an account from the graph; returns how many accounts went (0 or 1). */
+  async deleteAccountFromGraph(space: string, groupId: string): Promise<number> {
+    const rows = await this.graph.write((tx) => tx.run('privacy/delete-account', { space, groupId }));
+    return count(z.object({ accounts: z.unknown() }).parse(rows[0]).accounts);
+  }
+
+  async deleteAccountFromStore(
+    space: string,
+    groupId: string,
+  ): Promise<{ events: number; members: number; values: number }> {
+    const [row] = await this.db.query('privacy/delete-account', [space, groupId]);
+    return z.object({ events: z.number(), members: z.number(), values: z.number() }).parse(row);
   }
 
   async recordDeletion(space: string, regulationId: string, profileIds: string[]): Promise<void> {

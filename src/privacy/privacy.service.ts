@@ -54,6 +54,7 @@ export type RequestResult = { ok: true; regulation: Regulation } | { ok: false; 
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const DELETES: ReadonlySet<RegulationType> = new Set(['DELETE_ONLY', 'SUPPRESS_WITH_DELETE']);
+const ACCOUNT_PREFIX = 'group_id:';
 const SUPPRESSES: ReadonlySet<RegulationType> = new Set(['SUPPRESS_ONLY', 'SUPPRESS_WITH_DELETE']);
 
 export class PrivacyService {
@@ -92,11 +93,6 @@ export class PrivacyService {
       );
     if (Buffer.byteLength(id.value, 'utf8') > 1024)
       return refusal('subject.value is over 1 KB: no identifier is that long', ['input', 'subject', 'value']);
-    if (id.type === 'group_id' && DELETES.has(regulationType))
-      return refusal(
-        'deleting an account by group_id is not supported yet (docs/adr/0027); SUPPRESS_ONLY and UNSUPPRESS are',
-        ['input', 'subject', 'type'],
-      );
     const key = identifierKey(id);
     const regulationId = `reg_${randomBytes(12).toString('hex')}`;
     await this.repository.create(regulationId, space, regulationType, key);
@@ -221,6 +217,7 @@ export class PrivacyService {
       return;
     }
     const counts = { profiles: 0, identifiers: 0, events: 0 };
+    if (subjectKey.startsWith(ACCOUNT_PREFIX)) return this.runAccount(id, space, type, subjectKey, counts);
     const keys = new Set([subjectKey]);
     const profileIds = new Set<string>();
     try {
@@ -258,18 +255,59 @@ export class PrivacyService {
       await this.repository.recordDeletion(space, id, [...profileIds]);
       await this.repository.finish(id, 'FINISHED', counts, null);
     } catch (error) {
-      this.hooks.onError?.(error, id);
-      const code = error instanceof ServiceUnavailableError ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR';
-      await this.repository
-        .finish(id, 'FAILED', counts, {
-          code,
-          message:
-            code === 'SERVICE_UNAVAILABLE'
-              ? 'a database was unreachable; request the deletion again (what was deleted stays deleted)'
-              : 'the deletion failed; request it again (what was deleted stays deleted)',
-        })
-        .catch((finishError: unknown) => this.hooks.onError?.(finishError, id));
+      await this.failed(id, counts, error);
     }
+  }
+
+  /**
+   * An account's deletion by `group_id` (docs/adr/0027): the Account node and its edges, its group calls,
+   * memberships and account-level computed values, in passes like a person's. Members stay. `profiles`
+   * counts the accounts deleted.
+   */
+  private async runAccount(
+    id: string,
+    space: string,
+    type: RegulationType,
+    key: string,
+    counts: { profiles: number; identifiers: number; events: number },
+  ): Promise<void> {
+    const groupId = key.slice(ACCOUNT_PREFIX.length);
+    try {
+      for (let pass = 0; pass < this.settings.maxPasses; pass += 1) {
+        if (pass > 0) await sleep(this.settings.settleMs);
+        if (SUPPRESSES.has(type)) {
+          await this.repository.suppress(space, [key], id);
+          this.suppression.add(space, [key]);
+        }
+        const accounts = await this.repository.deleteAccountFromGraph(space, groupId);
+        const stored = await this.repository.deleteAccountFromStore(space, groupId);
+        counts.profiles += accounts;
+        counts.events += stored.events;
+        await this.repository.progress(id, counts);
+        if (accounts + stored.events + stored.members + stored.values === 0 && pass > 0) break;
+      }
+      await this.repository.finish(id, 'FINISHED', counts, null);
+    } catch (error) {
+      await this.failed(id, counts, error);
+    }
+  }
+
+  private async failed(
+    id: string,
+    counts: { profiles: number; identifiers: number; events: number },
+    error: unknown,
+  ): Promise<void> {
+    this.hooks.onError?.(error, id);
+    const code = error instanceof ServiceUnavailableError ? 'SERVICE_UNAVAILABLE' : 'INTERNAL_SERVER_ERROR';
+    await this.repository
+      .finish(id, 'FAILED', counts, {
+        code,
+        message:
+          code === 'SERVICE_UNAVAILABLE'
+            ? 'a database was unreachable; request the deletion again (what was deleted stays deleted)'
+            : 'the deletion failed; request it again (what was deleted stays deleted)',
+      })
+      .catch((finishError: unknown) => this.hooks.onError?.(finishError, id));
   }
 }
 

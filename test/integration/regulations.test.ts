@@ -267,12 +267,12 @@ describe('suppression', () => {
         },
       },
     });
-    const account = await gql(space, REQUEST, {
-      input: { type: 'DELETE_ONLY', subject: { type: 'group_id', value: 'acme' } },
+    const long = await gql(space, REQUEST, {
+      input: { type: 'DELETE_ONLY', subject: { type: 'user_id', value: 'x'.repeat(1025) } },
     });
-    expect(account.data?.createRegulation).toMatchObject({
+    expect(long.data?.createRegulation).toMatchObject({
       ok: false,
-      errors: [{ code: 'VALIDATION_FAILED', path: ['input', 'subject', 'type'] }],
+      errors: [{ code: 'VALIDATION_FAILED', path: ['input', 'subject', 'value'] }],
     });
     const badType = await gql(space, REQUEST, {
       input: { type: 'ERASE', subject: { type: 'user_id', value: 'a' } },
@@ -573,5 +573,50 @@ describe('recovery', () => {
     const done = await finished(space, id, 40_000);
     expect(done).toMatchObject({ status: 'FINISHED', profiles: 1, events: 1, error: null });
     expect(await profileId(space, 'user_id', 'rec-user')).toBeNull();
+  });
+});
+
+describe('account deletion by group_id', () => {
+  it('deletes the account, its group calls and memberships; its members stay', async () => {
+    const space = await newSpace('acct');
+    await post(space, '/v1/identify', { userId: 'a-user', messageId: `${run}-a-1` });
+    await post(space, '/v1/group', {
+      userId: 'a-user',
+      groupId: 'acme',
+      traits: { name: 'Acme' },
+      messageId: `${run}-a-2`,
+    });
+    await post(space, '/v1/track', { userId: 'a-user', event: 'Used', messageId: `${run}-a-3` });
+    const account = `query { account(groupId: "acme") { groupId } }`;
+    expect((await gql(space, account, {}, 'reader')).data?.account).toEqual({ groupId: 'acme' });
+    await poll(
+      () => sql('SELECT 1 FROM account_members WHERE space = $1', [space]),
+      (rows) => rows.length === 1,
+    );
+    const reg = await request(space, 'SUPPRESS_WITH_DELETE', 'group_id', 'acme');
+    const done = await finished(space, reg.id);
+    expect(done).toMatchObject({ status: 'FINISHED', profiles: 1, events: 1, error: null });
+    expect((await gql(space, account, {}, 'reader')).data?.account).toBeNull();
+    const res = await fetch(
+      `${service.url}/v1/spaces/${space}/collections/accounts/profiles/group_id:acme/traits`,
+      {
+        headers: { authorization: basic(keys[space]!.reader) },
+      },
+    );
+    expect(res.status).toBe(404);
+    expect(await sql('SELECT 1 FROM groups WHERE space = $1', [space])).toEqual([]);
+    expect(await sql('SELECT 1 FROM account_members WHERE space = $1', [space])).toEqual([]);
+    expect(
+      await sql('SELECT 1 FROM message_ids WHERE space = $1 AND message_id = $2', [space, `${run}-a-2`]),
+    ).toEqual([]);
+    // The member and its own events stay; later group calls for the account are suppressed.
+    expect(await profileId(space, 'user_id', 'a-user')).not.toBeNull();
+    expect(await sql('SELECT 1 FROM tracks WHERE space = $1', [space])).toHaveLength(1);
+    const again = await post(space, '/v1/group', {
+      userId: 'a-user',
+      groupId: 'acme',
+      messageId: `${run}-a-4`,
+    });
+    expect(again.body.suppressed).toBe(true);
   });
 });
