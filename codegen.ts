@@ -41,6 +41,7 @@ const config: CodegenConfig = {
           SqlTraitRun: '../sql-traits/index.ts#SqlTraitRun as SqlTraitRunModel',
           ImportJob: '../imports/index.ts#ImportJob as ImportJobModel',
           ImportRowError: '../imports/index.ts#RowError as ImportRowErrorModel',
+          Regulation: '../privacy/index.ts#Regulation as RegulationModel',
         },
         scalars: {
           JSON: 'unknown',

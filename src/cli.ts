@@ -22,6 +22,7 @@ import { openDatabase, REQUIRED_QUERIES } from './service.ts';
 import { createLogger } from './log.ts';
 import { migrateDatabase } from './postgres/migrations.ts';
 import type { KeyInfo, Scope } from './spaces/index.ts';
+import type { Regulation } from './privacy/index.ts';
 import type { SyncRun, SyncTargetStatus } from './sync/index.ts';
 import { SpaceError } from './spaces/index.ts';
 import { startLocalNeo4j } from '../tools/neo4j/launcher.ts';
@@ -50,6 +51,11 @@ const USAGE = `Usage: npm run stitchgraph -- <command>
   profiles import <file.csv> --space <id>              import profiles from a CSV file: one identify per
                                                        row (docs/adr/0026); identifier columns named
                                                        after the space's identifier types
+  regulations create <TYPE> <type:value> --space <id>  a deletion or suppression request by any identifier
+                                                       (SUPPRESS_ONLY, DELETE_ONLY, SUPPRESS_WITH_DELETE,
+                                                       UNSUPPRESS; docs/adr/0027), e.g. DELETE_ONLY
+                                                       email:jane@example.com; waits for a deletion to end
+  regulations list --space <id>                        a space's requests, newest first, with their status
 `;
 
 /** Rows a summary lists; every kept refusal is readable over GraphQL (`importJob(id) { errors }`). */
@@ -163,6 +169,30 @@ export async function runCommand(
       if (!arg) throw new UsageError('profiles import needs a CSV file');
       const space = required(values.space, '--space');
       return importProfiles(services, space, arg);
+    }
+    case 'regulations create': {
+      const identifier = positionals[3];
+      if (!arg || !identifier)
+        throw new UsageError(
+          'regulations create needs a type and an identifier, e.g. DELETE_ONLY user_id:abc',
+        );
+      const space = required(values.space, '--space');
+      const colon = identifier.indexOf(':');
+      if (colon <= 0) throw new UsageError('the identifier is type:value, e.g. email:jane@example.com');
+      const result = await services.privacy.request(space, arg, {
+        type: identifier.slice(0, colon),
+        value: identifier.slice(colon + 1),
+      });
+      if (!result.ok) throw new UsageError(`${result.error.code}: ${result.error.message}`);
+      // A deletion runs in this process: the command ends when it has.
+      await services.privacy.idle();
+      const done = await services.privacy.regulation(space, result.regulation.id);
+      if (done?.status === 'FAILED') throw new CommandFailed(describeRegulation(done));
+      return describeRegulation(done ?? result.regulation);
+    }
+    case 'regulations list': {
+      const page = await services.privacy.regulations(required(values.space, '--space'), 100, null);
+      return page.regulations.map(describeRegulation).join('\n') || '(no requests)';
     }
     default:
       throw new UsageError(noun === undefined ? 'no command given' : `unknown command "${command.trim()}"`);
@@ -336,6 +366,13 @@ function describeMove(r: EventMoveResult): string {
 function required(value: string | undefined, flag: string): string {
   if (!value) throw new UsageError(`${flag} is required`);
   return value;
+}
+
+function describeRegulation(r: Regulation): string {
+  const counts = `${r.profiles} profiles, ${r.identifiers} identifiers, ${r.events} events`;
+  const end = r.finishedAt === null ? '' : ` at ${r.finishedAt.toISOString()}`;
+  const error = r.error === null ? '' : ` (${r.error.code}: ${r.error.message})`;
+  return `${r.id}\t${r.type}\t${r.subjectKey}\t${r.status}${end}\t${counts}${error}`;
 }
 
 function describeKey(k: KeyInfo): string {

@@ -21,6 +21,7 @@ import { DESTINATION_QUERIES } from './destinations/index.ts';
 import { IMPORT_QUERIES, importApi } from './imports/index.ts';
 import { SYNC_QUERIES, type SyncStep, type TargetKind } from './sync/index.ts';
 import { SQL_TRAIT_QUERIES } from './sql-traits/index.ts';
+import { PRIVACY_GRAPH_QUERIES, PRIVACY_QUERIES } from './privacy/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -38,6 +39,7 @@ export const REQUIRED_QUERIES = [
   ...SPACE_QUERIES,
   ...LEGACY_MIGRATION_QUERIES,
   ...AUDIENCE_GRAPH_QUERIES,
+  ...PRIVACY_GRAPH_QUERIES,
   'graph/await-indexes',
 ];
 
@@ -51,6 +53,7 @@ export const REQUIRED_SQL = [
     ...SYNC_QUERIES,
     ...SQL_TRAIT_QUERIES,
     ...IMPORT_QUERIES,
+    ...PRIVACY_QUERIES,
   ]),
 ];
 
@@ -154,6 +157,12 @@ export async function startService(
         maxRows: config.sync.sqlTraitMaxRows,
       },
       sqlTraitHooks: { onError: workerErrors(logger, 'SQL traits') },
+      privacyHooks: {
+        onError: (error, regulation) =>
+          regulation === null
+            ? logger.warn('looking for unfinished deletion requests failed; it runs again', { error })
+            : logger.error('a deletion or suppression request failed', { regulation, error }),
+      },
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
@@ -230,6 +239,9 @@ export async function startService(
     // Computed traits follow the change log from here on (docs/adr/0021-computed-traits.md).
     services.computed.start();
     cleanups.push({ name: 'computed traits', run: () => services.computed.stop() });
+    // Deletion requests whose process went away are taken over (docs/adr/0027-deletion-and-suppression.md).
+    services.privacy.start();
+    cleanups.push({ name: 'deletion requests', run: () => services.privacy.stop() });
     // Webhook destinations send from their durable outbox (docs/adr/0023); off without a secret key.
     services.destinations.start();
     cleanups.push({ name: 'destinations', run: () => services.destinations.stop() });

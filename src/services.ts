@@ -12,6 +12,15 @@ import { IdentityService } from './identity/index.ts';
 import { DEFAULT_IMPORT_SETTINGS, ImportService, type ImportObserver } from './imports/index.ts';
 import { IngestService, TwoStoreCommit, type CommitStep, type IngestObserver } from './ingest/index.ts';
 import type { Database } from './postgres/database.ts';
+import {
+  DEFAULT_PRIVACY_SETTINGS,
+  PrivacyRepository,
+  PrivacyService,
+  SuppressionList,
+  SUPPRESSION_REFRESH_MS,
+  type PrivacyHooks,
+  type PrivacySettings,
+} from './privacy/index.ts';
 import { ProfilesService } from './profiles/index.ts';
 import { SpacesService } from './spaces/index.ts';
 import {
@@ -42,6 +51,8 @@ export interface Services {
   sqlTraits: SqlTraitsService;
   /** Profiles CSV upload jobs (docs/adr/0026-profiles-csv-upload.md). */
   imports: ImportService;
+  /** Deletion and suppression requests (docs/adr/0027-deletion-and-suppression.md); the root starts it. */
+  privacy: PrivacyService;
 }
 
 export function createServices(
@@ -69,6 +80,10 @@ export function createServices(
     syncHooks?: SyncHooks;
     sqlTraitSettings?: Partial<SqlTraitSettings>;
     sqlTraitHooks?: SqlTraitHooks;
+    privacySettings?: Partial<PrivacySettings>;
+    privacyHooks?: PrivacyHooks;
+    /** How old the in-memory suppressed keys may get before they are read again (ms; ADR 0027). */
+    suppressionRefreshMs?: number;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -80,7 +95,13 @@ export function createServices(
   );
   const profiles = new ProfilesService(graph, events);
   const audienceGraph = new AudienceGraph(graph);
+  const privacyRepository = new PrivacyRepository(database, graph);
+  const suppression = new SuppressionList(
+    (space) => privacyRepository.suppressedKeys(space),
+    options.suppressionRefreshMs ?? SUPPRESSION_REFRESH_MS,
+  );
   const ingest = new IngestService((space, batch) => commit.apply(space, batch), {
+    suppressed: (space) => suppression.keys(space),
     ...(options.ingestWriters === undefined ? {} : { writers: options.ingestWriters }),
     ...(options.ingestObserver === undefined ? {} : { observer: options.ingestObserver }),
   });
@@ -110,6 +131,13 @@ export function createServices(
       options.importObserver ?? null,
     ),
     profiles,
+    privacy: new PrivacyService(
+      database,
+      graph,
+      suppression,
+      { ...DEFAULT_PRIVACY_SETTINGS, ...options.privacySettings },
+      options.privacyHooks,
+    ),
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),
     computed: new ComputedTraitsService(

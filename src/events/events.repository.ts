@@ -68,7 +68,8 @@ export interface FinishedBatch {
 
 /** One entry of the change log: what a commit changed, of one kind. */
 export interface Change {
-  kind: 'events' | 'identifiers' | 'merges' | 'traits' | 'accounts' | 'memberships';
+  /** `deletions`: profiles a deletion request removed (docs/adr/0027-deletion-and-suppression.md). */
+  kind: 'events' | 'identifiers' | 'merges' | 'traits' | 'accounts' | 'memberships' | 'deletions';
   payload: unknown;
 }
 
@@ -180,7 +181,7 @@ const changeRowSchema = z.object({
   txid: z.string(),
   position: z.string(),
   space: z.string(),
-  kind: z.enum(['events', 'identifiers', 'merges', 'traits', 'accounts', 'memberships']),
+  kind: z.enum(['events', 'identifiers', 'merges', 'traits', 'accounts', 'memberships', 'deletions']),
   payload: z.unknown(),
   at: z.number(),
 });

@@ -6,6 +6,7 @@ import type { Destination as DestinationModel, DeliveryView } from '../destinati
 import type { SyncTargetStatus } from '../sync/index.ts';
 import type { SqlTrait as SqlTraitModel, SqlTraitRun as SqlTraitRunModel } from '../sql-traits/index.ts';
 import type { ImportJob as ImportJobModel, RowError as ImportRowErrorModel } from '../imports/index.ts';
+import type { Regulation as RegulationModel } from '../privacy/index.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -237,7 +238,7 @@ export type BatchInput = {
 /** The outcome of a batch: one result per item, in input order, and counts. */
 export type BatchResult = {
   __typename?: 'BatchResult';
-  /** Items applied (not counting duplicates). */
+  /** Items applied (not counting duplicates or suppressed items). */
   applied: Scalars['Int']['output'];
   /** Items that were duplicates of stored events. */
   duplicates: Scalars['Int']['output'];
@@ -247,6 +248,11 @@ export type BatchResult = {
   refused: Scalars['Int']['output'];
   /** One result per input item, in the same order. */
   results: Array<EventResult>;
+  /**
+   * Items accepted as suppressed: they carried an identifier a suppression request names; nothing of them
+   * was applied (docs/adr/0027-deletion-and-suppression.md).
+   */
+  suppressed: Scalars['Int']['output'];
 };
 
 /** How a blocked value is compared with an identifier's normalised value. */
@@ -390,6 +396,25 @@ export type CreateDestinationResult = {
   ok: Scalars['Boolean']['output'];
   /** The secret that signs its deliveries (`whsec_…`, for the `standardwebhooks` packages). Shown only here, once: store it now. */
   signingSecret?: Maybe<Scalars['String']['output']>;
+};
+
+/** A deletion or suppression request. */
+export type CreateRegulationInput = {
+  /** Whom: any identifier of the person. */
+  subject: RegulationSubjectInput;
+  /** What to do. */
+  type: RegulationType;
+};
+
+/** The outcome of `createRegulation`. */
+export type CreateRegulationResult = {
+  __typename?: 'CreateRegulationResult';
+  /** Why it was refused (empty when recorded). */
+  errors: Array<Error>;
+  /** True when the request was recorded. */
+  ok: Scalars['Boolean']['output'];
+  /** The recorded request, or null when refused. */
+  regulation?: Maybe<Regulation>;
 };
 
 /** A SQL trait to define. */
@@ -723,6 +748,12 @@ export type EventResult = {
   ok: Scalars['Boolean']['output'];
   /** The profile the event resolved to (null when refused, or for a duplicate). */
   profileId?: Maybe<Scalars['ID']['output']>;
+  /**
+   * True when the event carried an identifier that a deletion and suppression request suppressed
+   * (`SUPPRESS_ONLY`, `SUPPRESS_WITH_DELETE`; SEMANTICS.md §12, docs/adr/0027-deletion-and-suppression.md):
+   * accepted (`ok` is true) and counted, never applied, so SDKs neither retry nor log errors.
+   */
+  suppressed: Scalars['Boolean']['output'];
   /** Identifiers that were blocked or demoted while resolving this event, and a `groupId` that was blocked. */
   violations: Array<Violation>;
   /**
@@ -1039,6 +1070,15 @@ export type Mutation = {
    */
   createComputedTrait: CreateComputedTraitResult;
   /**
+   * Requests the deletion or suppression of a person by any of their identifiers (Segment's regulation
+   * types; SEMANTICS.md §12). Suppression, and its lifting, is in effect in this process when this answers
+   * and in every other process within a second; a deletion runs in the background: poll `regulation(id)`
+   * until `FINISHED`. Needs the `admin` scope. Refusals: `VALIDATION_FAILED` with the path of the field
+   * (`["input", "subject"]` for a blank or malformed identifier, `["input", "subject", "value"]` for
+   * an identifier value over 1 KB).
+   */
+  createRegulation: CreateRegulationResult;
+  /**
    * Defines a SQL trait: a query against one of the space's sync targets (see `syncTargets`), run read-only
    * on `schedule` and on demand (`runSqlTrait`), whose rows become traits through ordinary identify (or, for
    * accounts, group) calls (docs/adr/0025-sql-traits.md). The query returns one identifier column
@@ -1161,6 +1201,12 @@ export type MutationCreateAudienceArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationCreateComputedTraitArgs = {
   input: CreateComputedTraitInput;
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationCreateRegulationArgs = {
+  input: CreateRegulationInput;
 };
 
 
@@ -1494,6 +1540,14 @@ export type Query = {
   profileById?: Maybe<Profile>;
   /** Live profiles matching every given filter, oldest first, keyset-paged. */
   profiles: ProfileConnection;
+  /**
+   * One deletion or suppression request of the space (SEMANTICS.md §12, docs/adr/0027-deletion-and-
+   * suppression.md), with its status and counts; null when the space has no request with this id. Needs the
+   * `read` scope.
+   */
+  regulation?: Maybe<Regulation>;
+  /** The space's deletion and suppression requests, newest first. Needs the `read` scope. */
+  regulations: RegulationConnection;
   /** One SQL trait by key, or null when the space has none by that key (or it was deleted). */
   sqlTrait?: Maybe<SqlTrait>;
   /**
@@ -1576,9 +1630,118 @@ export type QueryProfilesArgs = {
 
 
 /** The read side: profiles, accounts, identity rules. */
+export type QueryRegulationArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** The read side: profiles, accounts, identity rules. */
+export type QueryRegulationsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: Scalars['Int']['input'];
+};
+
+
+/** The read side: profiles, accounts, identity rules. */
 export type QuerySqlTraitArgs = {
   key: Scalars['String']['input'];
 };
+
+/** A deletion or suppression request and what it did (SEMANTICS.md §12). */
+export type Regulation = {
+  __typename?: 'Regulation';
+  /** When it was requested. */
+  createdAt: Scalars['DateTime']['output'];
+  /** Why it FAILED; null otherwise. */
+  error?: Maybe<RegulationFailure>;
+  /** Events deleted from the event store so far. */
+  events: Scalars['Float']['output'];
+  /** When it ended (FINISHED or FAILED); null before. */
+  finishedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The request's id (`reg_…`). */
+  id: Scalars['ID']['output'];
+  /**
+   * Identifiers suppressed (SUPPRESS_ONLY), lifted (UNSUPPRESS), or deleted from the identity graph (the
+   * deletion types).
+   */
+  identifiers: Scalars['Int']['output'];
+  /** Profiles deleted so far: the live one and those merged into it (for `group_id`, accounts; 0 for suppression). */
+  profiles: Scalars['Int']['output'];
+  /** Where it stands. */
+  status: RegulationStatus;
+  /** The identifier named, normalised, as `type:value`. */
+  subject: Scalars['String']['output'];
+  /** What was requested. */
+  type: RegulationType;
+  /** When its counts or status were last written. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** A page of a space's requests. */
+export type RegulationConnection = {
+  __typename?: 'RegulationConnection';
+  /** The requests, newest first. */
+  nodes: Array<Regulation>;
+  /** Whether more follow, and the cursor to continue from. */
+  pageInfo: PageInfo;
+};
+
+/** Why a request failed. */
+export type RegulationFailure = {
+  __typename?: 'RegulationFailure';
+  /** `SERVICE_UNAVAILABLE` (a database stayed unreachable) or `INTERNAL_SERVER_ERROR`. */
+  code: Scalars['String']['output'];
+  /** What happened, for a person. */
+  message: Scalars['String']['output'];
+};
+
+/** Where a request stands. */
+export type RegulationStatus =
+  /** Stopped by an error (see `error`); request it again: what was deleted stays deleted. */
+  | 'FAILED'
+  /** Done: suppression in effect (or lifted), or nothing of the person left to delete. */
+  | 'FINISHED'
+  /** Recorded; its work has not started. */
+  | 'INITIALIZED'
+  /** A deletion's passes are running. */
+  | 'RUNNING';
+
+/** The identifier a request names. */
+export type RegulationSubjectInput = {
+  /**
+   * The identifier's type, lowercase (`user_id`, `anonymous_id`, `email`, a custom type; `group_id` for an
+   * account).
+   */
+  type: Scalars['String']['input'];
+  /** The value, normalised as ingestion does (trimmed; emails lower-cased). */
+  value: Scalars['String']['input'];
+};
+
+/**
+ * Segment's regulation types (its Public API's "User Deletion and Suppression"); the deletion ones delete in
+ * the identity graph and the event store (sync targets are not purged yet: docs/adr/0027).
+ */
+export type RegulationType =
+  /**
+   * Deletes the profile holding the identifier, the profiles merged into it, all their identifiers with
+   * their evidence, their events, deduplication claims, computed values and their history (audience
+   * histories too), memberships and pending webhook deliveries. Later events start a new profile. By
+   * `group_id`: the account, its group calls, memberships and account-level computed values (its members
+   * stay).
+   */
+  | 'DELETE_ONLY'
+  /**
+   * Future events carrying any of the person's identifiers (those their profile holds now, and the one
+   * named) are answered as accepted with `suppressed: true` and counted, never applied.
+   */
+  | 'SUPPRESS_ONLY'
+  /** SUPPRESS_ONLY, then DELETE_ONLY: the person is deleted and stays out. */
+  | 'SUPPRESS_WITH_DELETE'
+  /**
+   * Lifts the suppression of every request that suppressed the identifier (all of that person's identifiers
+   * those requests named); later events are applied again.
+   */
+  | 'UNSUPPRESS';
 
 /** The outcome of `replayDelivery` and `replayFailedDeliveries`. */
 export type ReplayResult = {
@@ -2006,6 +2169,8 @@ export type ResolversTypes = {
   CreateComputedTraitInput: CreateComputedTraitInput;
   CreateComputedTraitResult: ResolverTypeWrapper<Omit<CreateComputedTraitResult, 'computedTrait'> & { computedTrait?: Maybe<ResolversTypes['ComputedTrait']> }>;
   CreateDestinationResult: ResolverTypeWrapper<Omit<CreateDestinationResult, 'destination'> & { destination?: Maybe<ResolversTypes['Destination']> }>;
+  CreateRegulationInput: CreateRegulationInput;
+  CreateRegulationResult: ResolverTypeWrapper<Omit<CreateRegulationResult, 'regulation'> & { regulation?: Maybe<ResolversTypes['Regulation']> }>;
   CreateSqlTraitInput: CreateSqlTraitInput;
   CreateSqlTraitResult: ResolverTypeWrapper<Omit<CreateSqlTraitResult, 'sqlTrait'> & { sqlTrait?: Maybe<ResolversTypes['SqlTrait']> }>;
   CreateWebhookDestinationInput: CreateWebhookDestinationInput;
@@ -2061,6 +2226,12 @@ export type ResolversTypes = {
   ProfileMetadata: ResolverTypeWrapper<ProfileMetadataView>;
   ProfileViolation: ResolverTypeWrapper<ViolationView>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Regulation: ResolverTypeWrapper<RegulationModel>;
+  RegulationConnection: ResolverTypeWrapper<Omit<RegulationConnection, 'nodes'> & { nodes: Array<ResolversTypes['Regulation']> }>;
+  RegulationFailure: ResolverTypeWrapper<RegulationFailure>;
+  RegulationStatus: RegulationStatus;
+  RegulationSubjectInput: RegulationSubjectInput;
+  RegulationType: RegulationType;
   ReplayResult: ResolverTypeWrapper<ReplayResult>;
   RunSqlTraitResult: ResolverTypeWrapper<Omit<RunSqlTraitResult, 'run'> & { run?: Maybe<ResolversTypes['SqlTraitRun']> }>;
   ScreenInput: ScreenInput;
@@ -2110,6 +2281,8 @@ export type ResolversParentTypes = {
   CreateComputedTraitInput: CreateComputedTraitInput;
   CreateComputedTraitResult: Omit<CreateComputedTraitResult, 'computedTrait'> & { computedTrait?: Maybe<ResolversParentTypes['ComputedTrait']> };
   CreateDestinationResult: Omit<CreateDestinationResult, 'destination'> & { destination?: Maybe<ResolversParentTypes['Destination']> };
+  CreateRegulationInput: CreateRegulationInput;
+  CreateRegulationResult: Omit<CreateRegulationResult, 'regulation'> & { regulation?: Maybe<ResolversParentTypes['Regulation']> };
   CreateSqlTraitInput: CreateSqlTraitInput;
   CreateSqlTraitResult: Omit<CreateSqlTraitResult, 'sqlTrait'> & { sqlTrait?: Maybe<ResolversParentTypes['SqlTrait']> };
   CreateWebhookDestinationInput: CreateWebhookDestinationInput;
@@ -2158,6 +2331,10 @@ export type ResolversParentTypes = {
   ProfileMetadata: ProfileMetadataView;
   ProfileViolation: ViolationView;
   Query: Record<PropertyKey, never>;
+  Regulation: RegulationModel;
+  RegulationConnection: Omit<RegulationConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Regulation']> };
+  RegulationFailure: RegulationFailure;
+  RegulationSubjectInput: RegulationSubjectInput;
   ReplayResult: ReplayResult;
   RunSqlTraitResult: Omit<RunSqlTraitResult, 'run'> & { run?: Maybe<ResolversParentTypes['SqlTraitRun']> };
   ScreenInput: ScreenInput;
@@ -2255,6 +2432,7 @@ export type BatchResultResolvers<ContextType = Context, ParentType extends Resol
   error?: Resolver<Maybe<ResolversTypes['Error']>, ParentType, ContextType>;
   refused?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   results?: Resolver<Array<ResolversTypes['EventResult']>, ParentType, ContextType>;
+  suppressed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 };
 
 export type BlockedValueResolvers<ContextType = Context, ParentType extends ResolversParentTypes['BlockedValue'] = ResolversParentTypes['BlockedValue']> = {
@@ -2302,6 +2480,12 @@ export type CreateDestinationResultResolvers<ContextType = Context, ParentType e
   initialSyncQueued?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   signingSecret?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
+export type CreateRegulationResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateRegulationResult'] = ResolversParentTypes['CreateRegulationResult']> = {
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  regulation?: Resolver<Maybe<ResolversTypes['Regulation']>, ParentType, ContextType>;
 };
 
 export type CreateSqlTraitResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['CreateSqlTraitResult'] = ResolversParentTypes['CreateSqlTraitResult']> = {
@@ -2426,6 +2610,7 @@ export type EventResultResolvers<ContextType = Context, ParentType extends Resol
   messageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   profileId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  suppressed?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   violations?: Resolver<Array<ResolversTypes['Violation']>, ParentType, ContextType>;
   warnings?: Resolver<Array<ResolversTypes['Warning']>, ParentType, ContextType>;
 };
@@ -2507,6 +2692,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   batch?: Resolver<ResolversTypes['BatchResult'], ParentType, ContextType, RequireFields<MutationBatchArgs, 'input'>>;
   createAudience?: Resolver<ResolversTypes['AudienceResult'], ParentType, ContextType, RequireFields<MutationCreateAudienceArgs, 'input'>>;
   createComputedTrait?: Resolver<ResolversTypes['CreateComputedTraitResult'], ParentType, ContextType, RequireFields<MutationCreateComputedTraitArgs, 'input'>>;
+  createRegulation?: Resolver<ResolversTypes['CreateRegulationResult'], ParentType, ContextType, RequireFields<MutationCreateRegulationArgs, 'input'>>;
   createSqlTrait?: Resolver<ResolversTypes['CreateSqlTraitResult'], ParentType, ContextType, RequireFields<MutationCreateSqlTraitArgs, 'input'>>;
   createWebhookDestination?: Resolver<ResolversTypes['CreateDestinationResult'], ParentType, ContextType, RequireFields<MutationCreateWebhookDestinationArgs, 'input'>>;
   deleteAudience?: Resolver<ResolversTypes['DeleteAudienceResult'], ParentType, ContextType, RequireFields<MutationDeleteAudienceArgs, 'key'>>;
@@ -2597,10 +2783,36 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   profile?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileArgs, 'by'>>;
   profileById?: Resolver<Maybe<ResolversTypes['Profile']>, ParentType, ContextType, RequireFields<QueryProfileByIdArgs, 'id'>>;
   profiles?: Resolver<ResolversTypes['ProfileConnection'], ParentType, ContextType, RequireFields<QueryProfilesArgs, 'first'>>;
+  regulation?: Resolver<Maybe<ResolversTypes['Regulation']>, ParentType, ContextType, RequireFields<QueryRegulationArgs, 'id'>>;
+  regulations?: Resolver<ResolversTypes['RegulationConnection'], ParentType, ContextType, RequireFields<QueryRegulationsArgs, 'first'>>;
   sqlTrait?: Resolver<Maybe<ResolversTypes['SqlTrait']>, ParentType, ContextType, RequireFields<QuerySqlTraitArgs, 'key'>>;
   sqlTraits?: Resolver<Array<ResolversTypes['SqlTrait']>, ParentType, ContextType>;
   syncTargets?: Resolver<Array<ResolversTypes['SyncTarget']>, ParentType, ContextType>;
   version?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type RegulationResolvers<ContextType = Context, ParentType extends ResolversParentTypes['Regulation'] = ResolversParentTypes['Regulation']> = {
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['RegulationFailure']>, ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  identifiers?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  profiles?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RegulationStatus'], ParentType, ContextType>;
+  subject?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['RegulationType'], ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+};
+
+export type RegulationConnectionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RegulationConnection'] = ResolversParentTypes['RegulationConnection']> = {
+  nodes?: Resolver<Array<ResolversTypes['Regulation']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type RegulationFailureResolvers<ContextType = Context, ParentType extends ResolversParentTypes['RegulationFailure'] = ResolversParentTypes['RegulationFailure']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type ReplayResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['ReplayResult'] = ResolversParentTypes['ReplayResult']> = {
@@ -2710,6 +2922,7 @@ export type Resolvers<ContextType = Context> = {
   ComputedTraitValue?: ComputedTraitValueResolvers<ContextType>;
   CreateComputedTraitResult?: CreateComputedTraitResultResolvers<ContextType>;
   CreateDestinationResult?: CreateDestinationResultResolvers<ContextType>;
+  CreateRegulationResult?: CreateRegulationResultResolvers<ContextType>;
   CreateSqlTraitResult?: CreateSqlTraitResultResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   DeleteAudienceResult?: DeleteAudienceResultResolvers<ContextType>;
@@ -2745,6 +2958,9 @@ export type Resolvers<ContextType = Context> = {
   ProfileMetadata?: ProfileMetadataResolvers<ContextType>;
   ProfileViolation?: ProfileViolationResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Regulation?: RegulationResolvers<ContextType>;
+  RegulationConnection?: RegulationConnectionResolvers<ContextType>;
+  RegulationFailure?: RegulationFailureResolvers<ContextType>;
   ReplayResult?: ReplayResultResolvers<ContextType>;
   RunSqlTraitResult?: RunSqlTraitResultResolvers<ContextType>;
   SegmentId?: GraphQLScalarType;

@@ -8,7 +8,14 @@ export {
 } from './identity.service.ts';
 export { IDENTITY_QUERIES, MigrationRepository, type MigrationState } from './identity.repository.ts';
 export type { Violation } from './decide.ts';
-export { normaliseIdentifier, identifierKey, identifierProblem, type Identifier } from './identifiers.ts';
+export {
+  extractIdentifiers,
+  normaliseIdentifier,
+  identifierKey,
+  identifierProblem,
+  parseIdentifierKey,
+  type Identifier,
+} from './identifiers.ts';
 export { blockedValueProblem, type IdentifierRule, type BlockedValue, type Window } from './rules.ts';
 export { searchableValue, type TraitState } from './traits.ts';
 export {

@@ -2,7 +2,14 @@
 // code (STYLE.md §9); a refused event is written nowhere (SEMANTICS.md §1, §7).
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import { identifierProblem, type ApplyResult, type Violation } from '../identity/index.ts';
+import {
+  extractIdentifiers,
+  identifierKey,
+  identifierProblem,
+  normaliseIdentifier,
+  type ApplyResult,
+  type Violation,
+} from '../identity/index.ts';
 import {
   storableEvent,
   validateBatch,
@@ -21,6 +28,11 @@ export interface EventOutcome {
   ok: boolean;
   messageId: string | null;
   duplicate: boolean;
+  /**
+   * True when the event carried an identifier a deletion and suppression request suppressed: answered as
+   * accepted, counted, never applied (SEMANTICS.md §7, §12; docs/adr/0027-deletion-and-suppression.md).
+   */
+  suppressed: boolean;
   profileId: string | null;
   error: AppError | null;
   violations: Violation[];
@@ -32,6 +44,8 @@ export interface BatchOutcome {
   results: EventOutcome[];
   applied: number;
   duplicates: number;
+  /** Items answered as suppressed (docs/adr/0027-deletion-and-suppression.md). */
+  suppressed: number;
   refused: number;
   error: AppError | null;
 }
@@ -52,6 +66,11 @@ export interface IngestServiceOptions {
   /** Transactions in flight per space (group commit, docs/adr/0012-group-commit.md); 4 unless set. */
   writers?: number;
   observer?: IngestObserver;
+  /**
+   * The identifier keys suppressed in a space (src/privacy/suppression.ts); an event carrying any of them
+   * is answered as suppressed and not applied. None when unset.
+   */
+  suppressed?: (space: string) => Promise<ReadonlySet<string>>;
 }
 
 export class IngestService {
@@ -59,12 +78,14 @@ export class IngestService {
   private readonly newMessageId: () => string;
   private readonly queue: WriteQueue;
   private readonly observer: IngestObserver | undefined;
+  private readonly suppressed: ((space: string) => Promise<ReadonlySet<string>>) | undefined;
 
   /** `apply` stores a batch in both stores (TwoStoreCommit.apply, docs/adr/0018-event-store.md). */
   constructor(apply: ApplyBatch, options: IngestServiceOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
     this.newMessageId = options.newMessageId ?? (() => `sg-${randomUUID()}`);
     const observer = (this.observer = options.observer);
+    this.suppressed = options.suppressed;
     this.queue = new WriteQueue(apply, {
       maxEvents: BATCH_CHUNK,
       writers: options.writers ?? DEFAULT_WRITERS,
@@ -107,14 +128,22 @@ export class IngestService {
     const validated = validateBatch(input, this.clock(), this.newMessageId);
     if (!validated.ok) {
       this.observer?.batchRefused(validated.error);
-      return { results: [], applied: 0, duplicates: 0, refused: 0, error: validated.error };
+      return {
+        results: [],
+        applied: 0,
+        duplicates: 0,
+        suppressed: 0,
+        refused: 0,
+        error: validated.error,
+      };
     }
     const items = validated.items.map((item, index) => withIdentifierCheck(item, ['batch', index]));
     const results = await this.applyAll(space, items, true);
     return {
       results,
-      applied: results.filter((r) => r.ok && !r.duplicate).length,
+      applied: results.filter((r) => r.ok && !r.duplicate && !r.suppressed).length,
       duplicates: results.filter((r) => r.duplicate).length,
+      suppressed: results.filter((r) => r.suppressed).length,
       refused: results.filter((r) => !r.ok).length,
       error: null,
     };
@@ -145,7 +174,16 @@ export class IngestService {
    * chunk may share its transaction with other requests of the space that wait at the same time.
    */
   private async applyAll(space: string, items: Validated[], inBatch: boolean): Promise<EventOutcome[]> {
-    const valid = items.flatMap((item, index) => (item.ok ? [{ index, event: item.event }] : []));
+    const suppressedKeys = this.suppressed === undefined ? null : await this.suppressed(space);
+    const suppressed = new Set<number>();
+    const valid = items.flatMap((item, index) => {
+      if (!item.ok) return [];
+      if (suppressedKeys !== null && suppressedKeys.size > 0 && carriesAny(item.event, suppressedKeys)) {
+        suppressed.add(index);
+        return [];
+      }
+      return [{ index, event: item.event }];
+    });
     const applied = new Map<number, ApplyResult>();
     for (let start = 0; start < valid.length; start += BATCH_CHUNK) {
       const chunk = valid.slice(start, start + BATCH_CHUNK);
@@ -161,8 +199,21 @@ export class IngestService {
           ok: false,
           messageId: null,
           duplicate: false,
+          suppressed: false,
           profileId: null,
           error: item.error,
+          violations: [],
+          warnings: [],
+        };
+      }
+      if (suppressed.has(index)) {
+        return {
+          ok: true,
+          messageId: item.event.messageId,
+          duplicate: false,
+          suppressed: true,
+          profileId: null,
+          error: null,
           violations: [],
           warnings: [],
         };
@@ -172,6 +223,17 @@ export class IngestService {
     this.observer?.outcomes(outcomes);
     return outcomes;
   }
+}
+
+/**
+ * Whether an event carries a suppressed identifier (SEMANTICS.md §12): any of its user identifiers, or the
+ * account of a group call. Keys are normalised as the graph stores them, so `Jane@X.com` matches.
+ */
+function carriesAny(event: ValidEvent, keys: ReadonlySet<string>): boolean {
+  if (extractIdentifiers(event).some((id) => keys.has(identifierKey(id)))) return true;
+  if (event.groupId === undefined) return false;
+  const account = normaliseIdentifier('group_id', event.groupId);
+  return account !== null && keys.has(identifierKey(account));
 }
 
 /**
@@ -195,6 +257,7 @@ function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path'
         ok: true,
         messageId: event.messageId,
         duplicate: false,
+        suppressed: false,
         profileId: result.profileId,
         error: null,
         violations: result.violations,
@@ -205,6 +268,7 @@ function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path'
         ok: true,
         messageId: event.messageId,
         duplicate: true,
+        suppressed: false,
         profileId: null,
         error: null,
         violations: [],
@@ -215,6 +279,7 @@ function outcomeOf(event: ValidEvent, result: ApplyResult, path: AppError['path'
         ok: false,
         messageId: event.messageId,
         duplicate: false,
+        suppressed: false,
         profileId: null,
         error: { code: result.code, message: result.message, path },
         violations: result.violations,

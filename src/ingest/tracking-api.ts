@@ -255,10 +255,19 @@ function answerEvent(res: ServerResponse, outcome: EventOutcome): void {
       success: true,
       messageId: outcome.messageId,
       duplicate: outcome.duplicate,
+      ...suppressedOf(outcome),
       ...warningsOf(outcome),
     });
   }
   sendJson(res, 400, { success: false, error: outcome.error });
+}
+
+/**
+ * SEMANTICS.md §7, §12: an event carrying a suppressed identifier is answered 200 as accepted, so SDKs
+ * neither retry nor log errors, with `suppressed: true` (shown only then: Segment's shape otherwise).
+ */
+function suppressedOf(outcome: EventOutcome): { suppressed?: true } {
+  return outcome.suppressed ? { suppressed: true } : {};
 }
 
 /** SEMANTICS.md §7, §8: fields not trusted, shown only when there are some (Segment's shape otherwise). */
@@ -273,10 +282,16 @@ function answerBatch(res: ServerResponse, outcome: BatchOutcome): void {
     ok: r.ok,
     messageId: r.messageId,
     duplicate: r.duplicate,
+    ...suppressedOf(r),
     error: r.error,
     ...warningsOf(r),
   }));
-  const summary = { applied: outcome.applied, duplicates: outcome.duplicates, refused: outcome.refused };
+  const summary = {
+    applied: outcome.applied,
+    duplicates: outcome.duplicates,
+    ...(outcome.suppressed > 0 ? { suppressed: outcome.suppressed } : {}),
+    refused: outcome.refused,
+  };
   const firstRefused = outcome.results.findIndex((r) => !r.ok);
   const first = outcome.results[firstRefused]?.error;
   if (first === undefined || first === null)

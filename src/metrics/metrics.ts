@@ -57,7 +57,7 @@ export class Metrics {
   });
   private readonly events = new Counter({
     name: 'stitchgraph_ingest_events_total',
-    help: 'Events judged by ingestion (tracking API and GraphQL): applied, duplicate, or refused with a code',
+    help: 'Events judged by ingestion (tracking API and GraphQL): applied, duplicate, suppressed (a deletion and suppression request, ADR 0027), or refused with a code',
     labelNames: ['outcome', 'code'] as const,
     registers: [this.registry],
   });
@@ -122,7 +122,8 @@ export class Metrics {
     outcomes: (outcomes: readonly EventOutcome[]) => {
       for (const o of outcomes) {
         if (!o.ok) this.events.inc({ outcome: 'refused', code: codeLabel(o.error?.code) });
-        else this.events.inc({ outcome: o.duplicate ? 'duplicate' : 'applied' });
+        else
+          this.events.inc({ outcome: o.suppressed ? 'suppressed' : o.duplicate ? 'duplicate' : 'applied' });
       }
     },
     batchRefused: (error: AppError) => this.batchesRefused.inc({ code: codeLabel(error.code) }),

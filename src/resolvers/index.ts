@@ -24,6 +24,7 @@ import { blockedValueFields, rulesMutations, rulesQueries } from './rules.ts';
 import { SyncTarget, syncQueries } from './sync.ts';
 import { SqlTrait, sqlTraitMutations, sqlTraitQueries } from './sql-traits.ts';
 import { ImportJob, importQueries } from './imports.ts';
+import { Regulation, regulationMutations, regulationQueries } from './regulations.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -50,7 +51,9 @@ export const resolvers: Resolvers = {
     ...syncQueries,
     ...sqlTraitQueries,
     ...importQueries,
+    ...regulationQueries,
   },
+  Regulation,
   SyncTarget,
   SqlTrait,
   ImportJob,
@@ -71,5 +74,6 @@ export const resolvers: Resolvers = {
     ...audienceMutations,
     ...destinationMutations,
     ...sqlTraitMutations,
+    ...regulationMutations,
   },
 };
