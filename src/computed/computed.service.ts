@@ -530,33 +530,31 @@ export class ComputedTraitsService {
     };
 
     if (level === 'USERS') {
-      // Profiles: each input for the whole space in one read, then every profile evaluated in memory.
-      const ids = await this.repo.spaceProfiles(this.db, space);
+      // Profiles: each input for the whole space in one read, the reads at once (PostgreSQL's and Neo4j's
+      // run side by side), then every profile evaluated in memory.
       const streams = plan.evaluated.flatMap(ownStreams);
-      const eventsOf = new Map<string, LanguageEvent[]>();
-      if (streams.length > 0)
-        for (const e of await this.repo.spaceEvents(
-          this.db,
-          space,
-          matchOf(streams, now),
-          plan.evaluated.some(readsProperties),
-        )) {
-          const list = eventsOf.get(e.profileId) ?? [];
-          list.push(languageEvent(e));
-          eventsOf.set(e.profileId, list);
-        }
-      // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
-      const customOf =
+      const [ids, events, customOf, identified, stored] = await Promise.all([
+        this.repo.spaceProfiles(this.db, space),
+        streams.length > 0
+          ? this.repo.spaceEvents(this.db, space, matchOf(streams, now), plan.evaluated.some(readsProperties))
+          : Promise.resolve([]),
+        // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
         plan.custom.length > 0 && this.customTraits !== null
-          ? await this.customTraits(space, level, { having: plan.custom })
-          : new Map<string, Record<string, unknown>>();
-      const identified = plan.evaluated.some((c) => c.kind === 'audience' && !c.includeAnonymous)
-        ? await this.repo.spaceIdentified(this.db, space, KNOWN_IDENTIFIER_TYPES)
-        : new Map<string, string>();
-      const stored =
+          ? this.customTraits(space, level, { having: plan.custom })
+          : Promise.resolve(new Map<string, Record<string, unknown>>()),
+        plan.evaluated.some((c) => c.kind === 'audience' && !c.includeAnonymous)
+          ? this.repo.spaceIdentified(this.db, space, KNOWN_IDENTIFIER_TYPES)
+          : Promise.resolve(new Map<string, string>()),
         storedKeys.length > 0
-          ? byId(await this.repo.spaceTraitValues(this.db, space, level, storedKeys))
-          : new Map<string, Record<string, unknown>>();
+          ? this.repo.spaceTraitValues(this.db, space, level, storedKeys).then(byId)
+          : Promise.resolve(new Map<string, Record<string, unknown>>()),
+      ]);
+      const eventsOf = new Map<string, LanguageEvent[]>();
+      for (const e of events) {
+        const list = eventsOf.get(e.profileId) ?? [];
+        list.push(languageEvent(e));
+        eventsOf.set(e.profileId, list);
+      }
       for (const id of ids) {
         const known = identified.get(id);
         count(id, {

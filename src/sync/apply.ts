@@ -85,6 +85,26 @@ class Writes {
   }
 }
 
+/** A deleted profile id's rows, table by table; profile_merges last (segments-of reads it). */
+const FORGET: readonly TargetQuery[] = [
+  'forget-identifies',
+  'forget-tracks',
+  'forget-pages',
+  'forget-screens',
+  'forget-groups',
+  'forget-aliases',
+  'forget-id-graph-updates',
+  'forget-external-id-mapping-updates',
+  'forget-profile-traits-updates',
+  'forget-user-identifiers',
+  'forget-user-traits',
+  'forget-audience-membership-updates',
+  'forget-computed-trait-updates',
+  'forget-audience-memberships',
+  'forget-computed-traits',
+  'forget-profile-merges',
+];
+
 /** Statements of materialised tables that delete their row (run one by one when flushed). */
 const DELETES: ReadonlySet<TargetQuery> = new Set([
   'remove-user-trait',
@@ -290,6 +310,22 @@ export async function applyChanges(
               receivedAt,
               seq,
             ]);
+        }
+      }
+    } else if (row.kind === 'deletions') {
+      // A deletion request (docs/adr/0027): every row of the profile and of each id merged into it goes,
+      // whatever the stretches before wrote (what is held is written first, then removed with the rest).
+      const profileIds = Array.isArray((row.payload as { profileIds?: unknown } | null)?.profileIds)
+        ? ((row.payload as { profileIds: unknown[] }).profileIds.filter(
+            (p) => typeof p === 'string',
+          ) as string[])
+        : [];
+      await writes.flush(tx);
+      for (const profileId of profileIds) {
+        const segments = (await tx.run('segments-of', [profileId])).map((r) => String(r.segment_id));
+        for (const segment of segments) {
+          for (const statement of FORGET) await tx.run(statement, [segment]);
+          canonical.delete(segment);
         }
       }
     }

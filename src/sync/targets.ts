@@ -109,6 +109,23 @@ export const TARGET_QUERIES = [
   'remove-user-computed-trait',
   'set-account-computed-trait',
   'remove-account-computed-trait',
+  'segments-of',
+  'forget-identifies',
+  'forget-tracks',
+  'forget-pages',
+  'forget-screens',
+  'forget-groups',
+  'forget-aliases',
+  'forget-id-graph-updates',
+  'forget-external-id-mapping-updates',
+  'forget-profile-traits-updates',
+  'forget-user-identifiers',
+  'forget-user-traits',
+  'forget-audience-membership-updates',
+  'forget-computed-trait-updates',
+  'forget-audience-memberships',
+  'forget-computed-traits',
+  'forget-profile-merges',
 ] as const;
 export type TargetQuery = (typeof TARGET_QUERIES)[number];
 

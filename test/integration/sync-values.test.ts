@@ -3,12 +3,19 @@
 // database of the test's own) and a temporary DuckDB file: entries, exits and value changes arrive in the
 // update tables, and the materialised tables (audience_memberships, computed_traits and their account
 // equivalents) equal what the event store holds now, after merges too; a second pass writes nothing and a
-// resync writes the same again. The computed-traits worker is driven by the test (catchUp), as in the
+// resync writes the same again. A deletion request (docs/adr/0027) takes every row of the person out of
+// every table of both targets. The computed-traits worker is driven by the test (catchUp), as in the
 // audiences property test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
 import { EventStore } from '../../src/events/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
+import {
+  PrivacyRepository,
+  PrivacyService,
+  SUPPRESSION_REFRESH_MS,
+  SuppressionList,
+} from '../../src/privacy/index.ts';
 import { ProfilesService } from '../../src/profiles/index.ts';
 import { DEFAULT_SYNC_SETTINGS, SyncService, type SyncTargetStatus } from '../../src/sync/index.ts';
 import { traitText } from '../../src/sync/apply.ts';
@@ -247,5 +254,61 @@ describe('Profiles Sync of audiences and computed traits', () => {
       expect(await count(), kind).toBe(before);
       expect(await materialised(kind), kind).toEqual(after);
     }
+  });
+
+  it('takes a deleted person out of every table of both targets, merged-away ids included', async () => {
+    const privacyRepository = new PrivacyRepository(own.db, t.graph);
+    const privacy = new PrivacyService(
+      own.db,
+      t.graph,
+      new SuppressionList((space) => privacyRepository.suppressedKeys(space), SUPPRESSION_REFRESH_MS),
+    );
+    const u1 = await profileOf('sv-u1');
+    // sv-a9's profile was merged into sv-u1's in the test before: its rows go too.
+    const segments = async (kind: Kind) =>
+      (
+        await query(
+          kind,
+          `SELECT segment_id FROM profile_merges WHERE canonical_segment_id = '${u1}' ORDER BY segment_id`,
+        )
+      ).map((r) => String(r.segment_id));
+    for (const { kind } of targets) expect((await segments(kind)).length, kind).toBe(2);
+    const ids = await segments('postgres');
+    const inList = ids.map((id) => `'${id}'`).join(', ');
+    const remaining = async (kind: Kind) => {
+      const counts: Record<string, number> = {};
+      for (const [table, where] of [
+        ['identifies', `segment_id IN (${inList})`],
+        ['tracks', `segment_id IN (${inList})`],
+        ['groups', `segment_id IN (${inList})`],
+        ['id_graph_updates', `segment_id IN (${inList}) OR canonical_segment_id IN (${inList})`],
+        ['external_id_mapping_updates', `segment_id IN (${inList})`],
+        ['profile_traits_updates', `segment_id IN (${inList}) OR canonical_segment_id IN (${inList})`],
+        ['user_identifiers', `canonical_segment_id IN (${inList})`],
+        ['user_traits', `canonical_segment_id IN (${inList})`],
+        ['audience_membership_updates', `canonical_segment_id IN (${inList})`],
+        ['computed_trait_updates', `canonical_segment_id IN (${inList})`],
+        ['audience_memberships', `canonical_segment_id IN (${inList})`],
+        ['computed_traits', `canonical_segment_id IN (${inList})`],
+        ['profile_merges', `segment_id IN (${inList}) OR canonical_segment_id IN (${inList})`],
+      ] as const)
+        counts[table] = Number(
+          (await query(kind, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]?.n,
+        );
+      return counts;
+    };
+    // Before: the person has rows in the tables that hold them.
+    expect((await remaining('duckdb')).tracks).toBeGreaterThan(0);
+    const asked = await privacy.request(s.space, 'DELETE_ONLY', { type: 'user_id', value: 'sv-u1' });
+    expect(asked.ok).toBe(true);
+    await privacy.idle();
+    await settle();
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      const left = await remaining(kind);
+      expect(left, kind).toEqual(Object.fromEntries(Object.keys(left).map((k) => [k, 0])));
+      expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 } });
+    }
+    await privacy.stop();
   });
 });

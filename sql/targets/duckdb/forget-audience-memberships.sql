@@ -1,0 +1,4 @@
+-- forget-audience-memberships: a deleted profile id's rows of audience_memberships (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 profile id (one of segments-of's)
+-- returns: nothing
+DELETE FROM audience_memberships WHERE canonical_segment_id = $1

@@ -1,0 +1,4 @@
+-- forget-external-id-mapping-updates: a deleted profile id's rows of external_id_mapping_updates (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 profile id (one of segments-of's)
+-- returns: nothing
+DELETE FROM external_id_mapping_updates WHERE segment_id = $1

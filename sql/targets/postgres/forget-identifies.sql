@@ -1,0 +1,4 @@
+-- forget-identifies: a deleted profile id's rows of identifies (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 profile id (one of segments-of's)
+-- returns: nothing
+DELETE FROM identifies WHERE segment_id = $1

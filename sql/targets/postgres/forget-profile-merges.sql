@@ -1,0 +1,4 @@
+-- forget-profile-merges: a deleted profile id's rows of profile_merges (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 profile id (one of segments-of's)
+-- returns: nothing
+DELETE FROM profile_merges WHERE segment_id = $1 OR canonical_segment_id = $1

@@ -1,0 +1,7 @@
+-- segments-of: the profile ids a target maps to a profile (itself and every id merged into it), for a
+-- deletion (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 profile id
+-- returns: segment_id
+SELECT segment_id FROM profile_merges WHERE canonical_segment_id = $1
+UNION
+SELECT $1::text AS segment_id
