@@ -8,7 +8,7 @@ import type { LoggedChange, StoredEvent } from '../events/index.ts';
 import { slug } from '../events/index.ts';
 import { stringifyJson } from '../json.ts';
 import type { ValueChangeRow } from './sync.repository.ts';
-import type { TargetQuery, TargetTx } from './targets.ts';
+import { FORGET_QUERIES, type TargetQuery, type TargetTx } from './targets.ts';
 
 interface LoggedEvent {
   messageId: string;
@@ -84,26 +84,6 @@ class Writes {
     this.latest.clear();
   }
 }
-
-/** A deleted profile id's rows, table by table; profile_merges last (segments-of reads it). */
-const FORGET: readonly TargetQuery[] = [
-  'forget-identifies',
-  'forget-tracks',
-  'forget-pages',
-  'forget-screens',
-  'forget-groups',
-  'forget-aliases',
-  'forget-id-graph-updates',
-  'forget-external-id-mapping-updates',
-  'forget-profile-traits-updates',
-  'forget-user-identifiers',
-  'forget-user-traits',
-  'forget-audience-membership-updates',
-  'forget-computed-trait-updates',
-  'forget-audience-memberships',
-  'forget-computed-traits',
-  'forget-profile-merges',
-];
 
 /** Statements of materialised tables that delete their row (run one by one when flushed). */
 const DELETES: ReadonlySet<TargetQuery> = new Set([
@@ -324,7 +304,7 @@ export async function applyChanges(
       for (const profileId of profileIds) {
         const segments = (await tx.run('segments-of', [profileId])).map((r) => String(r.segment_id));
         for (const segment of segments) {
-          for (const statement of FORGET) await tx.run(statement, [segment]);
+          for (const statement of FORGET_QUERIES) await tx.run(statement, [segment]);
           canonical.delete(segment);
         }
       }

@@ -72,6 +72,29 @@ export interface SyncTarget {
   transaction<T>(work: (tx: TargetTx) => Promise<T>): Promise<T>;
 }
 
+/**
+ * A deleted profile id's rows, table by table, in this order: profile_merges last, since segments-of reads
+ * it (docs/adr/0027-deletion-and-suppression.md).
+ */
+export const FORGET_QUERIES = [
+  'forget-identifies',
+  'forget-tracks',
+  'forget-pages',
+  'forget-screens',
+  'forget-groups',
+  'forget-aliases',
+  'forget-id-graph-updates',
+  'forget-external-id-mapping-updates',
+  'forget-profile-traits-updates',
+  'forget-user-identifiers',
+  'forget-user-traits',
+  'forget-audience-membership-updates',
+  'forget-computed-trait-updates',
+  'forget-audience-memberships',
+  'forget-computed-traits',
+  'forget-profile-merges',
+] as const;
+
 export const TARGET_QUERIES = [
   'lock',
   'probe',
@@ -110,22 +133,7 @@ export const TARGET_QUERIES = [
   'set-account-computed-trait',
   'remove-account-computed-trait',
   'segments-of',
-  'forget-identifies',
-  'forget-tracks',
-  'forget-pages',
-  'forget-screens',
-  'forget-groups',
-  'forget-aliases',
-  'forget-id-graph-updates',
-  'forget-external-id-mapping-updates',
-  'forget-profile-traits-updates',
-  'forget-user-identifiers',
-  'forget-user-traits',
-  'forget-audience-membership-updates',
-  'forget-computed-trait-updates',
-  'forget-audience-memberships',
-  'forget-computed-traits',
-  'forget-profile-merges',
+  ...FORGET_QUERIES,
 ] as const;
 export type TargetQuery = (typeof TARGET_QUERIES)[number];
 
