@@ -1719,7 +1719,8 @@ export type RegulationSubjectInput = {
 
 /**
  * Segment's regulation types (its Public API's "User Deletion and Suppression"); the deletion ones delete in
- * the identity graph and the event store (sync targets are not purged yet: docs/adr/0027).
+ * the identity graph, the event store and, when their sync reaches the deletion, every Profiles Sync target
+ * (docs/adr/0027).
  */
 export type RegulationType =
   /**
