@@ -17,5 +17,8 @@ WHERE space = $1
   AND ($2::text IS NULL OR id = $2)
   AND ($3::bigint IS NULL
        OR ((extract(epoch FROM created_at) * 1000000)::bigint, id) < ($3::bigint, $4::text))
-ORDER BY created_at DESC, id DESC
+-- The table's created_at (to the microsecond, as the keyset compares), not the output column of that
+-- name (whole milliseconds), which ORDER BY would otherwise take: ties in the millisecond would then be
+-- ordered by id and pages would repeat and skip jobs.
+ORDER BY profile_imports.created_at DESC, profile_imports.id DESC
 LIMIT $5
