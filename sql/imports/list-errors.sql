@@ -4,5 +4,6 @@
 SELECT line::text AS line, code, message, field
 FROM profile_import_errors
 WHERE job_id = $1 AND ($2::bigint IS NULL OR line > $2)
-ORDER BY line
+-- The table's line (a number), not the output column of that name (text, where 10 sorts before 9).
+ORDER BY profile_import_errors.line
 LIMIT $3

@@ -13,4 +13,5 @@ SELECT id, space, kind, name, location, display, generation::text AS generation,
        last_error, round(extract(epoch FROM last_error_at) * 1000)::float8 AS last_error_at, failures
 FROM sync_targets
 WHERE $1::text IS NULL OR space = $1
-ORDER BY created_at, id
+-- The table's created_at, not the millisecond output column of that name.
+ORDER BY sync_targets.created_at, sync_targets.id

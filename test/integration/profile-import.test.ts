@@ -170,6 +170,24 @@ describe('HTTP upload', () => {
     expect(count('stitchgraph_import_jobs_total{status="DONE"}')).toBeGreaterThanOrEqual(1);
   });
 
+  it('pages errors in line order past line 9 (lines are numbers, not text)', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => `,trait${i}`).join('\n');
+    const answer = await upload(`user_id,plan\n${rows}\n`);
+    const id = (answer.body.job as { id: string }).id;
+    const lines: number[] = [];
+    let after: string | null = null;
+    for (let page = 0; page < 10; page++) {
+      const data = await gql(
+        `query ($id: ID!, $after: String) { importJob(id: $id) { errors(first: 5, after: $after) { nodes { line } pageInfo { hasNextPage endCursor } } } }`,
+        { id, after },
+      );
+      lines.push(...data.importJob.errors.nodes.map((e: { line: number }) => e.line));
+      if (!data.importJob.errors.pageInfo.hasNextPage) break;
+      after = data.importJob.errors.pageInfo.endCursor as string;
+    }
+    expect(lines).toEqual(Array.from({ length: 12 }, (_, i) => i + 2));
+  });
+
   it('shows the job over GraphQL, with its errors paged', async () => {
     const data = await gql(`query ($id: ID!) { importJob(id: $id) { ${JOB_FIELDS} } }`, { id: jobId });
     expect(data.importJob).toMatchObject({
