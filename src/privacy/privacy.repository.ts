@@ -258,7 +258,11 @@ export class PrivacyRepository {
     return z.object({ events: z.number(), members: z.number(), values: z.number() }).parse(row);
   }
 
-  async recordDeletion(space: string, regulationId: string, profileIds: string[]): Promise<void> {
-    await this.db.query('privacy/record-deletion', [space, JSON.stringify({ regulationId, profileIds })]);
+  async recordDeletion(
+    space: string,
+    regulationId: string,
+    deleted: { profileIds: string[]; groupIds: string[] },
+  ): Promise<void> {
+    await this.db.query('privacy/record-deletion', [space, JSON.stringify({ regulationId, ...deleted })]);
   }
 }

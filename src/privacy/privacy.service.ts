@@ -252,7 +252,7 @@ export class PrivacyService {
           fresh.length;
         if (found === 0 && pass > 0) break;
       }
-      await this.repository.recordDeletion(space, id, [...profileIds]);
+      await this.repository.recordDeletion(space, id, { profileIds: [...profileIds], groupIds: [] });
       await this.repository.finish(id, 'FINISHED', counts, null);
     } catch (error) {
       await this.failed(id, counts, error);
@@ -286,6 +286,7 @@ export class PrivacyService {
         await this.repository.progress(id, counts);
         if (accounts + stored.events + stored.members + stored.values === 0 && pass > 0) break;
       }
+      await this.repository.recordDeletion(space, id, { profileIds: [], groupIds: [groupId] });
       await this.repository.finish(id, 'FINISHED', counts, null);
     } catch (error) {
       await this.failed(id, counts, error);

@@ -8,7 +8,7 @@ import type { LoggedChange, StoredEvent } from '../events/index.ts';
 import { slug } from '../events/index.ts';
 import { stringifyJson } from '../json.ts';
 import type { ValueChangeRow } from './sync.repository.ts';
-import { FORGET_QUERIES, type TargetQuery, type TargetTx } from './targets.ts';
+import { FORGET_ACCOUNT_QUERIES, FORGET_QUERIES, type TargetQuery, type TargetTx } from './targets.ts';
 
 interface LoggedEvent {
   messageId: string;
@@ -294,20 +294,21 @@ export async function applyChanges(
       }
     } else if (row.kind === 'deletions') {
       // A deletion request (docs/adr/0027): every row of the profile and of each id merged into it goes,
-      // whatever the stretches before wrote (what is held is written first, then removed with the rest).
-      const profileIds = Array.isArray((row.payload as { profileIds?: unknown } | null)?.profileIds)
-        ? ((row.payload as { profileIds: unknown[] }).profileIds.filter(
-            (p) => typeof p === 'string',
-          ) as string[])
-        : [];
+      // whatever the stretches before wrote (what is held is written first, then removed with the rest);
+      // an account's (by group_id) likewise.
+      const payload = (row.payload ?? {}) as { profileIds?: unknown; groupIds?: unknown };
+      const strings = (list: unknown) =>
+        Array.isArray(list) ? list.filter((p): p is string => typeof p === 'string') : [];
       await writes.flush(tx);
-      for (const profileId of profileIds) {
+      for (const profileId of strings(payload.profileIds)) {
         const segments = (await tx.run('segments-of', [profileId])).map((r) => String(r.segment_id));
         for (const segment of segments) {
           for (const statement of FORGET_QUERIES) await tx.run(statement, [segment]);
           canonical.delete(segment);
         }
       }
+      for (const groupId of strings(payload.groupIds))
+        for (const statement of FORGET_ACCOUNT_QUERIES) await tx.run(statement, [groupId]);
     }
     // `accounts` and `memberships` have no table in this step (the ADR's "Not yet").
   }

@@ -95,6 +95,15 @@ export const FORGET_QUERIES = [
   'forget-profile-merges',
 ] as const;
 
+/** A deleted account's rows (by group_id), table by table (docs/adr/0027-deletion-and-suppression.md). */
+export const FORGET_ACCOUNT_QUERIES = [
+  'forget-account-groups',
+  'forget-account-audience-membership-updates',
+  'forget-account-computed-trait-updates',
+  'forget-account-audience-memberships',
+  'forget-account-computed-traits',
+] as const;
+
 export const TARGET_QUERIES = [
   'lock',
   'probe',
@@ -134,6 +143,7 @@ export const TARGET_QUERIES = [
   'remove-account-computed-trait',
   'segments-of',
   ...FORGET_QUERIES,
+  ...FORGET_ACCOUNT_QUERIES,
 ] as const;
 export type TargetQuery = (typeof TARGET_QUERIES)[number];
 

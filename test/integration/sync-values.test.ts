@@ -4,7 +4,7 @@
 // update tables, and the materialised tables (audience_memberships, computed_traits and their account
 // equivalents) equal what the event store holds now, after merges too; a second pass writes nothing and a
 // resync writes the same again. A deletion request (docs/adr/0027) takes every row of the person out of
-// every table of both targets. The computed-traits worker is driven by the test (catchUp), as in the
+// every table of both targets, and an account's (by group_id) out of the account tables. The computed-traits worker is driven by the test (catchUp), as in the
 // audiences property test.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
@@ -307,6 +307,64 @@ describe('Profiles Sync of audiences and computed traits', () => {
       await sync.catchUp(status.id);
       const left = await remaining(kind);
       expect(left, kind).toEqual(Object.fromEntries(Object.keys(left).map((k) => [k, 0])));
+      expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 } });
+    }
+    await privacy.stop();
+  });
+
+  it('takes a deleted account (by group_id) out of every account table of both targets; its member stays', async () => {
+    const privacyRepository = new PrivacyRepository(own.db, t.graph);
+    const privacy = new PrivacyService(
+      own.db,
+      t.graph,
+      new SuppressionList((space) => privacyRepository.suppressedKeys(space), SUPPRESSION_REFRESH_MS),
+    );
+    await send('identify', { userId: 'sv-u2', traits: { plan: 'free' }, messageId: 'sv-20' });
+    await send('group', {
+      userId: 'sv-u2',
+      groupId: 'sv-beta',
+      traits: { tier: 'gold' },
+      messageId: 'sv-21',
+    });
+    await send('track', { userId: 'sv-u2', event: 'Order Completed', messageId: 'sv-22' });
+    await settle();
+    // The targets the first test added (this test follows it).
+    expect(targets.map((x) => x.kind)).toEqual(['duckdb', 'postgres']);
+    const counts = async (kind: Kind) => {
+      const out: Record<string, number> = {};
+      for (const [table, where] of [
+        ['groups', `group_id = 'sv-beta'`],
+        ['audience_membership_updates', `group_id = 'sv-beta'`],
+        ['computed_trait_updates', `group_id = 'sv-beta'`],
+        ['account_audience_memberships', `group_id = 'sv-beta'`],
+        ['account_computed_traits', `group_id = 'sv-beta'`],
+      ] as const)
+        out[table] = Number((await query(kind, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]?.n);
+      return out;
+    };
+    const member = async (kind: Kind) =>
+      Number((await query(kind, `SELECT count(*) AS n FROM identifies WHERE user_id = 'sv-u2'`))[0]?.n);
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      // Before: the account has a row in each of its tables (gold, one order) and its member an identify.
+      expect(await counts(kind), kind).toEqual({
+        groups: 1,
+        audience_membership_updates: 1,
+        computed_trait_updates: 1,
+        account_audience_memberships: 1,
+        account_computed_traits: 1,
+      });
+      expect(await member(kind), kind).toBe(1);
+    }
+    const asked = await privacy.request(s.space, 'DELETE_ONLY', { type: 'group_id', value: 'sv-beta' });
+    expect(asked.ok).toBe(true);
+    await privacy.idle();
+    await settle();
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      const left = await counts(kind);
+      expect(left, kind).toEqual(Object.fromEntries(Object.keys(left).map((k) => [k, 0])));
+      expect(await member(kind), kind).toBe(1);
       expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 } });
     }
     await privacy.stop();

@@ -1,0 +1,4 @@
+-- forget-account-audience-membership-updates: a deleted account's rows of audience_membership_updates (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 group id
+-- returns: nothing
+DELETE FROM audience_membership_updates WHERE level = 'ACCOUNTS' AND group_id = $1

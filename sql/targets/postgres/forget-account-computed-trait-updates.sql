@@ -1,0 +1,4 @@
+-- forget-account-computed-trait-updates: a deleted account's rows of computed_trait_updates (docs/adr/0027-deletion-and-suppression.md).
+-- params: $1 group id
+-- returns: nothing
+DELETE FROM computed_trait_updates WHERE level = 'ACCOUNTS' AND group_id = $1
