@@ -92,6 +92,8 @@ const DELETES: ReadonlySet<TargetQuery> = new Set([
   'remove-account-membership',
   'remove-user-computed-trait',
   'remove-account-computed-trait',
+  'remove-account-trait',
+  'clear-account-traits',
 ]);
 
 /** The message ids whose stored events a stretch of the log needs: its events, and what triggered merges. */
@@ -177,6 +179,14 @@ export async function applyChanges(
   const eventWithKey = (txid: string, key: string) =>
     stored(byTxid.get(txid)?.find((e) => e.keys.includes(key))?.messageId);
   /** The commit's last identify of the profile, else its last event of any type. */
+  /** The commit's last group call naming the account. */
+  const groupCall = (txid: string, groupId: string) =>
+    (byTxid.get(txid) ?? [])
+      .map((e) => stored(e.messageId))
+      .filter((e) => e?.type === 'group' && e.groupId === groupId)
+      .at(-1);
+  /** Account trait names this stretch has written, per account (a later group call may lack some). */
+  const accountNames = new Map<string, Set<string>>();
   const eventOfProfile = (txid: string, profileId: string) => {
     const list = (byTxid.get(txid) ?? []).filter((e) => e.profileId === profileId);
     return stored((list.filter((e) => e.type === 'identify').at(-1) ?? list.at(-1))?.messageId);
@@ -255,6 +265,8 @@ export async function applyChanges(
         await tx.run('merge-profiles', [merged, survivor, at, receivedAt, seq]);
         await tx.run('merge-identifiers', [merged, survivor, seq]);
         await tx.run('merge-traits', [merged]);
+        await tx.run('merge-account-members', [merged, survivor, seq]);
+        await tx.run('drop-merged-account-members', [merged]);
         for (const [id, to] of canonical) if (to === merged) canonical.set(id, survivor);
       }
     } else if (row.kind === 'traits') {
@@ -292,6 +304,50 @@ export async function applyChanges(
             ]);
         }
       }
+    } else if (row.kind === 'accounts') {
+      // An account's whole traits after a group call: the rows of the names it lacks go.
+      for (const item of items(row.payload)) {
+        const groupId = text(item.groupId);
+        const traits = item.traits;
+        if (groupId === null || typeof traits !== 'object' || traits === null) continue;
+        const trigger = groupCall(row.txid, groupId);
+        const at = ms(trigger?.timestamp ?? row.at);
+        const receivedAt = ms(trigger?.receivedAt ?? row.at);
+        writes.put('account_traits_of', [groupId], 'clear-account-traits', [groupId]);
+        for (const name of accountNames.get(groupId) ?? [])
+          writes.put('account_traits', [groupId, name], 'remove-account-trait', [groupId, name]);
+        const names = new Set<string>();
+        for (const [name, value] of Object.entries(traits as Record<string, unknown>)) {
+          const shown = traitText(value);
+          if (shown === null) continue;
+          names.add(name);
+          writes.put('account_traits', [groupId, name], 'set-account-trait', [
+            groupId,
+            name,
+            shown,
+            at,
+            receivedAt,
+            seq,
+          ]);
+        }
+        accountNames.set(groupId, names);
+        written += 1;
+      }
+    } else if (row.kind === 'memberships') {
+      for (const item of items(row.payload)) {
+        const groupId = text(item.groupId);
+        const profileId = text(item.profileId);
+        if (groupId === null || profileId === null) continue;
+        const trigger = groupCall(row.txid, groupId);
+        const profile = await ensureProfile(profileId, trigger, seq, row.at);
+        writes.put('account_members', [groupId, profile], 'set-account-member', [
+          groupId,
+          profile,
+          ms(trigger?.timestamp ?? row.at),
+          seq,
+        ]);
+        written += 1;
+      }
     } else if (row.kind === 'deletions') {
       // A deletion request (docs/adr/0027): every row of the profile and of each id merged into it goes,
       // whatever the stretches before wrote (what is held is written first, then removed with the rest);
@@ -310,7 +366,6 @@ export async function applyChanges(
       for (const groupId of strings(payload.groupIds))
         for (const statement of FORGET_ACCOUNT_QUERIES) await tx.run(statement, [groupId]);
     }
-    // `accounts` and `memberships` have no table in this step (the ADR's "Not yet").
   }
   await writes.flush(tx);
   return written;

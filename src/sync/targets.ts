@@ -92,6 +92,7 @@ export const FORGET_QUERIES = [
   'forget-computed-trait-updates',
   'forget-audience-memberships',
   'forget-computed-traits',
+  'forget-account-memberships',
   'forget-profile-merges',
 ] as const;
 
@@ -102,6 +103,8 @@ export const FORGET_ACCOUNT_QUERIES = [
   'forget-account-computed-trait-updates',
   'forget-account-audience-memberships',
   'forget-account-computed-traits',
+  'forget-account-traits',
+  'forget-account-members',
 ] as const;
 
 export const TARGET_QUERIES = [
@@ -141,6 +144,12 @@ export const TARGET_QUERIES = [
   'remove-user-computed-trait',
   'set-account-computed-trait',
   'remove-account-computed-trait',
+  'set-account-trait',
+  'remove-account-trait',
+  'clear-account-traits',
+  'set-account-member',
+  'merge-account-members',
+  'drop-merged-account-members',
   'segments-of',
   ...FORGET_QUERIES,
   ...FORGET_ACCOUNT_QUERIES,

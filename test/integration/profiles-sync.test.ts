@@ -1,6 +1,7 @@
 // Profiles Sync (SEMANTICS.md §11, docs/adr/0024-profiles-sync.md) against the run's PostgreSQL (a target
 // database of the test's own) and a temporary DuckDB file: events, identifiers, merges and traits arrive
-// in Segment's table shapes; user_traits, user_identifiers and profile_merges answer as after the merge;
+// in Segment's table shapes; user_traits, user_identifiers and profile_merges answer as after the merge,
+// and account_traits and account_members (ours: Segment's Profiles Sync has no account tables) too;
 // later changes arrive incrementally, once; a resync writes the same again; a target that is down costs
 // only delay (its error is recorded, and the next attempt catches up); GraphQL shows each target's state to
 // admins only, and /metrics to Prometheus. A database of this file's own, so that no other file's service
@@ -263,6 +264,51 @@ describe('Profiles Sync', () => {
         resyncPending: false,
         rowsWritten: rowsBefore,
       });
+    }
+  });
+
+  it('keeps accounts: account_traits as the group calls left them, account_members following merges', async () => {
+    // An anonymous visitor joins Acme, ps-u1 removes a trait of it, then the visitor turns out to be ps-u1.
+    await s.send('group', {
+      anonymousId: 'ps-a3',
+      groupId: 'ps-acme',
+      traits: { name: 'Acme', tier: 'gold', seats: 10 },
+      messageId: 'ps-g1',
+    });
+    await s.send('group', {
+      userId: 'ps-u1',
+      groupId: 'ps-acme',
+      traits: { tier: null },
+      messageId: 'ps-g2',
+    });
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      // Two members before the merge: the visitor's profile and ps-u1's.
+      expect((await query(kind, 'SELECT canonical_segment_id FROM account_members')).length, kind).toBe(2);
+    }
+    await s.send('identify', { userId: 'ps-u1', anonymousId: 'ps-a3', messageId: 'ps-g3' });
+    for (const { kind, status } of targets) {
+      await sync.catchUp(status.id);
+      const [owner] = await query(
+        kind,
+        "SELECT canonical_segment_id FROM user_identifiers WHERE value = 'ps-u1'",
+      );
+      const rows = async () => ({
+        traits: await query(kind, 'SELECT group_id, name, value FROM account_traits ORDER BY name'),
+        members: await query(kind, 'SELECT group_id, canonical_segment_id FROM account_members'),
+      });
+      const before = await rows();
+      expect(before, kind).toEqual({
+        traits: [
+          { group_id: 'ps-acme', name: 'name', value: 'Acme' },
+          { group_id: 'ps-acme', name: 'seats', value: '10' },
+        ],
+        members: [{ group_id: 'ps-acme', canonical_segment_id: owner?.canonical_segment_id }],
+      });
+      // A resync from the change log's start ends the same.
+      expect(await sync.requestResync(status.id)).toBe(true);
+      await sync.catchUp(status.id);
+      expect(await rows(), kind).toEqual(before);
     }
   });
 

@@ -290,6 +290,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
         ['computed_trait_updates', `canonical_segment_id IN (${inList})`],
         ['audience_memberships', `canonical_segment_id IN (${inList})`],
         ['computed_traits', `canonical_segment_id IN (${inList})`],
+        ['account_members', `canonical_segment_id IN (${inList})`],
         ['profile_merges', `segment_id IN (${inList}) OR canonical_segment_id IN (${inList})`],
       ] as const)
         counts[table] = Number(
@@ -338,6 +339,8 @@ describe('Profiles Sync of audiences and computed traits', () => {
         ['computed_trait_updates', `group_id = 'sv-beta'`],
         ['account_audience_memberships', `group_id = 'sv-beta'`],
         ['account_computed_traits', `group_id = 'sv-beta'`],
+        ['account_traits', `group_id = 'sv-beta'`],
+        ['account_members', `group_id = 'sv-beta'`],
       ] as const)
         out[table] = Number((await query(kind, `SELECT count(*) AS n FROM ${table} WHERE ${where}`))[0]?.n);
       return out;
@@ -353,6 +356,8 @@ describe('Profiles Sync of audiences and computed traits', () => {
         computed_trait_updates: 1,
         account_audience_memberships: 1,
         account_computed_traits: 1,
+        account_traits: 1,
+        account_members: 1,
       });
       expect(await member(kind), kind).toBe(1);
     }

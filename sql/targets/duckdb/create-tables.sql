@@ -230,3 +230,21 @@ CREATE TABLE IF NOT EXISTS account_computed_traits (
   uuid_ts TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (group_id, trait_key)
 );
+CREATE TABLE IF NOT EXISTS account_traits (
+  group_id VARCHAR NOT NULL,
+  name VARCHAR NOT NULL,
+  value VARCHAR,
+  "timestamp" TIMESTAMPTZ,
+  received_at TIMESTAMPTZ,
+  seq BIGINT NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (group_id, name)
+);
+CREATE TABLE IF NOT EXISTS account_members (
+  group_id VARCHAR NOT NULL,
+  canonical_segment_id VARCHAR NOT NULL,
+  since TIMESTAMPTZ,
+  seq BIGINT NOT NULL,
+  uuid_ts TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (group_id, canonical_segment_id)
+);

@@ -230,3 +230,21 @@ CREATE TABLE IF NOT EXISTS account_computed_traits (
   uuid_ts timestamptz NOT NULL,
   PRIMARY KEY (group_id, trait_key)
 );
+CREATE TABLE IF NOT EXISTS account_traits (
+  group_id text NOT NULL,
+  name text NOT NULL,
+  value text,
+  "timestamp" timestamptz,
+  received_at timestamptz,
+  seq bigint NOT NULL,
+  uuid_ts timestamptz NOT NULL,
+  PRIMARY KEY (group_id, name)
+);
+CREATE TABLE IF NOT EXISTS account_members (
+  group_id text NOT NULL,
+  canonical_segment_id text NOT NULL,
+  since timestamptz,
+  seq bigint NOT NULL,
+  uuid_ts timestamptz NOT NULL,
+  PRIMARY KEY (group_id, canonical_segment_id)
+);

@@ -20,3 +20,5 @@ DELETE FROM audience_memberships;
 DELETE FROM account_audience_memberships;
 DELETE FROM computed_traits;
 DELETE FROM account_computed_traits;
+DELETE FROM account_traits;
+DELETE FROM account_members;
