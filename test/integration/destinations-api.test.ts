@@ -607,6 +607,57 @@ describe('webhook destinations', () => {
     );
   });
 
+  it('restates the survivor in the identify mode when a member merges away into a non-member', async () => {
+    // Dee (pro, the older profile) is no cart viewer; an anonymous visitor viewing a cart is one. When the
+    // visitor turns out to be Dee, Dee survives the merge and stays out (pro): the receiver, which heard
+    // the visitor enter, must hear that the person is out.
+    const anon = `${run}-visitor`;
+    const created = await gql(
+      `mutation ($input: CreateAudienceInput!) { createAudience(input: $input) { ok errors { message } } }`,
+      {
+        input: {
+          key: 'cart_viewers',
+          definition: "event('Cart Viewed').count() >= 1 AND NOT trait('plan') = 'pro'",
+          includeAnonymous: true,
+        },
+      },
+    );
+    expect(created.data?.createAudience, JSON.stringify(created)).toMatchObject({ ok: true });
+    await poll(
+      () => audienceSize('cart_viewers'),
+      (a) => a?.status === 'LIVE',
+    );
+    const { receiver } = await connect({ name: 'Merges', audiences: ['cart_viewers'], modes: ['IDENTIFY'] });
+    await plan('dee', 'pro', 0);
+    await call('track', { anonymousId: anon, event: 'Cart Viewed', messageId: `${run}-cart-1` });
+    const visitor = (calls: ReceivedCall[]) =>
+      calls
+        .filter((c) => c.body.anonymousId === anon && c.body.userId === undefined)
+        .map((c) => c.body.traits);
+    expect(
+      await poll(
+        async () => visitor(receiver.accepted()),
+        (l) => l.length >= 1,
+      ),
+    ).toEqual([{ cart_viewers: true }]);
+
+    await call('identify', { userId: 'dee', anonymousId: anon, messageId: `${run}-dee-merge` });
+    const dee = await poll(
+      async () => receiver.accepted().filter((c) => c.body.userId === 'dee'),
+      (l) => l.length >= 1,
+    );
+    expect(dee.map((c) => c.body)).toEqual([
+      expect.objectContaining({
+        type: 'identify',
+        userId: 'dee',
+        messageId: expect.stringMatching(/^sg-\d+-restate$/),
+        traits: { cart_viewers: false },
+      }),
+    ]);
+    // The visitor's own exit is not sent: its ids are Dee's now, and Dee's state is what was restated.
+    expect(visitor(receiver.accepted())).toEqual([{ cart_viewers: true }]);
+  });
+
   it('counts attempts by outcome and shows the outbox in /metrics', async () => {
     const text = await (await fetch(service.metricsUrl ?? '')).text();
     const sample = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
