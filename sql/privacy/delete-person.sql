@@ -1,8 +1,9 @@
 -- delete-person: removes from the event store everything of a person (docs/adr/0027): the events any of
 -- the keys carried (each table of the Segment shapes), their identifier rows and violations, their
 -- deduplication claims, the identity map and merges of the profiles, their computed values, value changes
--- (audience histories), pending recomputations, audience projection, account memberships and destination
--- deliveries. All statements see the snapshot taken before any delete, so the message ids are the events'.
+-- (audience histories), pending recomputations, audience projection, account memberships, destination
+-- deliveries and the values SQL traits last sent for its ids. All statements see the snapshot taken before
+-- any delete, so the message ids are the events'.
 -- params: $1 space, $2 identifier keys (text[]), $3 profile ids (text[], live and merged-away)
 -- returns: events, identifiers, values (counts deleted), only_keys (text[]: other identifier keys those
 --          events carried that no other event carries: the person's too, e.g. an anonymous id that an
@@ -60,6 +61,15 @@ d_members AS (DELETE FROM account_members WHERE space = $1 AND profile_id = ANY(
 d_deliveries AS (
   DELETE FROM destination_deliveries
   WHERE space = $1 AND mode <> 'group' AND subject_id = ANY($3::text[])
+),
+-- The values SQL traits last sent for the person's ids (user_id, anonymous_id, email; emails compared
+-- case-blind, as the trait's rows may spell them otherwise): a later run sends the warehouse's row anew.
+d_sql_values AS (
+  DELETE FROM sql_trait_values v
+  USING (SELECT split_part(k, ':', 1) AS type, substr(k, strpos(k, ':') + 1) AS value
+         FROM unnest($2::text[]) AS k) AS ids
+  WHERE v.space = $1 AND ids.type IN ('user_id', 'anonymous_id', 'email')
+    AND (v.id_value = ids.value OR (ids.type = 'email' AND lower(v.id_value) = ids.value))
 )
 SELECT (SELECT count(*) FROM d_claims)::int AS events, (SELECT count(*) FROM d_map)::int AS identifiers,
        (SELECT count(*) FROM d_values)::int AS values,

@@ -338,6 +338,30 @@ describe('runs', () => {
     expect((await traits(`email:${email.toLowerCase()}`, 'sql_trait')).body.traits).toEqual({ visits: 3 });
   });
 
+  it("forgets what it sent for a deleted person: the next run sends the warehouse's row anew", async () => {
+    const email = `sqlt-${run}@example.com`;
+    const values = async () =>
+      (
+        await service.services.events.db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM sql_trait_values WHERE space = $1 AND key = 'by_email'",
+          [space],
+        )
+      ).rows[0]?.n;
+    expect(await values()).toBe(1);
+    const asked = await service.services.privacy.request(space, 'DELETE_ONLY', {
+      type: 'email',
+      value: email,
+    });
+    expect(asked.ok).toBe(true);
+    await service.services.privacy.idle();
+    expect((await traits(`email:${email}`)).status).toBe(404);
+    expect(await values()).toBe(0);
+    // The warehouse still has the row (deleting it there is the customer's): the next run sends it, and
+    // it starts a new profile, as any later data does after DELETE_ONLY.
+    expect(await runTrait('by_email')).toMatchObject({ status: 'SUCCEEDED', changed: 1, removed: 0 });
+    expect((await traits(`email:${email}`, 'sql_trait')).body.traits).toEqual({ visits: 3 });
+  });
+
   it('refuses a second run while one is under way', async () => {
     await create({ key: 'slow_once', query: 'SELECT user_id, score FROM scores' });
     const [a, b] = await Promise.all([gql(RUN, { key: 'slow_once' }), gql(RUN, { key: 'slow_once' })]);
