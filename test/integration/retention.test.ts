@@ -41,7 +41,7 @@ const PARSED = parseAll(TRAITS);
 const ACCOUNT_PARSED = parseAll(ACCOUNT_TRAITS);
 
 let t: TestGraph;
-let own: { db: Database; drop: () => Promise<void> };
+let own: { db: Database; url: string; drop: () => Promise<void> };
 let now = new Date('2030-01-05T12:00:00Z');
 const clock = () => new Date(now.getTime());
 let computed: ComputedTraitsService;
@@ -348,6 +348,41 @@ describe('retention: batches of one space, another space keeping everything', ()
     now = new Date('2031-01-20T12:00:00Z');
     expect((await order(d, 'u1', 'old-1', 's1')).duplicate).toBe(false);
     expect(await tableExists('tracks_2031_01')).toBe(1);
+  });
+
+  it('leaves the Profile API only the kept events, and the recomputed values', async () => {
+    await settle(a);
+    await settle(b);
+    // The real service on this file's database, after every assertion on the fake clock: its worker
+    // finds nothing due, and its retention runs only an hour after its start.
+    const service = await startTestService({ DATABASE_URL: own.url });
+    try {
+      const read = async (s: Stack, path: string) => {
+        const reader = (await service.services.spaces.createKey(s.space, 'token')).secret;
+        const res = await fetch(
+          `${service.url}/v1/spaces/${s.space}/collections/users/profiles/user_id:u1/${path}`,
+          { headers: { authorization: `Basic ${Buffer.from(`${reader}:`).toString('base64')}` } },
+        );
+        expect(res.status).toBe(200);
+        return (await res.json()) as { data?: { message_id: string }[]; traits?: Record<string, unknown> };
+      };
+      // A kept 30 days: by April 2031 every event of u1 is gone; its values are recomputed to nothing.
+      expect((await read(a, 'events?limit=100')).data).toEqual([]);
+      expect((await read(a, 'traits?class=computed_trait')).traits).toMatchObject({ orders: 0, skus: [] });
+      // B keeps everything.
+      expect(((await read(b, 'events?limit=100')).data ?? []).map((e) => e.message_id).sort()).toEqual([
+        'jan-1',
+        'jan-2',
+        'jan-3',
+        'jan-4',
+        'mar-1',
+        'mar-2',
+        'mar-3',
+      ]);
+      expect((await read(b, 'traits?class=computed_trait')).traits).toMatchObject({ orders: 5 });
+    } finally {
+      await service.stop();
+    }
   });
 });
 
