@@ -281,10 +281,12 @@ describe('retention: batches of one space, another space keeping everything', ()
 
   it('drops a month whole once every space with events in it allows, blocked by one that does not', async () => {
     now = new Date('2031-01-10T12:00:00Z');
+    // C has the traits; D and E only events.
     const c = await newStack(t, { clock });
     const d = await newStack(t, { clock });
+    const e = await newStack(t, { clock });
     await define(c);
-    for (const s of [c, d]) {
+    for (const s of [c, d, e]) {
       await order(s, 'u1', 'old-1', 's1');
       await order(s, 'u1', 'old-2', 's2');
       expect(
@@ -296,23 +298,29 @@ describe('retention: batches of one space, another space keeping everything', ()
     expect(await kept(c, u1)).toMatchObject({ orders: 2 });
     expect(await tableExists('tracks_2031_01')).toBe(1);
 
-    // D keeps 120 days: at April 15 its cutoff is before February, so January waits for it.
-    expect((await retention.setRetention(c.space, 30)).ok).toBe(true);
+    // At April 15, E (30 days) allows January; C (100) and D (120) keep part of it, so January waits for
+    // them, and E's rows there go by batch.
+    expect((await retention.setRetention(c.space, 100)).ok).toBe(true);
     expect((await retention.setRetention(d.space, 120)).ok).toBe(true);
+    expect((await retention.setRetention(e.space, 30)).ok).toBe(true);
     now = new Date('2031-04-15T12:00:00Z');
     const first = await retention.runOnce();
     expect(first.monthsDropped).not.toContain('2031-01-01');
     expect(await tableExists('tracks_2031_01')).toBe(1);
-    // ... while C's rows there go by batch.
-    expect(await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [c.space])).toBe(0);
-    expect(await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [d.space])).toBe(3);
+    const claims = (s: Stack) =>
+      count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [s.space]);
+    expect(await claims(e)).toBe(0);
+    expect(await claims(c)).toBe(3);
+    expect(await claims(d)).toBe(3);
 
-    // Days later D allows it: the month's partitions go, with D's claims.
+    // Once C and D allow it too, the month's partitions go, with every claim of the month.
+    expect((await retention.setRetention(c.space, 60)).ok).toBe(true);
     expect((await retention.setRetention(d.space, 60)).ok).toBe(true);
     const before = await count('SELECT count(*)::int AS n FROM message_ids', []);
     const second = await retention.runOnce();
     expect(second.monthsDropped).toContain('2031-01-01');
     expect(second.partitionsDropped).toBeGreaterThanOrEqual(8);
+    expect(second.batches).toBe(0);
     for (const table of [
       'identifies',
       'tracks',
@@ -324,21 +332,26 @@ describe('retention: batches of one space, another space keeping everything', ()
       'event_violations',
     ])
       expect(await tableExists(`${table}_2031_01`), table).toBe(0);
-    expect(await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [d.space])).toBe(0);
-    expect(before - (await count('SELECT count(*)::int AS n FROM message_ids', []))).toBe(3);
-    // B keeps everything, so its months stay; A's rows there go by batch instead.
+    expect(await claims(c)).toBe(0);
+    expect(await claims(d)).toBe(0);
+    expect(before - (await count('SELECT count(*)::int AS n FROM message_ids', []))).toBe(6);
+    // B keeps everything, so its months stay; A's rows there went by batch instead.
     expect(await tableExists('tracks_2030_01')).toBe(1);
     expect(await tableExists('tracks_2030_03')).toBe(1);
-    expect(await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [b.space])).toBe(8);
-    expect(await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [a.space])).toBe(0);
+    expect(await claims(b)).toBe(8);
+    expect(await claims(a)).toBe(0);
 
     const text = await metrics.registry.metrics();
     expect(text).toMatch(/stitchgraph_retention_partitions_dropped_total \d+/);
-    expect(text).toContain('stitchgraph_retention_events_removed_total{path="partition"} 3');
+    expect(text).toContain('stitchgraph_retention_events_removed_total{path="partition"} 6');
 
+    // The drop marked C's profile: its values are recomputed to nothing, for that reason.
     await settle(c);
     expect(await kept(c, u1)).toEqual({ orders: 0, orders_90d: 0, skus: [], loyal: false });
     expect(await kept(c, u1)).toEqual(await expected(c, u1));
+    const changes = await computed.changes(c.space, u1, 100);
+    // Newest first: the last change of `orders` (2 to the empty value) names retention.
+    expect(changes.find((ch) => ch.traitKey === 'orders')).toMatchObject({ oldValue: 2, cause: 'retention' });
     expect(await profileEvents(c, u1)).toEqual([]);
     // Identity stays: the profile and its traits outlive the events that set them.
     const traits = await c.profiles.customTraits(c.space, 'USERS', [u1]);
