@@ -1,7 +1,6 @@
 -- 0015-retention: event retention (SEMANTICS.md §12, docs/adr/0028-retention.md). A space may keep its events
 -- for a set number of days of received_at; older ones are removed by the engine, a whole month's partitions
 -- at once when every space with events in that month allows it, otherwise the space's rows in batches.
--- Numbered 0015: 0010-0014 are taken by other branches.
 
 -- Settings of a space that live beside the data they govern. retention_days NULL: events are kept forever.
 CREATE TABLE space_settings (
