@@ -42,6 +42,7 @@ const config: CodegenConfig = {
           ImportJob: '../imports/index.ts#ImportJob as ImportJobModel',
           ImportRowError: '../imports/index.ts#RowError as ImportRowErrorModel',
           Regulation: '../privacy/index.ts#Regulation as RegulationModel',
+          EventRetention: '../retention/index.ts#RetentionSetting',
         },
         scalars: {
           JSON: 'unknown',

@@ -135,6 +135,14 @@ export interface SyncConfig {
   sqlTraitMaxRows: number;
 }
 
+/** Event retention (docs/adr/0028-retention.md). */
+export interface RetentionConfig {
+  /** How often old events are removed (ms). */
+  intervalMs: number;
+  /** Most events one batch deletes in one transaction. */
+  batchSize: number;
+}
+
 export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
@@ -151,6 +159,7 @@ export interface Config {
   destinations: DestinationsConfig;
   metrics: MetricsConfig;
   sync: SyncConfig;
+  retention: RetentionConfig;
 }
 
 /** One documented variable: the README's configuration table is kept in step with this list. */
@@ -296,6 +305,18 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'SQL_TRAIT_MAX_ROWS',
     description: "the most rows a SQL trait's query may return; more refuses the run",
     default: '100000',
+  },
+  {
+    name: 'RETENTION_INTERVAL_MS',
+    description:
+      "how often events older than their space's retention are removed (milliseconds; the first run one interval after the start)",
+    default: '3600000',
+  },
+  {
+    name: 'RETENTION_BATCH_SIZE',
+    description:
+      "most events one retention batch deletes in one transaction (a space's rows outside dropped months)",
+    default: '5000',
   },
   { name: 'METRICS_PORT', description: 'port of the Prometheus /metrics server; off: none', default: '9464' },
   { name: 'METRICS_HOST', description: 'interface the metrics server binds to', default: '127.0.0.1' },
@@ -466,6 +487,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       intervalMs: positive('SYNC_INTERVAL_MS'),
       sqlTraitTimeoutMs: positive('SQL_TRAIT_TIMEOUT_MS'),
       sqlTraitMaxRows: positive('SQL_TRAIT_MAX_ROWS'),
+    },
+    retention: {
+      intervalMs: positive('RETENTION_INTERVAL_MS'),
+      batchSize: positive('RETENTION_BATCH_SIZE'),
     },
   };
   if (config.metrics.port !== undefined && config.metrics.port !== 0 && config.metrics.port === config.port) {

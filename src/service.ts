@@ -22,6 +22,7 @@ import { IMPORT_QUERIES, importApi } from './imports/index.ts';
 import { SYNC_QUERIES, type SyncStep, type TargetKind } from './sync/index.ts';
 import { SQL_TRAIT_QUERIES } from './sql-traits/index.ts';
 import { PRIVACY_GRAPH_QUERIES, PRIVACY_QUERIES } from './privacy/index.ts';
+import { RETENTION_QUERIES } from './retention/index.ts';
 import { RECOVERY_AGE_MS, type CommitStep } from './ingest/index.ts';
 import { Database } from './postgres/database.ts';
 import type { QueryTime } from './graph/query-times.ts';
@@ -54,6 +55,7 @@ export const REQUIRED_SQL = [
     ...SQL_TRAIT_QUERIES,
     ...IMPORT_QUERIES,
     ...PRIVACY_QUERIES,
+    ...RETENTION_QUERIES,
   ]),
 ];
 
@@ -163,6 +165,12 @@ export async function startService(
             ? logger.warn('looking for unfinished deletion requests failed; it runs again', { error })
             : logger.error('a deletion or suppression request failed', { regulation, error }),
       },
+      retentionSettings: { intervalMs: config.retention.intervalMs, batchSize: config.retention.batchSize },
+      retentionObserver: metrics.retention,
+      retentionHooks: {
+        onError: workerErrors(logger, 'retention'),
+        onRun: (run) => logger.info('retention removed old events', { ...run }),
+      },
     });
     // Fast-path bookkeeping still in memory reaches the graph before the driver closes.
     cleanups.push({ name: 'activity', run: () => services.identity.close() });
@@ -242,6 +250,9 @@ export async function startService(
     // Deletion requests whose process went away are taken over (docs/adr/0027-deletion-and-suppression.md).
     services.privacy.start();
     cleanups.push({ name: 'deletion requests', run: () => services.privacy.stop() });
+    // Events older than their space's retention go, with what they counted for (docs/adr/0028-retention.md).
+    services.retention.start();
+    cleanups.push({ name: 'retention', run: () => services.retention.stop() });
     // Webhook destinations send from their durable outbox (docs/adr/0023); off without a secret key.
     services.destinations.start();
     cleanups.push({ name: 'destinations', run: () => services.destinations.stop() });

@@ -22,6 +22,13 @@ import {
   type PrivacySettings,
 } from './privacy/index.ts';
 import { ProfilesService } from './profiles/index.ts';
+import {
+  DEFAULT_RETENTION_SETTINGS,
+  RetentionService,
+  type RetentionHooks,
+  type RetentionObserver,
+  type RetentionSettings,
+} from './retention/index.ts';
 import { SpacesService } from './spaces/index.ts';
 import {
   DEFAULT_SQL_TRAIT_SETTINGS,
@@ -53,6 +60,8 @@ export interface Services {
   imports: ImportService;
   /** Deletion and suppression requests (docs/adr/0027-deletion-and-suppression.md); the root starts it. */
   privacy: PrivacyService;
+  /** Event retention and its periodic removal (docs/adr/0028-retention.md); the root starts and stops it. */
+  retention: RetentionService;
 }
 
 export function createServices(
@@ -84,6 +93,9 @@ export function createServices(
     privacyHooks?: PrivacyHooks;
     /** How old the in-memory suppressed keys may get before they are read again (ms; ADR 0027). */
     suppressionRefreshMs?: number;
+    retentionSettings?: Partial<RetentionSettings>;
+    retentionObserver?: RetentionObserver;
+    retentionHooks?: RetentionHooks;
   } = {},
 ): Services {
   const identity = new IdentityService(graph);
@@ -111,6 +123,34 @@ export function createServices(
     { ...DEFAULT_SYNC_SETTINGS, ...options.syncSettings },
     options.syncSecretKey,
     options.syncHooks,
+  );
+  const computed = new ComputedTraitsService(
+    database,
+    {
+      ...DEFAULT_COMPUTED_SETTINGS,
+      maxTraitsPerSpace: options.computedTraitsPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxTraitsPerSpace,
+      maxExpressions: options.computedExpressionsPerDefinition ?? DEFAULT_COMPUTED_SETTINGS.maxExpressions,
+      maxAudiencesPerSpace: options.audiencesPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxAudiencesPerSpace,
+    },
+    () => new Date(),
+    options.onComputedError,
+    // A deleted trait's last values stay on the profiles or accounts as ordinary traits (SEMANTICS.md §9).
+    (space, level, writes, stamp) =>
+      level === 'USERS'
+        ? identity.setTraits(
+            space,
+            writes.map((w) => ({ profileId: w.subjectId, traits: w.traits })),
+            stamp,
+          )
+        : identity.setAccountTraits(
+            space,
+            writes.map((w) => ({ groupId: w.subjectId, traits: w.traits })),
+            stamp,
+          ),
+    // Audiences read custom traits from the graph (SEMANTICS.md §10).
+    (space, level, ids) => profiles.customTraits(space, level, ids),
+    // ... and show their members there, for Neo4j Browser (docs/adr/0022).
+    (space, level, subjects) => audienceGraph.project(space, level, subjects),
   );
   return {
     destinations: new DestinationsService(
@@ -140,33 +180,15 @@ export function createServices(
     ),
     spaces: new SpacesService(graph, identity),
     legacyEvents: new LegacyEventMigration(graph, database),
-    computed: new ComputedTraitsService(
+    computed,
+    retention: new RetentionService(
       database,
-      {
-        ...DEFAULT_COMPUTED_SETTINGS,
-        maxTraitsPerSpace: options.computedTraitsPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxTraitsPerSpace,
-        maxExpressions: options.computedExpressionsPerDefinition ?? DEFAULT_COMPUTED_SETTINGS.maxExpressions,
-        maxAudiencesPerSpace: options.audiencesPerSpace ?? DEFAULT_COMPUTED_SETTINGS.maxAudiencesPerSpace,
-      },
+      // Removed events' profiles are recomputed in the removal's commit (docs/adr/0028).
+      (tx, space, profileIds) => computed.markRemoved(tx, space, profileIds, 'retention'),
+      { ...DEFAULT_RETENTION_SETTINGS, ...options.retentionSettings },
       () => new Date(),
-      options.onComputedError,
-      // A deleted trait's last values stay on the profiles or accounts as ordinary traits (SEMANTICS.md §9).
-      (space, level, writes, stamp) =>
-        level === 'USERS'
-          ? identity.setTraits(
-              space,
-              writes.map((w) => ({ profileId: w.subjectId, traits: w.traits })),
-              stamp,
-            )
-          : identity.setAccountTraits(
-              space,
-              writes.map((w) => ({ groupId: w.subjectId, traits: w.traits })),
-              stamp,
-            ),
-      // Audiences read custom traits from the graph (SEMANTICS.md §10).
-      (space, level, ids) => profiles.customTraits(space, level, ids),
-      // ... and show their members there, for Neo4j Browser (docs/adr/0022).
-      (space, level, subjects) => audienceGraph.project(space, level, subjects),
+      options.retentionObserver ?? null,
+      options.retentionHooks,
     ),
     sync,
     // A SQL trait's rows are the engine's own identify and group calls, through ingestion (ADR 0025).

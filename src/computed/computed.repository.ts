@@ -70,8 +70,21 @@ export interface StoredTrait {
   updatedAt: Date;
 }
 
-/** Why a subject's values are recomputed; recorded on every change of a value. */
-export type Cause = 'event' | 'merge' | 'identifier' | 'membership' | 'trait' | 'window' | 'backfill';
+/**
+ * Why a subject's values are recomputed; recorded on every change of a value. `retention`: the space's
+ * retention removed events the subject's values counted (docs/adr/0028-retention.md).
+ */
+const CAUSES = [
+  'event',
+  'merge',
+  'identifier',
+  'membership',
+  'trait',
+  'window',
+  'backfill',
+  'retention',
+] as const;
+export type Cause = (typeof CAUSES)[number];
 
 /** A subject whose values are due: a profile (USERS) or an account by its group id (ACCOUNTS). */
 export interface DirtySubject {
@@ -134,8 +147,6 @@ export interface ValueWrite {
    */
   empty: Record<string, unknown>;
 }
-
-const CAUSES = ['event', 'merge', 'identifier', 'membership', 'trait', 'window', 'backfill'] as const;
 
 const KINDS = ['computed_trait', 'audience'] as const;
 const traitRow = z.object({

@@ -809,6 +809,25 @@ export class ComputedTraitsService {
     return this.drain();
   }
 
+  /**
+   * Marks profiles whose events were removed, and the accounts they belong to, for recomputation of every
+   * computation of the level, in the caller's transaction: retention removes the events and marks their
+   * profiles in one commit, so no value outlives the events it counted (docs/adr/0028-retention.md).
+   */
+  async markRemoved(tx: SqlTx, space: string, profileIds: string[], cause: Cause): Promise<number> {
+    if (profileIds.length === 0) return 0;
+    const why = { space, cause, messageId: null };
+    const accounts = await this.repo.markAccounts(
+      tx,
+      profileIds.map((profileId) => ({ ...why, profileId })),
+    );
+    const users = await this.repo.markDirty(
+      tx,
+      profileIds.map((subjectId) => ({ ...why, level: 'USERS' as const, subjectId, streams: null })),
+    );
+    return users + accounts;
+  }
+
   /** Marks every value whose window has moved past its oldest event now, whatever the sweep interval. */
   markExpired(): Promise<number> {
     return this.repo.markExpired(this.db, this.clock());

@@ -7,6 +7,7 @@ import type { SyncTargetStatus } from '../sync/index.ts';
 import type { SqlTrait as SqlTraitModel, SqlTraitRun as SqlTraitRunModel } from '../sql-traits/index.ts';
 import type { ImportJob as ImportJobModel, RowError as ImportRowErrorModel } from '../imports/index.ts';
 import type { Regulation as RegulationModel } from '../privacy/index.ts';
+import type { RetentionSetting } from '../retention/index.ts';
 import type { Context } from '../context.ts';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = T | null | undefined;
@@ -149,7 +150,7 @@ export type AudienceChange = {
   account?: Maybe<Account>;
   /** When the engine recorded it (server time). */
   at: Scalars['DateTime']['output'];
-  /** What caused the evaluation: `event`, `trait`, `merge`, `identifier`, `membership`, `window` (the clock: an event aged out, a date passed) or `backfill` (the audience's creation or update). */
+  /** What caused the evaluation: `event`, `trait`, `merge`, `identifier`, `membership`, `window` (the clock: an event aged out, a date passed), `backfill` (the audience's creation or update) or `retention` (the space's retention removed events it counted; docs/adr/0028-retention.md). */
   cause: Scalars['String']['output'];
   /** True for an entry, false for an exit. */
   entered: Scalars['Boolean']['output'];
@@ -314,7 +315,7 @@ export type ComputedTraitChange = {
   __typename?: 'ComputedTraitChange';
   /** When the engine recorded the change (server time, not event time). */
   at: Scalars['DateTime']['output'];
-  /** What caused the recomputation: `event`, `merge`, `identifier`, `membership` (a profile joined the account), `window` (an event aged out) or `backfill` (the trait's creation). */
+  /** What caused the recomputation: `event`, `merge`, `identifier`, `membership` (a profile joined the account), `window` (an event aged out), `backfill` (the trait's creation) or `retention` (the space's retention removed events it counted; docs/adr/0028-retention.md). */
   cause: Scalars['String']['output'];
   /** The computed trait's key. */
   key: Scalars['String']['output'];
@@ -764,6 +765,17 @@ export type EventResult = {
   warnings: Array<Warning>;
 };
 
+/** How long a space keeps its events. */
+export type EventRetention = {
+  __typename?: 'EventRetention';
+  /** Events received before this time are removed at the next run; null when events are kept forever. */
+  keepsSince?: Maybe<Scalars['DateTime']['output']>;
+  /** Days of `receivedAt` (the time the server received an event, not its `timestamp`) that events are kept; null: forever. */
+  retentionDays?: Maybe<Scalars['Int']['output']>;
+  /** When the setting was last changed; null when it never was. */
+  updatedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
 /** The six Segment calls. */
 export type EventType =
   /** A new id for the same user. */
@@ -1158,6 +1170,15 @@ export type Mutation = {
   /** Segment `screen`: a mobile screen the user viewed. */
   screen: EventResult;
   /**
+   * Sets how many days of `receivedAt` the space keeps its events, or `null` to keep them forever (the
+   * default). Older events are removed by the engine on its own, at most `RETENTION_INTERVAL_MS` (an hour by
+   * default) after they pass the cutoff, with their deduplication claims; computed traits and audiences are
+   * recomputed without them (docs/adr/0028-retention.md). Shortening it removes events on the next run; nothing
+   * removed comes back when it is lengthened. Needs the `admin` scope. Refusals: `VALIDATION_FAILED` with the
+   * path `["retentionDays"]` for anything but a whole number of days from 1 to 3650, or null.
+   */
+  setEventRetention: SetEventRetentionResult;
+  /**
    * Replaces the space's identity rules. Applies to events from now on; existing profiles are not
    * re-resolved. Refused as a whole with `VALIDATION_FAILED` when any rule is invalid.
    */
@@ -1285,6 +1306,12 @@ export type MutationRunSqlTraitArgs = {
 /** The write side: Segment calls and identity rules. */
 export type MutationScreenArgs = {
   input: ScreenInput;
+};
+
+
+/** The write side: Segment calls and identity rules. */
+export type MutationSetEventRetentionArgs = {
+  retentionDays?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -1513,6 +1540,11 @@ export type Query = {
   destination?: Maybe<Destination>;
   /** The space's destinations (SEMANTICS.md §10 "Activation"), oldest first. Needs any access token. */
   destinations: Array<Destination>;
+  /**
+   * The space's event retention (SEMANTICS.md §12, docs/adr/0028-retention.md): how many days of `receivedAt`
+   * its events are kept. Needs the `read` scope.
+   */
+  eventRetention: EventRetention;
   /** The identity resolution rules of the space, most trusted first (SEMANTICS.md §3). */
   identityRules: Array<IdentifierRule>;
   /**
@@ -1784,6 +1816,17 @@ export type ScreenInput = {
   timestamp?: InputMaybe<Scalars['SegmentTimestamp']['input']>;
   /** The user's id in your system. */
   userId?: InputMaybe<Scalars['SegmentId']['input']>;
+};
+
+/** The outcome of `setEventRetention`. */
+export type SetEventRetentionResult = {
+  __typename?: 'SetEventRetentionResult';
+  /** Every problem found, each with the path of the offending argument; empty when ok. */
+  errors: Array<Error>;
+  /** True when the setting was changed. */
+  ok: Scalars['Boolean']['output'];
+  /** The space's retention after the call. */
+  retention: EventRetention;
 };
 
 /** The outcome of `setIdentityRules`. */
@@ -2194,6 +2237,7 @@ export type ResolversTypes = {
   EventInput: EventInput;
   EventOrder: EventOrder;
   EventResult: ResolverTypeWrapper<EventResult>;
+  EventRetention: ResolverTypeWrapper<RetentionSetting>;
   EventType: EventType;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   GroupInput: GroupInput;
@@ -2238,6 +2282,7 @@ export type ResolversTypes = {
   ScreenInput: ScreenInput;
   SegmentId: ResolverTypeWrapper<Scalars['SegmentId']['output']>;
   SegmentTimestamp: ResolverTypeWrapper<Scalars['SegmentTimestamp']['output']>;
+  SetEventRetentionResult: ResolverTypeWrapper<Omit<SetEventRetentionResult, 'retention'> & { retention: ResolversTypes['EventRetention'] }>;
   SetIdentityRulesResult: ResolverTypeWrapper<SetIdentityRulesResult>;
   SqlTrait: ResolverTypeWrapper<SqlTraitModel>;
   SqlTraitRun: ResolverTypeWrapper<SqlTraitRunModel>;
@@ -2303,6 +2348,7 @@ export type ResolversParentTypes = {
   EventEdge: EventEdgeView;
   EventInput: EventInput;
   EventResult: EventResult;
+  EventRetention: RetentionSetting;
   Float: Scalars['Float']['output'];
   GroupInput: GroupInput;
   ID: Scalars['ID']['output'];
@@ -2341,6 +2387,7 @@ export type ResolversParentTypes = {
   ScreenInput: ScreenInput;
   SegmentId: Scalars['SegmentId']['output'];
   SegmentTimestamp: Scalars['SegmentTimestamp']['output'];
+  SetEventRetentionResult: Omit<SetEventRetentionResult, 'retention'> & { retention: ResolversParentTypes['EventRetention'] };
   SetIdentityRulesResult: SetIdentityRulesResult;
   SqlTrait: SqlTraitModel;
   SqlTraitRun: SqlTraitRunModel;
@@ -2616,6 +2663,12 @@ export type EventResultResolvers<ContextType = Context, ParentType extends Resol
   warnings?: Resolver<Array<ResolversTypes['Warning']>, ParentType, ContextType>;
 };
 
+export type EventRetentionResolvers<ContextType = Context, ParentType extends ResolversParentTypes['EventRetention'] = ResolversParentTypes['EventRetention']> = {
+  keepsSince?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  retentionDays?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  updatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+};
+
 export type IdentifierRefResolvers<ContextType = Context, ParentType extends ResolversParentTypes['IdentifierRef'] = ResolversParentTypes['IdentifierRef']> = {
   type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   value?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2707,6 +2760,7 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   replayFailedDeliveries?: Resolver<ResolversTypes['ReplayResult'], ParentType, ContextType, RequireFields<MutationReplayFailedDeliveriesArgs, 'destinationId'>>;
   runSqlTrait?: Resolver<ResolversTypes['RunSqlTraitResult'], ParentType, ContextType, RequireFields<MutationRunSqlTraitArgs, 'key'>>;
   screen?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationScreenArgs, 'input'>>;
+  setEventRetention?: Resolver<ResolversTypes['SetEventRetentionResult'], ParentType, ContextType, Partial<MutationSetEventRetentionArgs>>;
   setIdentityRules?: Resolver<ResolversTypes['SetIdentityRulesResult'], ParentType, ContextType, RequireFields<MutationSetIdentityRulesArgs, 'rules'>>;
   track?: Resolver<ResolversTypes['EventResult'], ParentType, ContextType, RequireFields<MutationTrackArgs, 'input'>>;
   updateAudience?: Resolver<ResolversTypes['AudienceResult'], ParentType, ContextType, RequireFields<MutationUpdateAudienceArgs, 'input'>>;
@@ -2777,6 +2831,7 @@ export type QueryResolvers<ContextType = Context, ParentType extends ResolversPa
   computedTraits?: Resolver<Array<ResolversTypes['ComputedTrait']>, ParentType, ContextType>;
   destination?: Resolver<Maybe<ResolversTypes['Destination']>, ParentType, ContextType, RequireFields<QueryDestinationArgs, 'id'>>;
   destinations?: Resolver<Array<ResolversTypes['Destination']>, ParentType, ContextType>;
+  eventRetention?: Resolver<ResolversTypes['EventRetention'], ParentType, ContextType>;
   identityRules?: Resolver<Array<ResolversTypes['IdentifierRule']>, ParentType, ContextType>;
   importJob?: Resolver<Maybe<ResolversTypes['ImportJob']>, ParentType, ContextType, RequireFields<QueryImportJobArgs, 'id'>>;
   importJobs?: Resolver<ResolversTypes['ImportJobConnection'], ParentType, ContextType, RequireFields<QueryImportJobsArgs, 'first'>>;
@@ -2833,6 +2888,12 @@ export interface SegmentIdScalarConfig extends GraphQLScalarTypeConfig<Resolvers
 export interface SegmentTimestampScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['SegmentTimestamp'], any> {
   name: 'SegmentTimestamp';
 }
+
+export type SetEventRetentionResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SetEventRetentionResult'] = ResolversParentTypes['SetEventRetentionResult']> = {
+  errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
+  ok?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  retention?: Resolver<ResolversTypes['EventRetention'], ParentType, ContextType>;
+};
 
 export type SetIdentityRulesResultResolvers<ContextType = Context, ParentType extends ResolversParentTypes['SetIdentityRulesResult'] = ResolversParentTypes['SetIdentityRulesResult']> = {
   errors?: Resolver<Array<ResolversTypes['Error']>, ParentType, ContextType>;
@@ -2940,6 +3001,7 @@ export type Resolvers<ContextType = Context> = {
   EventConnection?: EventConnectionResolvers<ContextType>;
   EventEdge?: EventEdgeResolvers<ContextType>;
   EventResult?: EventResultResolvers<ContextType>;
+  EventRetention?: EventRetentionResolvers<ContextType>;
   IdentifierRef?: IdentifierRefResolvers<ContextType>;
   IdentifierRule?: IdentifierRuleResolvers<ContextType>;
   ImportFailure?: ImportFailureResolvers<ContextType>;
@@ -2966,6 +3028,7 @@ export type Resolvers<ContextType = Context> = {
   RunSqlTraitResult?: RunSqlTraitResultResolvers<ContextType>;
   SegmentId?: GraphQLScalarType;
   SegmentTimestamp?: GraphQLScalarType;
+  SetEventRetentionResult?: SetEventRetentionResultResolvers<ContextType>;
   SetIdentityRulesResult?: SetIdentityRulesResultResolvers<ContextType>;
   SqlTrait?: SqlTraitResolvers<ContextType>;
   SqlTraitRun?: SqlTraitRunResolvers<ContextType>;

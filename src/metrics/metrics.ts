@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AppError } from '../errors.ts';
 import type { QueryTimes } from '../graph/query-times.ts';
 import type { ImportObserver } from '../imports/index.ts';
+import type { RetentionObserver } from '../retention/index.ts';
 import type { EventOutcome, IngestObserver, QueueStats } from '../ingest/index.ts';
 import type { SyncTargetStatus } from '../sync/index.ts';
 
@@ -105,6 +106,24 @@ export class Metrics {
     labelNames: ['status'] as const,
     registers: [this.registry],
   });
+
+  private readonly retentionEvents = new Counter({
+    name: 'stitchgraph_retention_events_removed_total',
+    help: "Events removed by retention (docs/adr/0028), by path: batch (a space's rows deleted), partition (a month dropped)",
+    labelNames: ['path'] as const,
+    registers: [this.registry],
+  });
+  private readonly retentionPartitions = new Counter({
+    name: 'stitchgraph_retention_partitions_dropped_total',
+    help: 'Monthly event-table partitions dropped by retention (one per table and month)',
+    registers: [this.registry],
+  });
+
+  /** Feeds the retention counters; handed to RetentionService by the composition root (docs/adr/0028). */
+  readonly retention: RetentionObserver = {
+    removed: (path, events) => this.retentionEvents.inc({ path }, events),
+    dropped: (partitions) => this.retentionPartitions.inc(partitions),
+  };
 
   /** Feeds the import counters; handed to ImportService by the composition root (docs/adr/0026). */
   readonly imports: ImportObserver = {

@@ -25,6 +25,7 @@ import { SyncTarget, syncQueries } from './sync.ts';
 import { SqlTrait, sqlTraitMutations, sqlTraitQueries } from './sql-traits.ts';
 import { ImportJob, importQueries } from './imports.ts';
 import { Regulation, regulationMutations, regulationQueries } from './regulations.ts';
+import { EventRetention, retentionMutations, retentionQueries } from './retention.ts';
 import {
   DateTimeScalar,
   JSONObjectScalar,
@@ -52,8 +53,10 @@ export const resolvers: Resolvers = {
     ...sqlTraitQueries,
     ...importQueries,
     ...regulationQueries,
+    ...retentionQueries,
   },
   Regulation,
+  EventRetention,
   SyncTarget,
   SqlTrait,
   ImportJob,
@@ -75,5 +78,6 @@ export const resolvers: Resolvers = {
     ...destinationMutations,
     ...sqlTraitMutations,
     ...regulationMutations,
+    ...retentionMutations,
   },
 };
