@@ -42,6 +42,17 @@ const ACCOUNT_PARSED = parseAll(ACCOUNT_TRAITS);
 
 let t: TestGraph;
 let own: { db: Database; url: string; drop: () => Promise<void> };
+/** Every partitioned table that holds a space's events (sql/migrations/0001-event-store.sql). */
+const EVENT_TABLES = [
+  'identifies',
+  'tracks',
+  'pages',
+  'screens',
+  'groups',
+  'aliases',
+  'event_identifiers',
+  'event_violations',
+];
 let now = new Date('2030-01-05T12:00:00Z');
 const clock = () => new Date(now.getTime());
 let computed: ComputedTraitsService;
@@ -215,16 +226,7 @@ describe('retention: batches of one space, another space keeping everything', ()
     expect(
       await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1 AND received_at < $2', old),
     ).toBe(0);
-    for (const table of [
-      'identifies',
-      'tracks',
-      'pages',
-      'screens',
-      'groups',
-      'aliases',
-      'event_identifiers',
-      'event_violations',
-    ])
+    for (const table of EVENT_TABLES)
       expect(
         await count(`SELECT count(*)::int AS n FROM ${table} WHERE space = $1 AND received_at < $2`, old),
         table,
@@ -321,17 +323,7 @@ describe('retention: batches of one space, another space keeping everything', ()
     expect(second.monthsDropped).toContain('2031-01-01');
     expect(second.partitionsDropped).toBeGreaterThanOrEqual(8);
     expect(second.batches).toBe(0);
-    for (const table of [
-      'identifies',
-      'tracks',
-      'pages',
-      'screens',
-      'groups',
-      'aliases',
-      'event_identifiers',
-      'event_violations',
-    ])
-      expect(await tableExists(`${table}_2031_01`), table).toBe(0);
+    for (const table of EVENT_TABLES) expect(await tableExists(`${table}_2031_01`), table).toBe(0);
     expect(await claims(c)).toBe(0);
     expect(await claims(d)).toBe(0);
     expect(before - (await count('SELECT count(*)::int AS n FROM message_ids', []))).toBe(6);
