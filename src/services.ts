@@ -106,6 +106,20 @@ export function createServices(
     options.onCommitStep === undefined ? {} : { onStep: options.onCommitStep },
   );
   const profiles = new ProfilesService(graph, events);
+  /**
+   * Account traits written without a group call (a deleted account-level computed trait's last values,
+   * an account-level SQL trait's rows), then their change-log `accounts` entry, so account audiences and
+   * Profiles Sync follow as they do a group call (docs/adr/0025-sql-traits.md). Returns accounts written.
+   */
+  const writeAccountTraits = async (
+    space: string,
+    writes: { groupId: string; traits: Record<string, unknown> }[],
+    stamp: { at: Date; messageId: string },
+  ): Promise<number> => {
+    const accounts = await identity.setAccountTraits(space, writes, stamp);
+    if (accounts.length > 0) await events.logChanges(space, [{ kind: 'accounts', payload: accounts }]);
+    return accounts.length;
+  };
   const audienceGraph = new AudienceGraph(graph);
   const privacyRepository = new PrivacyRepository(database, graph);
   const suppression = new SuppressionList(
@@ -142,7 +156,7 @@ export function createServices(
             writes.map((w) => ({ profileId: w.subjectId, traits: w.traits })),
             stamp,
           )
-        : identity.setAccountTraits(
+        : writeAccountTraits(
             space,
             writes.map((w) => ({ groupId: w.subjectId, traits: w.traits })),
             stamp,
@@ -191,11 +205,13 @@ export function createServices(
       options.retentionHooks,
     ),
     sync,
-    // A SQL trait's rows are the engine's own identify and group calls, through ingestion (ADR 0025).
+    // A SQL trait's rows are the engine's own identify calls, through ingestion; an account-level one's
+    // are written on the accounts (ADR 0025).
     sqlTraits: new SqlTraitsService(
       database,
       sync,
       (space, calls) => ingest.internal(space, calls),
+      writeAccountTraits,
       { ...DEFAULT_SQL_TRAIT_SETTINGS, ...options.sqlTraitSettings },
       options.sqlTraitHooks,
     ),

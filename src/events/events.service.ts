@@ -68,6 +68,14 @@ export class EventStore {
     });
   }
 
+  /**
+   * Appends change-log entries written outside a batch's two-store commit (account traits a SQL trait
+   * set, docs/adr/0025-sql-traits.md), in one transaction, for the log's consumers to follow.
+   */
+  logChanges(space: string, changes: Change[]): Promise<void> {
+    return this.db.transaction((tx) => this.repo.storeFastEffects(tx, space, [], changes));
+  }
+
   /** Copies a batch's identity effect in, once; false when it was finished already. */
   finish(batch: FinishedBatch): Promise<boolean> {
     return this.db.transaction((tx) => this.repo.finishBatch(tx, batch));

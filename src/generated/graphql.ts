@@ -424,7 +424,11 @@ export type CreateSqlTraitInput = {
   description?: InputMaybe<Scalars['String']['input']>;
   /** snake_case (a-z, 0-9, _), at most 100 characters, starting with a letter; never used before in the space. */
   key: Scalars['String']['input'];
-  /** Profiles (identify calls); USERS when omitted. ACCOUNTS is refused (`UNSUPPORTED_LEVEL`) for now. */
+  /**
+   * USERS (the default): each row is an identify by `user_id`, `email` or `anonymous_id`. ACCOUNTS: each row's
+   * `group_id` names an account (created when missing) whose traits are written as a group call's would be,
+   * without a user (docs/adr/0025-sql-traits.md, "Account level").
+   */
   level?: TraitLevel;
   /** One SELECT returning an identifier column and trait columns (see `createSqlTrait`). */
   query: Scalars['String']['input'];
@@ -1101,8 +1105,7 @@ export type Mutation = {
    * `INVALID_KEY` and `KEY_TAKEN` (a key of a SQL trait, computed trait or audience is never reused; path
    * `["input", "key"]`), `INVALID_QUERY` (empty, or over 20,000 characters; path `["input", "query"]`),
    * `TARGET_NOT_FOUND` (path `["input", "targetId"]`), `INVALID_SCHEDULE` and `SCHEDULE_TOO_FREQUENT`
-   * (more often than hourly; path `["input", "schedule"]`), and `UNSUPPORTED_LEVEL` for `ACCOUNTS` (path
-   * `["input", "level"]`): a group call needs a user, and resolution takes none without one yet.
+   * (more often than hourly; path `["input", "schedule"]`).
    */
   createSqlTrait: CreateSqlTraitResult;
   /**

@@ -204,29 +204,32 @@ export class IdentityService {
 
   /**
    * Writes traits on accounts as a group call would (last write wins, SEMANTICS.md §5), stamped with
-   * `stamp` for event time and receivedAt; accounts are created when missing. Returns accounts written.
-   * Deleting an account-level computed trait keeps its last values this way (§9).
+   * `stamp` for event time and receivedAt; accounts are created when missing. Returns each account written
+   * with its whole traits after the write (what a change-log `accounts` entry holds). Deleting an
+   * account-level computed trait keeps its last values this way (§9), and account-level SQL traits write
+   * theirs (docs/adr/0025-sql-traits.md).
    */
   async setAccountTraits(
     space: string,
     writes: { groupId: string; traits: Record<string, unknown> }[],
     stamp: { at: Date; messageId: string },
-  ): Promise<number> {
-    let written = 0;
+  ): Promise<{ groupId: string; traits: Record<string, unknown> }[]> {
+    const written: { groupId: string; traits: Record<string, unknown> }[] = [];
     for (let i = 0; i < writes.length; i += TRAIT_WRITE_CHUNK) {
       const chunk = writes.slice(i, i + TRAIT_WRITE_CHUNK);
-      written += await this.graph.write(async (tx) => {
+      const accounts = await this.graph.write(async (tx) => {
         const time = stamp.at.getTime();
         const groupIds = [...new Set(chunk.map((w) => w.groupId))];
-        const accounts = await this.repo.lockAccounts(tx, space, groupIds, this.clock());
+        const locked = await this.repo.lockAccounts(tx, space, groupIds, this.clock());
         for (const w of chunk) {
-          const current = accounts.get(w.groupId);
+          const current = locked.get(w.groupId);
           if (current !== undefined)
-            accounts.set(w.groupId, applyTraits(current, w.traits, { t: time, r: time, m: stamp.messageId }));
+            locked.set(w.groupId, applyTraits(current, w.traits, { t: time, r: time, m: stamp.messageId }));
         }
-        await this.repo.linkAccounts(tx, space, accounts, []);
-        return accounts.size;
+        await this.repo.linkAccounts(tx, space, locked, []);
+        return locked;
       });
+      for (const [groupId, t] of accounts) written.push({ groupId, traits: t.values });
     }
     return written;
   }

@@ -452,7 +452,7 @@ function checkEvent(
 export interface CheckOptions {
   /**
    * Calls that are not a client's may name their subject without userId or anonymousId: the engine's own
-   * (SQL traits, docs/adr/0025-sql-traits.md: `traits.email` or `groupId`) and a Profiles CSV row
+   * (SQL traits, docs/adr/0025-sql-traits.md: `traits.email`) and a Profiles CSV row
    * identified by an email or a custom id alone (SEMANTICS.md §12, docs/adr/0026). Resolution still
    * refuses a call with no usable identifier (NO_IDENTIFIERS). Clients' calls always need userId or
    * anonymousId.

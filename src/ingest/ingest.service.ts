@@ -152,7 +152,7 @@ export class IngestService {
   /**
    * The engine's own calls (SQL traits, docs/adr/0025-sql-traits.md): validated and applied as a batch's
    * items are, through the same queue and both stores, so each is an ordinary event; a call may name its
-   * subject by `traits.email` or `groupId` alone. Every call is reported, in order.
+   * subject by `traits.email` alone. Every call is reported, in order.
    */
   async internal(
     space: string,

@@ -252,9 +252,11 @@ export function sqlTraitMessageId(
   return `sql-trait-${hash.digest('hex').slice(0, 40)}`;
 }
 
-/** The Segment call that carries a row: an identify for users, a group for accounts. */
+/**
+ * The identify call that carries a user-level row (an account-level row is written on the account, not
+ * sent: docs/adr/0025-sql-traits.md).
+ */
 export function callOf(
-  level: SqlTraitLevel,
   key: string,
   run: { run: number; basis: number },
   idColumn: string,
@@ -264,7 +266,6 @@ export function callOf(
   const context = {
     personas: { computation_class: 'sql_trait', computation_key: key, computation_run: run.run },
   };
-  if (level === 'ACCOUNTS') return { type: 'group', groupId: row.id, traits: row.traits, messageId, context };
   if (idColumn === 'user_id')
     return { type: 'identify', userId: row.id, traits: row.traits, messageId, context };
   if (idColumn === 'anonymous_id')

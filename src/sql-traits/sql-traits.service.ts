@@ -37,6 +37,16 @@ export const DEFAULT_SQL_TRAIT_SETTINGS: SqlTraitSettings = {
 
 const KEY = /^[a-z][a-z0-9_]{0,99}$/;
 
+/**
+ * Writes account-level rows on the accounts (created when missing) with their change-log entry; returns
+ * the accounts written. A group call needs a user, and an account-level SQL trait has none to name.
+ */
+export type WriteAccountTraits = (
+  space: string,
+  writes: { groupId: string; traits: Record<string, unknown> }[],
+  stamp: { at: Date; messageId: string },
+) => Promise<number>;
+
 /** Sends the engine's own calls through ingestion (IngestService.internal). */
 export type SendCalls = (
   space: string,
@@ -49,8 +59,7 @@ export type CreateCode =
   | 'INVALID_QUERY'
   | 'TARGET_NOT_FOUND'
   | 'INVALID_SCHEDULE'
-  | 'SCHEDULE_TOO_FREQUENT'
-  | 'UNSUPPORTED_LEVEL';
+  | 'SCHEDULE_TOO_FREQUENT';
 
 export type CreateResult =
   { ok: true; trait: SqlTrait } | { ok: false; code: CreateCode; message: string; path: string[] };
@@ -75,6 +84,7 @@ export class SqlTraitsService {
     private readonly db: Database,
     private readonly sync: SyncService,
     private readonly send: SendCalls,
+    private readonly writeAccounts: WriteAccountTraits,
     private readonly settings: SqlTraitSettings,
     private readonly hooks: SqlTraitHooks = {},
     private readonly clock: () => Date = () => new Date(),
@@ -98,17 +108,6 @@ export class SqlTraitsService {
         code: 'INVALID_KEY',
         message: `key ${JSON.stringify(input.key)} is not snake_case (a-z, 0-9, _; at most 100 characters, starting with a letter)`,
         path: ['input', 'key'],
-      };
-    // A group call names a user as well as the account: resolution refuses one without (NO_IDENTIFIERS),
-    // and an account-level SQL trait has no user to name. Until resolution takes account-only group
-    // calls, account-level SQL traits are refused rather than written around the event store (ADR 0025).
-    if (input.level === 'ACCOUNTS')
-      return {
-        ok: false,
-        code: 'UNSUPPORTED_LEVEL',
-        message:
-          'account-level SQL traits are not supported yet: a group call needs a user, and resolution takes none without one',
-        path: ['input', 'level'],
       };
     const query = input.query.trim();
     if (query === '' || query.length > this.settings.maxQueryChars)
@@ -294,26 +293,48 @@ export class SqlTraitsService {
   ): Promise<void> {
     for (let start = 0; start < rows.length; start += BATCH_CHUNK) {
       const chunk = rows.slice(start, start + BATCH_CHUNK);
+      if (trait.level === 'ACCOUNTS') {
+        // On the accounts, stamped with the run (last write wins against group calls, §5).
+        await this.writeAccounts(
+          trait.space,
+          chunk.map((row) => ({ groupId: row.id, traits: row.traits })),
+          { at: this.clock(), messageId: `sql-trait-${trait.key}-run-${numbers.run}` },
+        );
+        counts[kind] += chunk.length;
+        await this.record(trait, numbers, chunk, kind, counts);
+        continue;
+      }
       const outcomes = await this.send(
         trait.space,
         chunk.map((row) => {
-          const input = callOf(trait.level, trait.key, numbers, idColumn, row);
+          const input = callOf(trait.key, numbers, idColumn, row);
           return { type: input.type as EventType, input };
         }),
       );
       const applied = chunk.filter((_, i) => outcomes[i]?.ok === true);
       counts[kind] += applied.length;
       counts.refused += chunk.length - applied.length;
-      if (kind === 'changed')
-        await this.repo.writeValues(this.db, trait.space, trait.key, numbers.run, applied);
-      else
-        await this.repo.removeValues(
-          this.db,
-          trait.space,
-          trait.key,
-          applied.map((r) => r.id),
-        );
-      await this.repo.heartbeat(this.db, trait.space, trait.key, numbers.run, counts);
+      await this.record(trait, numbers, applied, kind, counts);
     }
+  }
+
+  /** Records the values of rows a chunk applied, and the run's counts so far (its heartbeat). */
+  private async record(
+    trait: SqlTrait,
+    numbers: { run: number; basis: number },
+    applied: readonly TraitRow[],
+    kind: 'changed' | 'removed',
+    counts: RunCounts,
+  ): Promise<void> {
+    if (kind === 'changed')
+      await this.repo.writeValues(this.db, trait.space, trait.key, numbers.run, applied);
+    else
+      await this.repo.removeValues(
+        this.db,
+        trait.space,
+        trait.key,
+        applied.map((r) => r.id),
+      );
+    await this.repo.heartbeat(this.db, trait.space, trait.key, numbers.run, counts);
   }
 }

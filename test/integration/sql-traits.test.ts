@@ -280,7 +280,7 @@ describe('runs', () => {
     // Run 1 (no run succeeded before it) sent this row.
     const row = { id: u(1), traits: { score: 10, tier: 'bronze' } };
     const [again] = await service.services.ingest.internal(space, [
-      { type: 'identify', input: callOf('USERS', 'score', { run: 1, basis: 0 }, 'user_id', row) },
+      { type: 'identify', input: callOf('score', { run: 1, basis: 0 }, 'user_id', row) },
     ]);
     expect(again).toMatchObject({ ok: true, duplicate: true });
   });
@@ -294,7 +294,7 @@ describe('runs', () => {
     const dead = { run: (last?.run ?? 0) + 1, basis: last?.run ?? 0 };
     const row = { id: u(1), traits: { score: 31, tier: 'bronze' } };
     const [sent] = await service.services.ingest.internal(space, [
-      { type: 'identify', input: callOf('USERS', 'score', dead, 'user_id', row) },
+      { type: 'identify', input: callOf('score', dead, 'user_id', row) },
     ]);
     expect(sent).toMatchObject({ ok: true, duplicate: false });
     const before = await sentIdentifies();
@@ -428,19 +428,60 @@ GROUP BY i.value`;
 });
 
 describe('account-level traits', () => {
-  it('are refused at definition with UNSUPPORTED_LEVEL (a group call needs a user)', async () => {
-    const res = await gql(CREATE, {
-      input: {
-        key: 'account_tier',
-        level: 'ACCOUNTS',
-        targetId: duckId,
-        query: `SELECT 'acme' AS group_id, 'enterprise' AS tier`,
+  it('write a group_id row on the account (created when missing), feed an account audience, and remove absent ids', async () => {
+    const acme = `acme-${run}`;
+    const beta = `beta-${run}`;
+    await duckWrite(
+      `CREATE TABLE account_tiers (group_id VARCHAR, tier VARCHAR, seats INTEGER);
+       INSERT INTO account_tiers VALUES ('${acme}', 'enterprise', 40), ('${beta}', 'startup', 3)`,
+    );
+    const audience = await gql(
+      `mutation ($input: CreateAudienceInput!) { createAudience(input: $input) { ok errors { code } } }`,
+      { input: { key: 'big_accounts', definition: "trait('seats') >= 10", level: 'ACCOUNTS' } },
+    );
+    expect(audience.data?.createAudience).toEqual({ ok: true, errors: [] });
+    const accountTraits = async (groupId: string) => {
+      const res = await fetch(
+        `${service.url}/v1/spaces/${space}/collections/accounts/profiles/group_id:${groupId}/traits?class=sql_trait`,
+        { headers: { authorization: `Basic ${Buffer.from(`${reader}:`).toString('base64')}` } },
+      );
+      return { status: res.status, traits: ((await res.json()) as { traits?: unknown }).traits };
+    };
+    expect((await accountTraits(acme)).status).toBe(404);
+
+    await create({
+      key: 'account_tier',
+      level: 'ACCOUNTS',
+      query: 'SELECT group_id, tier, seats FROM account_tiers',
+    });
+    expect(await runTrait('account_tier')).toMatchObject({
+      status: 'SUCCEEDED',
+      rows: 2,
+      changed: 2,
+      removed: 0,
+      refused: 0,
+    });
+    expect(await accountTraits(acme)).toEqual({ status: 200, traits: { tier: 'enterprise', seats: 40 } });
+    expect(await accountTraits(beta)).toEqual({ status: 200, traits: { tier: 'startup', seats: 3 } });
+    // The account audience reads the account's traits: Acme is in, Beta is not.
+    const size = await poll(
+      async () => (await gql('{ audience(key: "big_accounts") { status size } }')).data?.audience,
+      (a) => {
+        const got = a as { status: string; size: number } | undefined;
+        return got?.status === 'LIVE' && got.size === 1;
       },
-    });
-    expect(res.data?.createSqlTrait).toEqual({
-      sqlTrait: null,
-      errors: [{ code: 'UNSUPPORTED_LEVEL', message: expect.any(String), path: ['input', 'level'] }],
-    });
+    );
+    expect(size).toEqual({ status: 'LIVE', size: 1 });
+
+    // Acme leaves the warehouse: the next run removes its traits, and it leaves the audience.
+    await duckWrite(`DELETE FROM account_tiers WHERE group_id = '${acme}'`);
+    expect(await runTrait('account_tier')).toMatchObject({ changed: 0, removed: 1 });
+    expect(await accountTraits(acme)).toEqual({ status: 200, traits: {} });
+    const after = await poll(
+      async () => (await gql('{ audience(key: "big_accounts") { size } }')).data?.audience,
+      (a) => (a as { size: number } | undefined)?.size === 0,
+    );
+    expect(after).toEqual({ size: 0 });
   });
 });
 

@@ -167,22 +167,18 @@ describe('calls', () => {
     expect(sqlTraitMessageId('score', 1, 'user_id', 'u1', { score: 4, tier: 'gold' })).not.toBe(a);
   });
 
-  it('sends an identify by user_id, anonymous_id or the email trait, and a group for accounts', () => {
+  it('sends an identify by user_id, anonymous_id or the email trait', () => {
     const row = { id: 'x', traits: { plan: 'pro' } };
-    expect(callOf('USERS', 'k', { run: 2, basis: 1 }, 'user_id', row)).toMatchObject({
+    expect(callOf('k', { run: 2, basis: 1 }, 'user_id', row)).toMatchObject({
       type: 'identify',
       userId: 'x',
     });
-    expect(callOf('USERS', 'k', { run: 2, basis: 1 }, 'anonymous_id', row)).toMatchObject({
+    expect(callOf('k', { run: 2, basis: 1 }, 'anonymous_id', row)).toMatchObject({
       anonymousId: 'x',
     });
-    const byEmail = callOf('USERS', 'k', { run: 2, basis: 1 }, 'email', row);
+    const byEmail = callOf('k', { run: 2, basis: 1 }, 'email', row);
     expect(byEmail).toMatchObject({ type: 'identify', traits: { plan: 'pro', email: 'x' } });
     expect(byEmail).not.toHaveProperty('userId');
-    expect(callOf('ACCOUNTS', 'k', { run: 2, basis: 1 }, 'group_id', row)).toMatchObject({
-      type: 'group',
-      groupId: 'x',
-    });
   });
 });
 
