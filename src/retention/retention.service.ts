@@ -69,6 +69,9 @@ export type SetRetentionResult =
   | { ok: true; retention: RetentionSetting }
   | { ok: false; retention: RetentionSetting; error: RetentionError };
 
+/** How long after the start the first run waits (ms): past the start-up's own work. */
+export const FIRST_RUN_DELAY_MS = 60_000;
+
 export class RetentionService {
   private readonly repo: RetentionRepository;
   private timer: NodeJS.Timeout | undefined;
@@ -105,7 +108,10 @@ export class RetentionService {
     return { ok: true, retention: await this.repo.setRetention(space, days) };
   }
 
-  /** Starts the periodic runs: the first one interval after the start, then one interval after each. */
+  /**
+   * Starts the periodic runs: the first a minute after the start (or one interval, when shorter), so a
+   * process restarted more often than the interval still runs it; then one interval after each.
+   */
   start(): void {
     this.stopped = false;
     const tick = () => {
@@ -116,7 +122,7 @@ export class RetentionService {
           if (!this.stopped) this.timer = setTimeout(tick, this.settings.intervalMs).unref();
         });
     };
-    this.timer = setTimeout(tick, this.settings.intervalMs).unref();
+    this.timer = setTimeout(tick, Math.min(this.settings.intervalMs, FIRST_RUN_DELAY_MS)).unref();
   }
 
   /** Stops the periodic runs; a run under way ends after its current transaction. */
