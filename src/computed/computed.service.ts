@@ -921,17 +921,24 @@ export class ComputedTraitsService {
           }
         }
       }
-      // One row per subject: the last cause wins and the streams unite, as in mark-dirty.
+      // One row per subject: the last cause wins and the streams unite, as in mark-dirty; but identifiers
+      // joining a profile never displace an event read with them, since an event brought them (a new
+      // profile's first event records both in its commit) and the event names its messageId.
       const unique = new Map<string, DirtySubject>();
       for (const d of dirty) {
         const key = `${d.space}\u0000${d.level}\u0000${d.subjectId}`;
         const before = unique.get(key);
         const streams = before === undefined ? d.streams : unite(before.streams, d.streams);
-        unique.set(key, { ...d, streams });
+        unique.set(key, { ...(eventKept(before, d) ? before : d), streams });
       }
       // Accounts marked through their members first, so that a `membership` mark (a profile joined the
       // account, usually by the same group call) names the cause rather than the member's event.
-      const uniqueMembers = new Map(members.map((m) => [`${m.space}\u0000${m.profileId}`, m]));
+      const uniqueMembers = new Map<string, (typeof members)[number]>();
+      for (const m of members) {
+        const key = `${m.space}\u0000${m.profileId}`;
+        const before = uniqueMembers.get(key);
+        uniqueMembers.set(key, eventKept(before, m) ? before : m);
+      }
       await this.repo.markAccounts(tx, [...uniqueMembers.values()]);
       await this.repo.markDirty(tx, [...unique.values()]);
       const last = rows[rows.length - 1];
@@ -1253,6 +1260,11 @@ function countConditions(filter: EventFilter | null): number {
  * `Page Viewed`, `Screen Viewed`; '' for calls no computed trait reads (identify, group, alias); null
  * when the entry does not say (a track logged before entries carried the name).
  */
+/** Whether an earlier mark by an event stays, rather than a later one by identifiers joining. */
+function eventKept<T extends { cause: Cause }>(before: T | undefined, next: T): before is T {
+  return before !== undefined && before.cause === 'event' && next.cause === 'identifier';
+}
+
 function streamOf(item: Record<string, unknown>): string | null {
   if (item.type === 'track') return typeof item.event === 'string' ? item.event : null;
   if (item.type === 'page') return 'Page Viewed';

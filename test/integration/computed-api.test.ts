@@ -27,9 +27,9 @@ async function profileApi(path: string) {
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function track(messageId: string, total: number): Promise<void> {
+async function track(messageId: string, total: number, userId = user): Promise<void> {
   const res = await gql(`mutation ($input: TrackInput!) { track(input: $input) { ok error { code } } }`, {
-    input: { userId: user, event: 'Order Completed', messageId, properties: { total } },
+    input: { userId, event: 'Order Completed', messageId, properties: { total } },
   });
   expect(res, JSON.stringify(res)).toEqual({ data: { track: { ok: true, error: null } } });
 }
@@ -65,8 +65,8 @@ interface ProfileAnswer {
   }[];
 }
 
-async function profile(first = 20): Promise<ProfileAnswer> {
-  const res = await gql(PROFILE, { user, first });
+async function profile(first = 20, userId = user): Promise<ProfileAnswer> {
+  const res = await gql(PROFILE, { user: userId, first });
   expect(res.errors, JSON.stringify(res)).toBeUndefined();
   return res.data?.profile as ProfileAnswer;
 }
@@ -234,6 +234,21 @@ describe('a computed trait from creation to deletion', () => {
     );
     expect((await profile(1)).computedTraitChanges).toHaveLength(1);
 
+    // An order that creates its profile: the change names the order (its commit also records the new
+    // identifiers, which are its consequence, not the cause).
+    const newcomer = `${run}-newcomer`;
+    await track(`${run}-n1`, 10, newcomer);
+    const fresh = await poll(
+      () => profile(20, newcomer),
+      (p) => p !== null && valueOf(p, 'orders') === 1 && valueOf(p, 'revenue') === 10,
+    );
+    expect(fresh.computedTraitChanges).toEqual(
+      expect.arrayContaining([
+        { key: 'orders', oldValue: null, newValue: 1, at: ISO, cause: 'event', messageId: `${run}-n1` },
+        { key: 'revenue', oldValue: null, newValue: 10, at: ISO, cause: 'event', messageId: `${run}-n1` },
+      ]),
+    );
+
     const tooMany = await gql(PROFILE, { user, first: 101 });
     expect(tooMany.errors?.map((e) => e.extensions?.code)).toEqual(['VALIDATION_FAILED']);
   });
@@ -272,7 +287,8 @@ describe('a computed trait from creation to deletion', () => {
     const res = await gql(
       `mutation { deleteComputedTrait(key: "orders") { deleted keptOnProfiles errors { code } } }`,
     );
-    expect(res).toEqual({ data: { deleteComputedTrait: { deleted: true, keptOnProfiles: 1, errors: [] } } });
+    // The user's and the newcomer's (the test before made one).
+    expect(res).toEqual({ data: { deleteComputedTrait: { deleted: true, keptOnProfiles: 2, errors: [] } } });
 
     const p = await profile();
     expect(p.traits).toEqual({ plan: 'pro', orders: 3 });
