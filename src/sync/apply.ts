@@ -8,7 +8,7 @@ import type { LoggedChange, StoredEvent } from '../events/index.ts';
 import { slug } from '../events/index.ts';
 import { stringifyJson } from '../json.ts';
 import type { ValueChangeRow } from './sync.repository.ts';
-import { FORGET_QUERIES, type TargetQuery, type TargetTx } from './targets.ts';
+import { FORGET_QUERIES, FORGETS_HELD_ROWS, type TargetQuery, type TargetTx } from './targets.ts';
 
 interface LoggedEvent {
   messageId: string;
@@ -115,14 +115,17 @@ export function traitText(value: unknown): string | null {
 
 /**
  * Writes the rows of `rows` (one space's change log, in commit-safe order, whole transactions) to the
- * target; `events` holds the stored events they name. Returns how many rows were appended.
+ * target; `events` holds the stored events they name. Returns how many rows were appended to the event and
+ * update tables, and how many of theirs (written by this stretch or an earlier one) a deletion removed:
+ * the rows the target holds change by the difference.
  */
 export async function applyChanges(
   tx: TargetTx,
   rows: readonly LoggedChange[],
   events: ReadonlyMap<string, StoredEvent>,
-): Promise<number> {
+): Promise<{ written: number; forgotten: number }> {
   let written = 0;
+  let forgotten = 0;
   const writes = new Writes();
   /** segment_id → the profile it maps to now; null: never seen by this target. */
   const canonical = new Map<string, string | null>();
@@ -304,7 +307,10 @@ export async function applyChanges(
       for (const profileId of profileIds) {
         const segments = (await tx.run('segments-of', [profileId])).map((r) => String(r.segment_id));
         for (const segment of segments) {
-          for (const statement of FORGET_QUERIES) await tx.run(statement, [segment]);
+          for (const statement of FORGET_QUERIES) {
+            const gone = await tx.run(statement, [segment]);
+            if (FORGETS_HELD_ROWS.has(statement)) forgotten += gone.length;
+          }
           canonical.delete(segment);
         }
       }
@@ -312,7 +318,7 @@ export async function applyChanges(
     // `accounts` and `memberships` have no table in this step (the ADR's "Not yet").
   }
   await writes.flush(tx);
-  return written;
+  return { written, forgotten };
 }
 
 /** Segment's triggering_event_name: the track's event, a page's or screen's name, else the type. */

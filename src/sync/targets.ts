@@ -95,6 +95,24 @@ export const FORGET_QUERIES = [
   'forget-profile-merges',
 ] as const;
 
+/**
+ * The forget statements of append tables (the event and update tables), whose rows the target counts as
+ * held: each returns a row per row it deleted, so that the count goes down by as many.
+ */
+export const FORGETS_HELD_ROWS: ReadonlySet<TargetQuery> = new Set([
+  'forget-identifies',
+  'forget-tracks',
+  'forget-pages',
+  'forget-screens',
+  'forget-groups',
+  'forget-aliases',
+  'forget-id-graph-updates',
+  'forget-external-id-mapping-updates',
+  'forget-profile-traits-updates',
+  'forget-audience-membership-updates',
+  'forget-computed-trait-updates',
+]);
+
 export const TARGET_QUERIES = [
   'lock',
   'probe',
