@@ -1,15 +1,16 @@
 // The oracle property of Profiles Sync (SEMANTICS.md §11, docs/adr/0024-profiles-sync.md): a target kept
-// incrementally equals its from-scratch recomputation. Random identifies, tracks, pages, groups and aliases
+// incrementally equals its from-scratch recomputation. Random identifies, tracks, pages, screens, groups and aliases
 // from a small pool of ids (so profiles merge), with random traits and timestamps, arrive one by one, in
 // batches (one commit, several events) and in concurrent bursts (commits sharing the group commit), some
 // resent; between them the incremental targets (PostgreSQL and DuckDB, a few change-log rows per target
 // transaction) are synced at random points, sometimes while events arrive, and sync stretches are
 // interrupted: an injected failure after the stretch's rows and position are written but before the
 // target commits (it rolls back), or after it committed but before the event store recorded the position;
-// the sync service is also replaced (a restart), a resync is asked for, and the clock advances (the
-// audience and computed traits of the run age). Once everything drains, each incremental target equals,
-// table by table and row for row, a fresh target of the same kind synced from the change log's start in one
-// stretch. Seeded and bounded; the computed-traits worker runs in this file's own database.
+// the sync service is also replaced (a restart), a resync is asked for, a person is deleted (docs/adr/0027)
+// and the clock advances (the audience and computed traits of the run age). Once everything drains, each
+// incremental target equals, table by table and row for row, a fresh target of the same kind synced from the
+// change log's start in one stretch, and the rows each says it holds are those its tables hold. Seeded and
+// bounded; the computed-traits worker runs in this file's own database.
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -18,6 +19,12 @@ import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/comp
 import { EventStore } from '../../src/events/index.ts';
 import type { EventType } from '../../src/ingest/event.ts';
 import type { Database } from '../../src/postgres/database.ts';
+import {
+  PrivacyRepository,
+  PrivacyService,
+  SUPPRESSION_REFRESH_MS,
+  SuppressionList,
+} from '../../src/privacy/index.ts';
 import { ProfilesService } from '../../src/profiles/index.ts';
 import {
   DEFAULT_SYNC_SETTINGS,
@@ -63,6 +70,20 @@ const TABLES = [
   'account_computed_traits',
 ] as const;
 const TIME_OF_SYNC = new Set(['uuid_ts']);
+/** The tables whose rows a target counts as held (its rowsWritten): the event and update tables. */
+const HELD_TABLES = [
+  'identifies',
+  'tracks',
+  'pages',
+  'screens',
+  'groups',
+  'aliases',
+  'id_graph_updates',
+  'external_id_mapping_updates',
+  'profile_traits_updates',
+  'audience_membership_updates',
+  'computed_trait_updates',
+] as const;
 
 /** Definitions whose values the sync carries (computed_value_changes), a windowed one among them. */
 const DEFINITIONS = [
@@ -89,7 +110,7 @@ type EventSpec =
       ageHours: number;
     }
   | { kind: 'track'; who: Who; event: string; total: number; ageHours: number }
-  | { kind: 'page'; who: Who; name: string; ageHours: number }
+  | { kind: 'page' | 'screen'; who: Who; name: string; ageHours: number }
   | { kind: 'group'; who: Who; account: string; tier: string | null; ageHours: number }
   | { kind: 'alias'; userId: string; previousId: string; ageHours: number };
 type Command =
@@ -103,7 +124,8 @@ type Command =
   | { kind: 'crash'; step: SyncStep; target: TargetKind; after: number }
   | { kind: 'sync-while-sending'; events: EventSpec[] }
   | { kind: 'restart' }
-  | { kind: 'resync'; target: TargetKind };
+  | { kind: 'resync'; target: TargetKind }
+  | { kind: 'delete'; person: number };
 
 const person = fc.integer({ min: 1, max: 3 });
 const visit = fc.integer({ min: 1, max: 2 });
@@ -145,7 +167,7 @@ const eventSpec: fc.Arbitrary<EventSpec> = fc.oneof(
   {
     weight: 2,
     arbitrary: fc.record({
-      kind: fc.constant('page' as const),
+      kind: fc.constantFrom('page' as const, 'screen' as const),
       who,
       name: fc.constantFrom('Docs', 'Pricing'),
       ageHours: age,
@@ -202,6 +224,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('sync-while-sending' as const), events: several }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resync' as const), target: kind }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), person }) },
 );
 const scenario = fc.record({
   // Change-log rows per incremental target transaction: stretches end in many places.
@@ -217,6 +240,7 @@ let now = new Date('2026-09-01T00:00:00Z');
 const clock = () => new Date(now.getTime());
 let computed: ComputedTraitsService;
 let profiles: ProfilesService;
+let privacy: PrivacyService;
 
 beforeAll(async () => {
   const shared = await openTestGraph();
@@ -231,8 +255,15 @@ beforeAll(async () => {
     null,
     (space, level, ids) => profiles.customTraits(space, level, ids),
   );
+  const privacyRepository = new PrivacyRepository(own.db, t.graph);
+  privacy = new PrivacyService(
+    own.db,
+    t.graph,
+    new SuppressionList((space) => privacyRepository.suppressedKeys(space), SUPPRESSION_REFRESH_MS),
+  );
 });
 afterAll(async () => {
+  await privacy.stop();
   await computed.stop();
   await own.drop();
   await t.close();
@@ -329,7 +360,8 @@ function callOf(e: EventSpec, messageId: string): Call {
         input: { ...e.who, event: e.event, properties: { total: e.total }, timestamp, messageId },
       };
     case 'page':
-      return { type: 'page', input: { ...e.who, name: e.name, properties: {}, timestamp, messageId } };
+    case 'screen':
+      return { type: e.kind, input: { ...e.who, name: e.name, properties: {}, timestamp, messageId } };
     case 'group':
       return {
         type: 'group',
@@ -347,7 +379,15 @@ function callOf(e: EventSpec, messageId: string): Call {
 }
 
 /** What the runs did, summed: the property must have met merges, interruptions and many stretches. */
-const seen = { merges: 0, crashes: 0, stretches: 0, valueRows: 0, resyncs: 0, concurrent: 0 };
+const seen = {
+  merges: 0,
+  crashes: 0,
+  stretches: 0,
+  valueRows: 0,
+  resyncs: 0,
+  concurrent: 0,
+  deletions: 0,
+};
 
 describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
   it('after random events, arrival orders, merges, interrupted stretches, restarts and clock advances', async () => {
@@ -464,6 +504,18 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
                 seen.resyncs += 1;
                 expect(await sync.requestResync(idOf(c.target))).toBe(true);
                 break;
+              case 'delete': {
+                // A deletion request (docs/adr/0027): the person's events and values leave the event
+                // store, and the change log tells each target to forget every row of the profile.
+                const asked = await privacy.request(s.space, 'DELETE_ONLY', {
+                  type: 'user_id',
+                  value: `u${c.person}`,
+                });
+                expect(asked.ok).toBe(true);
+                await privacy.idle();
+                seen.deletions += 1;
+                break;
+              }
             }
           }
 
@@ -486,7 +538,7 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
             for (const table of TABLES)
               expect(got[table], `${k} ${table} in ${s.space}`).toEqual(want[table]);
             // Each event the event store holds is in its target table once.
-            for (const table of ['identifies', 'tracks', 'pages', 'groups', 'aliases'] as const) {
+            for (const table of ['identifies', 'tracks', 'pages', 'screens', 'groups', 'aliases'] as const) {
               const { rows } = await own.db.pool.query<{ id: string }>(
                 `SELECT id FROM ${table} WHERE space = $1`,
                 [s.space],
@@ -503,6 +555,10 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
             ];
             expect(kept, k).toMatchObject({ lastError: null, resyncPending: false, lag: { changes: 0 } });
             expect(kept?.rowsWritten, k).toBe(scratchStatus?.rowsWritten);
+            // Which are the rows its event and update tables hold.
+            expect(kept?.rowsWritten, k).toBe(
+              HELD_TABLES.reduce((sum, table) => sum + (got[table] ?? []).length, 0),
+            );
             if (k === 'postgres') {
               seen.merges += (want.profile_merges ?? []).filter((line) => {
                 const [segment, canonical] = JSON.parse(line) as unknown[];
@@ -527,5 +583,6 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
     expect(seen.valueRows).toBeGreaterThan(0);
     expect(seen.resyncs).toBeGreaterThan(0);
     expect(seen.concurrent).toBeGreaterThan(0);
+    expect(seen.deletions).toBeGreaterThan(0);
   }, 600_000);
 });
