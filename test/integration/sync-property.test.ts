@@ -1,16 +1,16 @@
 // The oracle property of Profiles Sync (SEMANTICS.md §11, docs/adr/0024-profiles-sync.md): a target kept
-// incrementally equals its from-scratch recomputation. Random identifies, tracks, pages, screens, groups and aliases
-// from a small pool of ids (so profiles merge), with random traits and timestamps, arrive one by one, in
-// batches (one commit, several events) and in concurrent bursts (commits sharing the group commit), some
-// resent; between them the incremental targets (PostgreSQL and DuckDB, a few change-log rows per target
-// transaction) are synced at random points, sometimes while events arrive, and sync stretches are
-// interrupted: an injected failure after the stretch's rows and position are written but before the
+// incrementally equals its from-scratch recomputation. Random identifies, tracks, pages, screens, groups
+// and aliases from a small pool of ids (so profiles merge), with random traits and timestamps, arrive one
+// by one, in batches (one commit, several events) and in concurrent bursts (commits sharing the group
+// commit), some resent; between them the incremental targets (PostgreSQL and DuckDB, a few change-log rows
+// per target transaction) are synced at random points, sometimes while events arrive, and sync stretches
+// are interrupted: an injected failure after the stretch's rows and position are written but before the
 // target commits (it rolls back), or after it committed but before the event store recorded the position;
-// the sync service is also replaced (a restart), a resync is asked for, a person is deleted (docs/adr/0027)
-// and the clock advances (the audience and computed traits of the run age). Once everything drains, each
-// incremental target equals, table by table and row for row, a fresh target of the same kind synced from the
-// change log's start in one stretch, and the rows each says it holds are those its tables hold. Seeded and
-// bounded; the computed-traits worker runs in this file's own database.
+// the sync service is also replaced (a restart), a resync is asked for, a person is deleted
+// (docs/adr/0027) and the clock advances (the audience and computed traits of the run age). Once
+// everything drains, each incremental target equals, table by table and row for row, a fresh target of the
+// same kind synced from the change log's start in one stretch, and the rows each says it holds are those
+// its tables hold. Seeded and bounded; the computed-traits worker runs in this file's own database.
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -301,14 +301,14 @@ async function addTarget(sync: SyncService, space: string, k: TargetKind, locati
 
 /** Every table of a target as sorted lines of text, all columns but the time-of-sync ones. */
 async function snapshot(k: TargetKind, location: string): Promise<Record<string, string[]>> {
-  const columnsSql = (table: string) =>
-    `SELECT column_name FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`;
+  const columnsSql =
+    'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position';
   const rowsSql = (table: string, columns: string[]) =>
     `SELECT ${columns.map((c) => `CAST("${c}" AS VARCHAR) AS "${c}"`).join(', ')} FROM ${table}`;
   const out: Record<string, string[]> = {};
-  const read = async (query: (sql: string) => Promise<Record<string, unknown>[]>) => {
+  const read = async (query: (sql: string, params?: string[]) => Promise<Record<string, unknown>[]>) => {
     for (const table of TABLES) {
-      const columns = (await query(columnsSql(table)))
+      const columns = (await query(columnsSql, [table]))
         .map((r) => String(r.column_name))
         .filter((c) => !TIME_OF_SYNC.has(c));
       if (columns.length === 0) throw new Error(`${k} target has no table ${table}`);
@@ -323,8 +323,8 @@ async function snapshot(k: TargetKind, location: string): Promise<Record<string,
       const connection = await instance.connect();
       try {
         await read(
-          async (sql) =>
-            (await connection.runAndReadAll(sql)).getRowObjectsJson() as Record<string, unknown>[],
+          async (sql, params) =>
+            (await connection.runAndReadAll(sql, params)).getRowObjectsJson() as Record<string, unknown>[],
         );
       } finally {
         connection.closeSync();
@@ -336,7 +336,7 @@ async function snapshot(k: TargetKind, location: string): Promise<Record<string,
     const client = new pg.Client({ connectionString: location, options: '-c TimeZone=UTC' });
     await client.connect();
     try {
-      await read(async (sql) => (await client.query(sql)).rows as Record<string, unknown>[]);
+      await read(async (sql, params) => (await client.query(sql, params)).rows as Record<string, unknown>[]);
     } finally {
       await client.end();
     }
