@@ -6,11 +6,12 @@
 // per target transaction) are synced at random points, sometimes while events arrive, and sync stretches
 // are interrupted: an injected failure after the stretch's rows and position are written but before the
 // target commits (it rolls back), or after it committed but before the event store recorded the position;
-// the sync service is also replaced (a restart), a resync is asked for, a person is deleted
-// (docs/adr/0027) and the clock advances (the audience and computed traits of the run age). Once
-// everything drains, each incremental target equals, table by table and row for row, a fresh target of the
-// same kind synced from the change log's start in one stretch, and the rows each says it holds are those
-// its tables hold. Seeded and bounded; the computed-traits worker runs in this file's own database.
+// the sync service is also replaced (a restart), two services sync one PostgreSQL target at once, a
+// resync is asked for, an audience is defined midway, a person is deleted (docs/adr/0027) and the clock
+// advances (the audience and computed traits of the run age). Once everything drains, each incremental
+// target equals, table by table and row for row, a fresh target of the same kind synced from the change
+// log's start in one stretch, both stand at the end of both streams, and the rows each says it holds are
+// those its tables hold. Seeded and bounded; the computed-traits worker runs in this file's own database.
 import { DuckDBInstance } from '@duckdb/node-api';
 import fc from 'fast-check';
 import pg from 'pg';
@@ -44,10 +45,10 @@ const NUM_RUNS = 10;
 const KINDS: readonly TargetKind[] = ['postgres', 'duckdb'];
 
 /**
- * Every table a sync writes. Each is compared whole, every column but `uuid_ts` (when the row was written
- * to the target: time of sync, so a recomputation never has the same). The materialised tables are
- * compared exactly; the append tables as multisets of rows (the event and value-update tables have ids as
- * primary keys, id_graph_updates and profile_traits_updates have none, so their rows are compared whole).
+ * Every table a sync writes, and its two positions. Each is compared whole, every column but those of
+ * NOT_COMPARED. The materialised tables are compared exactly; the append tables as multisets of rows (the
+ * event and value-update tables have ids as primary keys, id_graph_updates and profile_traits_updates have
+ * none, so their rows are compared whole); the positions must both be at the end of the two streams.
  */
 const TABLES = [
   'identifies',
@@ -68,8 +69,15 @@ const TABLES = [
   'account_audience_memberships',
   'computed_traits',
   'account_computed_traits',
+  '_stitchgraph_sync',
+  '_stitchgraph_sync_values',
 ] as const;
-const TIME_OF_SYNC = new Set(['uuid_ts']);
+/**
+ * Columns that legitimately differ: `uuid_ts` and `updated_at` are when the row was written to the target
+ * (time of sync, which a recomputation never shares); `target_id` and `generation` name the target and
+ * count its resyncs.
+ */
+const NOT_COMPARED = new Set(['uuid_ts', 'updated_at', 'target_id', 'generation']);
 /** The tables whose rows a target counts as held (its rowsWritten): the event and update tables. */
 const HELD_TABLES = [
   'identifies',
@@ -85,8 +93,17 @@ const HELD_TABLES = [
   'computed_trait_updates',
 ] as const;
 
-/** Definitions whose values the sync carries (computed_value_changes), a windowed one among them. */
-const DEFINITIONS = [
+/**
+ * Definitions whose values the sync carries (computed_value_changes), a windowed one among them; one is
+ * defined midway (its backfill arrives in the middle of the stream).
+ */
+const DEFINITIONS: readonly {
+  key: string;
+  audience: boolean;
+  level: 'USERS' | 'ACCOUNTS';
+  text: string;
+  later?: boolean;
+}[] = [
   { key: 'buyer', audience: true, level: 'USERS', text: "event('Order Completed').count() >= 1" },
   {
     key: 'recent_buyer',
@@ -96,7 +113,14 @@ const DEFINITIONS = [
   },
   { key: 'orders', audience: false, level: 'USERS', text: "event('Order Completed').count()" },
   { key: 'gold', audience: true, level: 'ACCOUNTS', text: "trait('tier') = 'gold'" },
-] as const;
+  {
+    key: 'signed_up',
+    audience: true,
+    level: 'USERS',
+    text: "event('Signed Up').count() >= 1",
+    later: true,
+  },
+];
 
 type Who = { userId: string } | { anonymousId: string } | { userId: string; anonymousId: string };
 type Call = { type: EventType; input: Record<string, unknown> };
@@ -125,7 +149,9 @@ type Command =
   | { kind: 'sync-while-sending'; events: EventSpec[] }
   | { kind: 'restart' }
   | { kind: 'resync'; target: TargetKind }
-  | { kind: 'delete'; person: number };
+  | { kind: 'delete'; person: number }
+  | { kind: 'define-later' }
+  | { kind: 'race' };
 
 const person = fc.integer({ min: 1, max: 3 });
 const visit = fc.integer({ min: 1, max: 2 });
@@ -225,6 +251,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('resync' as const), target: kind }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('delete' as const), person }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'define-later' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'race' as const }) },
 );
 const scenario = fc.record({
   // Change-log rows per incremental target transaction: stretches end in many places.
@@ -299,7 +327,7 @@ async function addTarget(sync: SyncService, space: string, k: TargetKind, locati
   return added.target;
 }
 
-/** Every table of a target as sorted lines of text, all columns but the time-of-sync ones. */
+/** Every table of a target as sorted lines of text, all columns but those of NOT_COMPARED. */
 async function snapshot(k: TargetKind, location: string): Promise<Record<string, string[]>> {
   const columnsSql =
     'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position';
@@ -310,7 +338,7 @@ async function snapshot(k: TargetKind, location: string): Promise<Record<string,
     for (const table of TABLES) {
       const columns = (await query(columnsSql, [table]))
         .map((r) => String(r.column_name))
-        .filter((c) => !TIME_OF_SYNC.has(c));
+        .filter((c) => !NOT_COMPARED.has(c));
       if (columns.length === 0) throw new Error(`${k} target has no table ${table}`);
       out[table] = (await query(rowsSql(table, columns)))
         .map((r) => JSON.stringify(columns.map((c) => r[c] ?? null)))
@@ -387,6 +415,7 @@ const seen = {
   resyncs: 0,
   concurrent: 0,
   deletions: 0,
+  races: 0,
 };
 
 describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
@@ -397,7 +426,7 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
         run += 1;
         now = new Date(Date.UTC(2026, 8, 1 + run));
         const s = await newStack(t, { clock });
-        for (const d of DEFINITIONS) {
+        const define = async (d: (typeof DEFINITIONS)[number]) => {
           const created = d.audience
             ? await computed.createAudience(s.space, {
                 key: d.key,
@@ -413,7 +442,9 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
                 description: null,
               });
           expect(created.ok, d.key).toBe(true);
-        }
+        };
+        for (const d of DEFINITIONS) if (d.later !== true) await define(d);
+        let definedLater = false;
         const cleanups: (() => Promise<void>)[] = [];
         try {
           // The injected failure armed for the next sync call: the `after`-th step of its kind throws.
@@ -504,6 +535,19 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
                 seen.resyncs += 1;
                 expect(await sync.requestResync(idOf(c.target))).toBe(true);
                 break;
+              case 'define-later':
+                if (!definedLater) {
+                  definedLater = true;
+                  for (const d of DEFINITIONS) if (d.later === true) await define(d);
+                }
+                break;
+              case 'race': {
+                // Two processes syncing one PostgreSQL target take turns on its lock (docs/adr/0024).
+                seen.races += 1;
+                const other = new SyncService(own.db, s.events, settings, TEST_SYNC_KEY, hooks);
+                await Promise.all([sync.syncTarget(idOf('postgres')), other.syncTarget(idOf('postgres'))]);
+                break;
+              }
               case 'delete': {
                 // A deletion request (docs/adr/0027): the person's events and values leave the event
                 // store, and the change log tells each target to forget every row of the profile.
@@ -584,5 +628,6 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
     expect(seen.resyncs).toBeGreaterThan(0);
     expect(seen.concurrent).toBeGreaterThan(0);
     expect(seen.deletions).toBeGreaterThan(0);
+    expect(seen.races).toBeGreaterThan(0);
   }, 600_000);
 });
