@@ -8,7 +8,13 @@ import type { LoggedChange, StoredEvent } from '../events/index.ts';
 import { slug } from '../events/index.ts';
 import { stringifyJson } from '../json.ts';
 import type { ValueChangeRow } from './sync.repository.ts';
-import { FORGET_ACCOUNT_QUERIES, FORGET_QUERIES, type TargetQuery, type TargetTx } from './targets.ts';
+import {
+  FORGET_ACCOUNT_QUERIES,
+  FORGET_QUERIES,
+  FORGETS_HELD_ROWS,
+  type TargetQuery,
+  type TargetTx,
+} from './targets.ts';
 
 interface LoggedEvent {
   messageId: string;
@@ -117,14 +123,17 @@ export function traitText(value: unknown): string | null {
 
 /**
  * Writes the rows of `rows` (one space's change log, in commit-safe order, whole transactions) to the
- * target; `events` holds the stored events they name. Returns how many rows were appended.
+ * target; `events` holds the stored events they name. Returns how many rows were appended to the event and
+ * update tables, and how many of theirs (written by this stretch or an earlier one) a deletion removed:
+ * the rows the target holds change by the difference.
  */
 export async function applyChanges(
   tx: TargetTx,
   rows: readonly LoggedChange[],
   events: ReadonlyMap<string, StoredEvent>,
-): Promise<number> {
+): Promise<{ written: number; forgotten: number }> {
   let written = 0;
+  let forgotten = 0;
   const writes = new Writes();
   /** segment_id → the profile it maps to now; null: never seen by this target. */
   const canonical = new Map<string, string | null>();
@@ -179,12 +188,6 @@ export async function applyChanges(
   const eventWithKey = (txid: string, key: string) =>
     stored(byTxid.get(txid)?.find((e) => e.keys.includes(key))?.messageId);
   /** The commit's last identify of the profile, else its last event of any type. */
-  /** The commit's last group call naming the account. */
-  const groupCall = (txid: string, groupId: string) =>
-    (byTxid.get(txid) ?? [])
-      .map((e) => stored(e.messageId))
-      .filter((e) => e?.type === 'group' && e.groupId === groupId)
-      .at(-1);
   /** Account trait names this stretch has written, per account (a later group call may lack some). */
   const accountNames = new Map<string, Set<string>>();
   const eventOfProfile = (txid: string, profileId: string) => {
@@ -310,9 +313,10 @@ export async function applyChanges(
         const groupId = text(item.groupId);
         const traits = item.traits;
         if (groupId === null || typeof traits !== 'object' || traits === null) continue;
-        const trigger = groupCall(row.txid, groupId);
-        const at = ms(trigger?.timestamp ?? row.at);
-        const receivedAt = ms(trigger?.receivedAt ?? row.at);
+        // Dated by the change's commit, not its group call: the call may be gone by the time a target reads
+        // the entry (deleted with the user who made it) while the account stays, and a target synced
+        // afresh must write the same row.
+        const at = ms(row.at);
         writes.put('account_traits_of', [groupId], 'clear-account-traits', [groupId]);
         for (const name of accountNames.get(groupId) ?? [])
           writes.put('account_traits', [groupId, name], 'remove-account-trait', [groupId, name]);
@@ -326,27 +330,25 @@ export async function applyChanges(
             name,
             shown,
             at,
-            receivedAt,
+            at,
             seq,
           ]);
         }
         accountNames.set(groupId, names);
-        written += 1;
       }
     } else if (row.kind === 'memberships') {
       for (const item of items(row.payload)) {
         const groupId = text(item.groupId);
         const profileId = text(item.profileId);
         if (groupId === null || profileId === null) continue;
-        const trigger = groupCall(row.txid, groupId);
-        const profile = await ensureProfile(profileId, trigger, seq, row.at);
+        const profile = await ensureProfile(profileId, undefined, seq, row.at);
+        // `since` is the change's commit, for the reason account_traits' time is.
         writes.put('account_members', [groupId, profile], 'set-account-member', [
           groupId,
           profile,
-          ms(trigger?.timestamp ?? row.at),
+          ms(row.at),
           seq,
         ]);
-        written += 1;
       }
     } else if (row.kind === 'deletions') {
       // A deletion request (docs/adr/0027): every row of the profile and of each id merged into it goes,
@@ -359,16 +361,22 @@ export async function applyChanges(
       for (const profileId of strings(payload.profileIds)) {
         const segments = (await tx.run('segments-of', [profileId])).map((r) => String(r.segment_id));
         for (const segment of segments) {
-          for (const statement of FORGET_QUERIES) await tx.run(statement, [segment]);
+          for (const statement of FORGET_QUERIES) {
+            const gone = await tx.run(statement, [segment]);
+            if (FORGETS_HELD_ROWS.has(statement)) forgotten += gone.length;
+          }
           canonical.delete(segment);
         }
       }
       for (const groupId of strings(payload.groupIds))
-        for (const statement of FORGET_ACCOUNT_QUERIES) await tx.run(statement, [groupId]);
+        for (const statement of FORGET_ACCOUNT_QUERIES) {
+          const gone = await tx.run(statement, [groupId]);
+          if (FORGETS_HELD_ROWS.has(statement)) forgotten += gone.length;
+        }
     }
   }
   await writes.flush(tx);
-  return written;
+  return { written, forgotten };
 }
 
 /** Segment's triggering_event_name: the track's event, a page's or screen's name, else the type. */

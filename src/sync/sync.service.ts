@@ -336,7 +336,11 @@ export class SyncService {
       }
       const { rows, more } = await this.readWhole(t.space, after);
       const found = await this.events.storedEvents(t.space, referencedEvents(rows));
-      const written = await applyChanges(tx, rows, new Map(found.map((e) => [e.messageId, e])));
+      const { written, forgotten } = await applyChanges(
+        tx,
+        rows,
+        new Map(found.map((e) => [e.messageId, e])),
+      );
       const last = rows.at(-1);
       const logAt =
         last === undefined
@@ -354,7 +358,8 @@ export class SyncService {
       const lastChange = changes.at(-1);
       const values = lastChange === undefined ? valuesAfter : { txid: lastChange.txid, id: lastChange.id };
       if (values !== null) await tx.run('write-values-cursor', [t.id, values.txid, values.id]);
-      held += written + valuesWritten;
+      // The rows held: a deletion's removals count off (docs/adr/0027), so a resync arrives at the same.
+      held += written + valuesWritten - forgotten;
       await tx.run('write-cursor', [t.id, logAt.txid, logAt.position, t.generation, held]);
       this.hooks.onStep?.('written', t.kind);
       return {

@@ -107,6 +107,27 @@ export const FORGET_ACCOUNT_QUERIES = [
   'forget-account-members',
 ] as const;
 
+/**
+ * The forget statements of append tables (the event and update tables), whose rows the target counts as
+ * held: each returns a row per row it deleted, so that the count goes down by as many.
+ */
+export const FORGETS_HELD_ROWS: ReadonlySet<TargetQuery> = new Set([
+  'forget-identifies',
+  'forget-tracks',
+  'forget-pages',
+  'forget-screens',
+  'forget-groups',
+  'forget-aliases',
+  'forget-id-graph-updates',
+  'forget-external-id-mapping-updates',
+  'forget-profile-traits-updates',
+  'forget-audience-membership-updates',
+  'forget-computed-trait-updates',
+  'forget-account-groups',
+  'forget-account-audience-membership-updates',
+  'forget-account-computed-trait-updates',
+]);
+
 export const TARGET_QUERIES = [
   'lock',
   'probe',

@@ -32,6 +32,21 @@ import {
 
 type Kind = 'duckdb' | 'postgres';
 
+/** The tables whose rows a target counts as held (rowsWritten): the event and update tables. */
+const APPEND_TABLES = [
+  'identifies',
+  'tracks',
+  'pages',
+  'screens',
+  'groups',
+  'aliases',
+  'id_graph_updates',
+  'external_id_mapping_updates',
+  'profile_traits_updates',
+  'audience_membership_updates',
+  'computed_trait_updates',
+];
+
 let t: TestGraph;
 let own: { db: Database; drop: () => Promise<void> };
 let s: Stack;
@@ -308,7 +323,13 @@ describe('Profiles Sync of audiences and computed traits', () => {
       await sync.catchUp(status.id);
       const left = await remaining(kind);
       expect(left, kind).toEqual(Object.fromEntries(Object.keys(left).map((k) => [k, 0])));
-      expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 } });
+      // The rows the target says it holds are those its event and update tables hold: the removed ones
+      // were counted off (a resync, which never writes the deleted events, arrives at the same count).
+      let held = 0;
+      for (const table of APPEND_TABLES)
+        held += Number((await query(kind, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
+      expect(held, kind).toBeGreaterThan(0);
+      expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 }, rowsWritten: held });
     }
     await privacy.stop();
   });

@@ -1,4 +1,5 @@
 -- forget-id-graph-updates: a deleted profile id's rows of id_graph_updates (docs/adr/0027-deletion-and-suppression.md).
 -- params: $1 profile id (one of segments-of's)
--- returns: nothing
+-- returns: gone, one row per row deleted (an append table: the rows the target holds count them off)
 DELETE FROM id_graph_updates WHERE segment_id = $1 OR canonical_segment_id = $1
+RETURNING 1 AS gone

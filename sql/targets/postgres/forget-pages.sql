@@ -1,4 +1,5 @@
 -- forget-pages: a deleted profile id's rows of pages (docs/adr/0027-deletion-and-suppression.md).
 -- params: $1 profile id (one of segments-of's)
--- returns: nothing
+-- returns: gone, one row per row deleted (an append table: the rows the target holds count them off)
 DELETE FROM pages WHERE segment_id = $1
+RETURNING 1 AS gone
