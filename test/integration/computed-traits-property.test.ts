@@ -13,6 +13,7 @@ import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { accountMembers, accountOracleValues, oracleValues, parseAll } from '../support/oracle.ts';
 import { openPrivateDatabase } from '../support/postgres.ts';
 import { newStack, type Stack } from '../support/stack.ts';
+import { settleComputed } from '../support/computed.ts';
 
 const TRAITS: Record<string, string> = {
   orders: "event('Order Completed').count()",
@@ -150,19 +151,6 @@ async function defineAll(s: Stack, keys: (key: string) => boolean): Promise<void
   }
 }
 
-async function settle(s: Stack): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    await computed.catchUp();
-    const traits = await computed.list(s.space);
-    if (traits.every((c) => c.status === 'LIVE')) {
-      const { marked, recomputed } = await computed.catchUp();
-      if (marked === 0 && recomputed === 0) return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('computed traits did not settle');
-}
-
 function oracle(s: Stack, profileId: string, keys: Set<string>): Promise<Record<string, unknown>> {
   return oracleValues(
     s,
@@ -273,7 +261,7 @@ describe('computed traits: maintained values equal the oracle', () => {
             expect(outcome.ok).toBe(true);
           }
         }
-        await settle(s);
+        await settleComputed(computed, s.space);
 
         const { rows } = await own.db.pool.query<{ profile_id: string }>(
           'SELECT DISTINCT profile_id FROM identity_map WHERE space = $1 ORDER BY 1',

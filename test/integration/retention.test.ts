@@ -28,6 +28,7 @@ import {
 import { countRows, openPrivateDatabase } from '../support/postgres.ts';
 import { startTestService } from '../support/service.ts';
 import { newStack, type Stack } from '../support/stack.ts';
+import { settleComputed } from '../support/computed.ts';
 
 const DAY = 86_400_000;
 const TRAITS: Record<string, string> = {
@@ -106,19 +107,6 @@ async function define(s: Stack): Promise<void> {
     description: null,
   });
   if (!audience.ok) throw new Error(`${AUDIENCE.key}: ${audience.message}`);
-}
-
-/** Waits until every trait is LIVE and nothing is left to mark or recompute. */
-async function settle(s: Stack): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    await computed.catchUp();
-    if ((await computed.list(s.space)).every((c) => c.status === 'LIVE')) {
-      const { marked, recomputed } = await computed.catchUp();
-      if (marked === 0 && recomputed === 0) return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('computed traits did not settle');
 }
 
 async function order(s: Stack, userId: string, messageId: string, sku: string, timestamp?: string) {
@@ -202,7 +190,7 @@ describe('retention: batches of one space, another space keeping everything', ()
       await order(s, 'u1', 'mar-1', 's3');
       await order(s, 'u1', 'mar-2', 's3');
       await order(s, 'u1', 'mar-3', 's4', '2029-01-01T00:00:00.000Z');
-      await settle(s);
+      await settleComputed(computed, s.space);
     }
     const u1 = await profileOf(a, 'u1');
     const u2 = await profileOf(a, 'u2');
@@ -234,8 +222,8 @@ describe('retention: batches of one space, another space keeping everything', ()
     expect(await count('SELECT count(*)::int AS n FROM tracks WHERE space = $1', [a.space])).toBe(3);
     expect(await count('SELECT count(*)::int AS n FROM message_ids WHERE space = $1', [b.space])).toBe(8);
 
-    await settle(a);
-    await settle(b);
+    await settleComputed(computed, a.space);
+    await settleComputed(computed, b.space);
     // Recomputed without them, and equal to the oracle over what the read API returns.
     expect(await kept(a, u1)).toEqual({ orders: 3, orders_90d: 2, skus: ['s3', 's4'], loyal: false });
     expect(await kept(a, u1)).toEqual(await expected(a, u1));
@@ -273,7 +261,7 @@ describe('retention: batches of one space, another space keeping everything', ()
     expect(resent.duplicate).toBe(false);
     const again = await order(b, 'u1', 'jan-1', 's1');
     expect(again.duplicate).toBe(true);
-    await settle(a);
+    await settleComputed(computed, a.space);
     const u1 = await profileOf(a, 'u1');
     expect(await kept(a, u1)).toEqual({ orders: 4, orders_90d: 3, skus: ['s1', 's3', 's4'], loyal: true });
     expect(await kept(a, u1)).toEqual(await expected(a, u1));
@@ -295,7 +283,7 @@ describe('retention: batches of one space, another space keeping everything', ()
         (await s.send('identify', { userId: 'u1', traits: { plan: 'pro' }, messageId: 'old-3' })).ok,
       ).toBe(true);
     }
-    await settle(c);
+    await settleComputed(computed, c.space);
     const u1 = await profileOf(c, 'u1');
     expect(await kept(c, u1)).toMatchObject({ orders: 2 });
     expect(await tableExists('tracks_2031_01')).toBe(1);
@@ -338,7 +326,7 @@ describe('retention: batches of one space, another space keeping everything', ()
     expect(text).toContain('stitchgraph_retention_events_removed_total{path="partition"} 6');
 
     // The drop marked C's profile: its values are recomputed to nothing, for that reason.
-    await settle(c);
+    await settleComputed(computed, c.space);
     expect(await kept(c, u1)).toEqual({ orders: 0, orders_90d: 0, skus: [], loyal: false });
     expect(await kept(c, u1)).toEqual(await expected(c, u1));
     const changes = await computed.changes(c.space, u1, 100);
@@ -356,8 +344,8 @@ describe('retention: batches of one space, another space keeping everything', ()
   });
 
   it('leaves the Profile API only the kept events, and the recomputed values', async () => {
-    await settle(a);
-    await settle(b);
+    await settleComputed(computed, a.space);
+    await settleComputed(computed, b.space);
     // The real service on this file's database, after every assertion on the fake clock: its worker
     // finds nothing due, and its retention runs only an hour after its start.
     const service = await startTestService({ DATABASE_URL: own.url });

@@ -38,8 +38,9 @@ import {
 import type { TargetKind } from '../../src/sync/targets.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { openPrivateDatabase } from '../support/postgres.ts';
-import { newStack, type Stack } from '../support/stack.ts';
-import { openTargetDatabase, tempDuckDbFile, TEST_SYNC_KEY } from '../support/sync.ts';
+import { newStack } from '../support/stack.ts';
+import { HELD_TABLES, openTargetDatabase, tempDuckDbFile, TEST_SYNC_KEY } from '../support/sync.ts';
+import { settleComputed } from '../support/computed.ts';
 
 const SEED = 20261130;
 const NUM_RUNS = 10;
@@ -83,20 +84,6 @@ const TABLES = [
  */
 const VALUES_POSITION = '_stitchgraph_sync_values';
 const NOT_COMPARED = new Set(['uuid_ts', 'updated_at', 'target_id', 'generation']);
-/** The tables whose rows a target counts as held (its rowsWritten): the event and update tables. */
-const HELD_TABLES = [
-  'identifies',
-  'tracks',
-  'pages',
-  'screens',
-  'groups',
-  'aliases',
-  'id_graph_updates',
-  'external_id_mapping_updates',
-  'profile_traits_updates',
-  'audience_membership_updates',
-  'computed_trait_updates',
-] as const;
 
 /**
  * Definitions whose values the sync carries (computed_value_changes), a windowed one among them; one is
@@ -301,20 +288,6 @@ afterAll(async () => {
   await own.drop();
   await t.close();
 });
-
-/** Drives the computed-traits worker until every definition is LIVE and nothing is left to recompute. */
-async function settle(s: Stack): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    await computed.catchUp();
-    const all = [...(await computed.list(s.space)), ...(await computed.audiences(s.space))];
-    if (all.every((c) => c.status === 'LIVE')) {
-      const { marked, recomputed } = await computed.catchUp();
-      if (marked === 0 && recomputed === 0) return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('computed traits did not settle');
-}
 
 /** A target's location, made fresh, and how to remove it after the run. */
 async function newLocation(k: TargetKind): Promise<{ location: string; remove: () => Promise<void> }> {
@@ -571,7 +544,7 @@ describe('Profiles Sync: incremental targets equal a from-scratch sync', () => {
           }
 
           // Everything drains: the computed values, then each incremental target (no failure armed).
-          await settle(s);
+          await settleComputed(computed, s.space);
           for (const k of KINDS) await sync.catchUp(idOf(k));
 
           // The recomputation: a fresh target of each kind, synced from the change log's start in one

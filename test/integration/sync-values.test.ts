@@ -23,29 +23,16 @@ import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { openPrivateDatabase } from '../support/postgres.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 import {
+  HELD_TABLES,
   openTargetDatabase,
   queryDuckDb,
   queryPostgres,
   tempDuckDbFile,
   TEST_SYNC_KEY,
 } from '../support/sync.ts';
+import { settleComputed } from '../support/computed.ts';
 
 type Kind = 'duckdb' | 'postgres';
-
-/** The tables whose rows a target counts as held (rowsWritten): the event and update tables. */
-const APPEND_TABLES = [
-  'identifies',
-  'tracks',
-  'pages',
-  'screens',
-  'groups',
-  'aliases',
-  'id_graph_updates',
-  'external_id_mapping_updates',
-  'profile_traits_updates',
-  'audience_membership_updates',
-  'computed_trait_updates',
-];
 
 let t: TestGraph;
 let own: { db: Database; drop: () => Promise<void> };
@@ -86,20 +73,6 @@ afterAll(async () => {
 
 function query(kind: Kind, sql: string): Promise<Record<string, unknown>[]> {
   return kind === 'duckdb' ? queryDuckDb(duck.path, sql) : queryPostgres(pgTarget.pool, sql);
-}
-
-/** Drives the computed-traits worker until every definition is LIVE and nothing is left to recompute. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    await computed.catchUp();
-    const all = [...(await computed.list(s.space)), ...(await computed.audiences(s.space))];
-    if (all.every((c) => c.status === 'LIVE')) {
-      const { marked, recomputed } = await computed.catchUp();
-      if (marked === 0 && recomputed === 0) return;
-    }
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('computed traits did not settle');
 }
 
 async function send(type: 'identify' | 'track' | 'group', input: Record<string, unknown>) {
@@ -187,7 +160,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
         : await computed.create(s.space, { key, definition, level, description: null });
       expect(created.ok, key).toBe(true);
     }
-    await settle();
+    await settleComputed(computed, s.space);
     for (const kind of ['duckdb', 'postgres'] as const) {
       const added = await sync.addTarget(s.space, {
         kind,
@@ -218,7 +191,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
       traits: { tier: 'silver' },
       messageId: 'sv-7',
     });
-    await settle();
+    await settleComputed(computed, s.space);
     const after = await expected();
     expect(after).toEqual({
       audience_memberships: [`${u1} buyers`],
@@ -318,7 +291,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
     const asked = await privacy.request(s.space, 'DELETE_ONLY', { type: 'user_id', value: 'sv-u1' });
     expect(asked.ok).toBe(true);
     await privacy.idle();
-    await settle();
+    await settleComputed(computed, s.space);
     for (const { kind, status } of targets) {
       await sync.catchUp(status.id);
       const left = await remaining(kind);
@@ -326,7 +299,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
       // The rows the target says it holds are those its event and update tables hold: the removed ones
       // were counted off (a resync, which never writes the deleted events, arrives at the same count).
       let held = 0;
-      for (const table of APPEND_TABLES)
+      for (const table of HELD_TABLES)
         held += Number((await query(kind, `SELECT count(*) AS n FROM ${table}`))[0]?.n);
       expect(held, kind).toBeGreaterThan(0);
       expect(await sync.target(status.id), kind).toMatchObject({ lag: { changes: 0 }, rowsWritten: held });
@@ -349,7 +322,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
       messageId: 'sv-21',
     });
     await send('track', { userId: 'sv-u2', event: 'Order Completed', messageId: 'sv-22' });
-    await settle();
+    await settleComputed(computed, s.space);
     // The targets the first test added (this test follows it).
     expect(targets.map((x) => x.kind)).toEqual(['duckdb', 'postgres']);
     const counts = async (kind: Kind) => {
@@ -385,7 +358,7 @@ describe('Profiles Sync of audiences and computed traits', () => {
     const asked = await privacy.request(s.space, 'DELETE_ONLY', { type: 'group_id', value: 'sv-beta' });
     expect(asked.ok).toBe(true);
     await privacy.idle();
-    await settle();
+    await settleComputed(computed, s.space);
     for (const { kind, status } of targets) {
       await sync.catchUp(status.id);
       const left = await counts(kind);

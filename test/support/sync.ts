@@ -8,6 +8,24 @@ import pg from 'pg';
 import { inject } from 'vitest';
 
 /** The key tests encrypt target locations with (32 bytes; never a real one). */
+/**
+ * The tables whose rows a target counts as held (its rowsWritten): the event and update tables
+ * (docs/adr/0024-profiles-sync.md).
+ */
+export const HELD_TABLES = [
+  'identifies',
+  'tracks',
+  'pages',
+  'screens',
+  'groups',
+  'aliases',
+  'id_graph_updates',
+  'external_id_mapping_updates',
+  'profile_traits_updates',
+  'audience_membership_updates',
+  'computed_trait_updates',
+] as const;
+
 export const TEST_SYNC_KEY = Buffer.alloc(32, 7).toString('base64');
 
 /** An empty database on the run's PostgreSQL server, as a sync target; drop it when done. */
