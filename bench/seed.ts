@@ -3,7 +3,8 @@
 // leaves for the same calls: in Neo4j the identity graph only (the statements under bench/cypher/seed/
 // mirror cypher/identity/*.cypher node by node and property by property), in PostgreSQL the events' rows,
 // dedupe claims, event_identifiers and identity_map rows through the service's own sql/events/ files where
-// one fits (docs/adr/0011-benchmarks.md).
+// one fits, and the change log's entries for them (events, identifiers, an identify's traits; not accounts
+// or memberships) as the API's commits would log them (docs/adr/0011-benchmarks.md).
 import type { Driver } from 'neo4j-driver';
 import { EventFactory, sqlEventRow, sqlLinkRows, type PlannedEvent, type Population } from './events.ts';
 import { Random } from './random.ts';
@@ -33,6 +34,11 @@ export interface SeedResult {
 
 /** Rows per transaction. */
 const EVENTS_PER_TX = 5_000;
+/**
+ * Events per change-log entry: about what one API commit logs, so that a Profiles Sync stretch (a batch of
+ * entries, grown to whole commits) reads tens of thousands of events rather than the whole history.
+ */
+const EVENTS_PER_ENTRY = 50;
 const PROFILES_PER_TX = 1_000;
 /** Concurrent seeding transactions; they touch disjoint profiles, so they never wait on each other. */
 const WRITERS = 2;
@@ -119,18 +125,32 @@ export class Seeder {
         const rows = chunk.map((h) => sqlEventRow(h.planned, h.receivedAt));
         const links = chunk.flatMap((h) => sqlLinkRows(h.planned, h.receivedAt));
         await client.query(sink.project.get('events/store-events'), [space, JSON.stringify(rows)]);
-        // store-fast-effects with no change-log entries writes exactly the event_identifiers rows.
+        // store-fast-effects writes the event_identifiers rows and the change log's entries for the events
+        // (and an identify's traits), as a commit of the API would, so that Profiles Sync (W10) has the
+        // history to sync.
         await client.query(sink.project.get('events/store-fast-effects'), [
           space,
           JSON.stringify(links),
-          '[]',
+          JSON.stringify(historyChanges(chunk)),
         ]);
       }),
     );
     const mapped = profiles.flatMap((p) =>
       (p.identifiers as { key: string }[]).map((id) => ({ key: id.key, profile_id: p.id })),
     );
-    await sink.pool.query(sink.bench.get('seed/map-identifiers'), [space, JSON.stringify(mapped)]);
+    await sqlTransaction(sink.pool, async (client) => {
+      await client.query(sink.bench.get('seed/map-identifiers'), [space, JSON.stringify(mapped)]);
+      // The identifiers joining their profiles, for Profiles Sync (user_identifiers, id_graph_updates).
+      const joined = mapped.map((m) => ({ key: m.key, profileId: m.profile_id }));
+      const entries = [];
+      for (let i = 0; i < joined.length; i += EVENTS_PER_ENTRY)
+        entries.push({ kind: 'identifiers', payload: joined.slice(i, i + EVENTS_PER_ENTRY) });
+      await client.query(sink.project.get('events/store-fast-effects'), [
+        space,
+        '[]',
+        JSON.stringify(entries),
+      ]);
+    });
   }
 
   /** The event tables' monthly partitions for [from, to] (sql/events/ensure-partitions.sql). */
@@ -317,6 +337,33 @@ function evidence(history: History[]): Record<string, unknown>[] {
 }
 
 /** Runs `work` over `items` with at most `width` at a time. */
+/**
+ * The change-log entries an API commit would write for these events: `events` (message id, type, a track's
+ * name, profile, identifier keys) and `traits` for identifies that carry traits (their traits as the
+ * change; the seeded profiles' final traits are the last identify's anyway), EVENTS_PER_ENTRY a entry.
+ */
+function historyChanges(chunk: History[]): { kind: string; payload: unknown[] }[] {
+  const entries: { kind: string; payload: unknown[] }[] = [];
+  for (let i = 0; i < chunk.length; i += EVENTS_PER_ENTRY) {
+    const part = chunk.slice(i, i + EVENTS_PER_ENTRY).map((h) => h.planned);
+    entries.push({
+      kind: 'events',
+      payload: part.map((p) => ({
+        messageId: p.event.messageId,
+        type: p.event.type,
+        event: p.event.event,
+        profileId: p.profileId,
+        keys: p.identifiers.map((id) => id.key),
+      })),
+    });
+    const traits = part
+      .filter((p) => p.event.type === 'identify' && p.event.traits !== undefined)
+      .map((p) => ({ profileId: p.profileId, changed: p.event.traits }));
+    if (traits.length > 0) entries.push({ kind: 'traits', payload: traits });
+  }
+  return entries;
+}
+
 export async function parallel<T>(
   items: T[],
   width: number,

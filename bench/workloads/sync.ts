@@ -1,8 +1,9 @@
 // W10: Profiles Sync and SQL traits (issue 15; docs/adr/0024-profiles-sync.md, 0025-sql-traits.md). Two
 // targets of the main space, a DuckDB file in the run's folder and a database of the run's PostgreSQL:
-// 1. each added alone and synced from the start of the space's change log (what the warm-up and the
-//    workloads before it sent through the API: the seeded history is raw rows with no change log), timed
-//    from `sync add` until its lag is 0: rows/s;
+// 1. each added alone and synced from the start of the space's change log (the seeded history, whose
+//    entries the seeder writes as the API's commits would, and what the warm-up and the workloads before
+//    it sent through the API): a full sync of the run's history, timed from `sync add` until its lag is 0:
+//    rows/s;
 // 2. then W1's load for the ingest window with both attached, their lag (changes behind, age of the oldest)
 //    sampled every second, and the time to catch up once the load stops;
 // 3. then a SQL trait over the PostgreSQL target (events per user), run on demand twice: the first sends
@@ -26,10 +27,7 @@ const CREATE_TRAIT = `mutation ($input: CreateSqlTraitInput!) {
 const RUN_TRAIT = `mutation ($key: String!) {
   runSqlTrait(key: $key) { run { run status rows changed removed refused errorCode error } errors { code message } }
 }`;
-/**
- * Tracks per user_id as sent, over the synced tracks table. (Not through user_identifiers: the seeded
- * profiles' identifiers were written raw, with no change log, so no target ever receives them.)
- */
+/** Tracks per user_id as sent, over the synced tracks table: one row per user with tracks. */
 const TRAIT_QUERY = `SELECT user_id, count(*) AS w10_tracks FROM tracks WHERE user_id IS NOT NULL GROUP BY user_id`;
 /** The initial sync's deadline per target. */
 const INITIAL_TIMEOUT_MS = 60 * 60_000;
