@@ -82,16 +82,9 @@ export async function runKilledLoad<M>(options: {
       await sleep(100);
     }
   };
-  /**
-   * Batches the senders may have sent (acknowledged or in flight) before the armed kill has fired: the next
-   * kill's threshold. On a loaded machine the load could otherwise end before the armed child reaches its
-   * statement, and the kill would land after the load rather than under it.
-   */
-  let limit = Number.POSITIVE_INFINITY;
   const senders = Promise.all(
     options.queues.map(async (queue) => {
       for (const batch of queue) {
-        while (progress.acked + progress.inFlight >= limit) await sleep(5);
         await deliver(batch);
         progress.acked += 1;
       }
@@ -100,8 +93,6 @@ export async function runKilledLoad<M>(options: {
 
   const reports: KillReport[] = [];
   for (const [k, kill] of kills.entries()) {
-    const next = kills[k + 1];
-    limit = next === undefined || next.tail ? Number.POSITIVE_INFINITY : next.afterBatches;
     while (progress.acked < kill.afterBatches && !progress.done) await sleep(5);
     await sleep(kill.delayMs);
     const failedBefore = progress.failed;
@@ -112,11 +103,6 @@ export async function runKilledLoad<M>(options: {
     // (a loaded machine): the test's mid-stream count says how many kills may do so.
     const timeout = kill.tail ? 3_000 : 15_000;
     let how = await Promise.race([target.exited, sleep(timeout).then(() => 'still running')]);
-    if (how === 'still running' && !kill.tail && !progress.done) {
-      // Held back, the load may have left the child nothing to do: let it all go, and wait again.
-      limit = Number.POSITIVE_INFINITY;
-      how = await Promise.race([target.exited, sleep(timeout).then(() => 'still running')]);
-    }
     const died = how === 'SIGKILL' ? `${kill.after}${kill.commit ? ' committed' : ''}` : 'idle';
     if ((kill.tail || progress.done) && how === 'still running') {
       target.child.kill('SIGKILL');
