@@ -485,6 +485,11 @@ describe('deletion racing ingestion of the same person', () => {
             messageId: `${run}-r-${name}-${n}-${i}`,
           }));
           const res = await post(space, '/v1/batch', { batch }, target);
+          // 429 is the API's back-pressure when its queue is full (a busy machine): SDKs wait and go on.
+          if (res.status === 429) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            continue;
+          }
           expect(res.status).toBe(200);
         }
       })();
