@@ -237,6 +237,9 @@ describe('destinations under kill -9', () => {
       queues: load.queues,
       writeKey,
       kills,
+      // About 15 s of load: a child killed holding leased deliveries blocks their profiles until the lease
+      // (2 · timeout · 4 waves + 1 s = 9 s here) runs out, and the kills after it must still land under load.
+      paceMs: 1_000,
       start: async (kill) => {
         const child = await startCrashChild({
           ...CHILD_ENV,

@@ -55,6 +55,12 @@ export async function runKilledLoad<M>(options: {
   start: (kill: Kill | undefined) => Promise<CrashChild>;
   afterKill: (index: number) => Promise<Record<string, number>>;
   onRestarted?: (index: number) => Promise<void>;
+  /**
+   * A pause after each acknowledged batch, per sender (ms): stretches the load over the time the child's
+   * work takes to reach the armed statements (e.g. a killed sender's delivery leases running out), so that
+   * kills land under the load rather than after it.
+   */
+  paceMs?: number;
 }): Promise<{ reports: KillReport[]; refused: string[]; failed: number; target: CrashChild }> {
   const { kills } = options;
   let target = await options.start(kills[0]);
@@ -87,6 +93,7 @@ export async function runKilledLoad<M>(options: {
       for (const batch of queue) {
         await deliver(batch);
         progress.acked += 1;
+        if (options.paceMs !== undefined) await sleep(options.paceMs);
       }
     }),
   ).finally(() => (progress.done = true));
