@@ -1,6 +1,7 @@
 -- delete-account: removes from the event store an account (docs/adr/0027): its group calls (each with its
 -- identifier rows, violations and deduplication claim), its memberships, its account-level computed values,
--- value changes (audience histories), pending recomputations, audience projection and `group` deliveries.
+-- value changes (audience histories), pending recomputations, audience projection, `group` deliveries
+-- and the values account-level SQL traits last sent for it.
 -- The members' own events and profiles stay: they are people, deleted by their own requests.
 -- params: $1 space, $2 group id
 -- returns: events, members, values (counts deleted)
@@ -32,6 +33,11 @@ d_projection AS (
 ),
 d_deliveries AS (
   DELETE FROM destination_deliveries WHERE space = $1 AND mode = 'group' AND subject_id = $2
+),
+-- What account-level SQL traits last sent for the account: a later run sends the warehouse's row anew.
+d_sql_values AS (
+  DELETE FROM sql_trait_values v USING sql_traits t
+  WHERE v.space = $1 AND v.id_value = $2 AND t.space = v.space AND t.key = v.key AND t.level = 'ACCOUNTS'
 )
 SELECT (SELECT count(*) FROM d_claims)::int AS events, (SELECT count(*) FROM d_members)::int AS members,
        (SELECT count(*) FROM d_values)::int AS values

@@ -482,6 +482,26 @@ describe('account-level traits', () => {
       (a) => (a as { size: number } | undefined)?.size === 0,
     );
     expect(after).toEqual({ size: 0 });
+
+    // Beta is deleted by group_id: what the trait last sent for it goes too, and the next run, finding
+    // Beta still in the warehouse, writes it anew (as for a deleted person).
+    const values = async () =>
+      (
+        await service.services.events.db.pool.query<{ n: number }>(
+          "SELECT count(*)::int AS n FROM sql_trait_values WHERE space = $1 AND key = 'account_tier' AND id_value = $2",
+          [space, beta],
+        )
+      ).rows[0]?.n;
+    expect(await values()).toBe(1);
+    const asked = await service.services.privacy.request(space, 'DELETE_ONLY', {
+      type: 'group_id',
+      value: beta,
+    });
+    expect(asked.ok).toBe(true);
+    await service.services.privacy.idle();
+    expect(await values()).toBe(0);
+    expect(await runTrait('account_tier')).toMatchObject({ changed: 1, removed: 0 });
+    expect(await accountTraits(beta)).toEqual({ status: 200, traits: { tier: 'startup', seats: 3 } });
   });
 });
 
