@@ -369,7 +369,9 @@ function required(value: string | undefined, flag: string): string {
 }
 
 function describeRegulation(r: Regulation): string {
-  const counts = `${r.profiles} profiles, ${r.identifiers} identifiers, ${r.events} events`;
+  // A request by group_id deletes an account; `profiles` then counts accounts (docs/adr/0027).
+  const subjects = r.subjectKey.startsWith('group_id:') ? 'accounts' : 'profiles';
+  const counts = `${r.profiles} ${subjects}, ${r.identifiers} identifiers, ${r.events} events`;
   const end = r.finishedAt === null ? '' : ` at ${r.finishedAt.toISOString()}`;
   const error = r.error === null ? '' : ` (${r.error.code}: ${r.error.message})`;
   return `${r.id}\t${r.type}\t${r.subjectKey}\t${r.status}${end}\t${counts}${error}`;

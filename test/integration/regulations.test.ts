@@ -554,6 +554,13 @@ describe('the CLI', () => {
     expect(await profileId(space, 'user_id', 'c-user')).toBeNull();
     const list = await runCommand(['regulations', 'list', '--space', space], service.services);
     expect(list.split('\n')).toHaveLength(1);
+    // A request by group_id deletes an account, and says so.
+    await post(space, '/v1/group', { userId: 'd-user', groupId: 'cli-acme', messageId: `${run}-c-2` });
+    const account = await runCommand(
+      ['regulations', 'create', 'DELETE_ONLY', 'group_id:cli-acme', '--space', space],
+      service.services,
+    );
+    expect(account).toMatch(/\tgroup_id:cli-acme\tFINISHED at \S+\t1 accounts, 0 identifiers, 1 events$/);
     await expect(
       runCommand(['regulations', 'create', 'ERASE', 'user_id:x', '--space', space], service.services),
     ).rejects.toThrow(/VALIDATION_FAILED: type must be one of/);
