@@ -116,6 +116,11 @@ export interface StoredValue {
   traitKey: string;
   value: unknown;
   updatedAt: Date;
+  /**
+   * When the value may next change with the clock alone (epoch ms precision); null: never; undefined: not
+   * read (only load-values reads it, so that a recomputation skips rewriting a value that did not move).
+   */
+  expiresAt?: Date | null;
 }
 
 export interface ValueChange {
@@ -193,6 +198,7 @@ const valueRow = z.object({
   trait_key: z.string(),
   value: z.unknown(),
   updated_at: z.number(),
+  expires_at: z.number().nullable().optional(),
 });
 const changeRow = z.object({
   trait_key: z.string(),
@@ -698,8 +704,9 @@ export class ComputedRepository {
     space: string,
     level: TraitLevel,
     subjectIds: string[],
+    keys: string[],
   ): Promise<StoredValue[]> {
-    const params = [space, subjectIds, level];
+    const params = [space, subjectIds, level, keys];
     const rows =
       'run' in run
         ? await run.run('computed/load-values', params)
@@ -812,5 +819,8 @@ function storedValue(raw: unknown): StoredValue {
     traitKey: r.trait_key,
     value: r.value,
     updatedAt: new Date(r.updated_at),
+    ...(r.expires_at === undefined
+      ? {}
+      : { expiresAt: r.expires_at === null ? null : new Date(r.expires_at) }),
   };
 }

@@ -470,7 +470,7 @@ export class ComputedTraitsService {
     );
     const out = new Map<string, Membership[]>(subjectIds.map((id) => [id, []]));
     if (keys.size === 0) return out;
-    for (const v of await this.repo.loadValues(this.db, space, level, subjectIds))
+    for (const v of await this.repo.loadValues(this.db, space, level, subjectIds, [...keys]))
       if (keys.has(v.traitKey) && v.value === true)
         out.get(v.subjectId)?.push({ key: v.traitKey, since: v.updatedAt });
     return out;
@@ -693,7 +693,13 @@ export class ComputedTraitsService {
     const traits = ((await this.traitsBySpace()).get(space) ?? []).filter(
       (t) => t.level === level && t.kind === 'computed_trait',
     );
-    const stored = await this.repo.loadValues(this.db, space, level, subjectIds);
+    const stored = await this.repo.loadValues(
+      this.db,
+      space,
+      level,
+      subjectIds,
+      traits.map((t) => t.key),
+    );
     const bySubject = new Map<string, Map<string, StoredValue>>();
     for (const v of stored) {
       let m = bySubject.get(v.subjectId);
@@ -1020,9 +1026,11 @@ export class ComputedTraitsService {
       }
     }
     const users = orderOf(all.filter((t) => t.level === 'USERS'));
-    const stored = await this.repo.loadValues(run, space, level, live);
-    const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
     const groups = movedGroups(ordered, live, subjects, only);
+    // The stored values of what is evaluated only: the others are neither compared nor written.
+    const keys = [...new Set(groups.flatMap((g) => g.computations.map((c) => c.key)))];
+    const stored = await this.repo.loadValues(run, space, level, live, keys);
+    const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
     // One read for every group: each profile's events of the streams its computations read.
     const namesOf = new Map<string, string[]>();
     for (const g of groups) {
@@ -1067,7 +1075,12 @@ export class ComputedTraitsService {
         const wasEmpty = old === undefined || sameValue(old.value, empty);
         if (isEmpty && expiresAt === null) {
           if (old !== undefined) write.cleared.push({ subjectId: id, traitKey: t.key });
-        } else {
+        } else if (
+          old === undefined ||
+          !sameValue(old.value, value) ||
+          (old.expiresAt?.getTime() ?? null) !== (expiresAt?.getTime() ?? null)
+        ) {
+          // A value and instant already stored are not written again: rewriting them changed nothing.
           write.set.push({ subjectId: id, traitKey: t.key, value, expiresAt });
         }
         if (wasEmpty ? !isEmpty : !sameValue(old.value, value))
