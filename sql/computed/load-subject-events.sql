@@ -2,21 +2,30 @@
 -- tracks named as given, and pages and screens when `Page Viewed` and `Screen Viewed` are given (a track
 -- of either name matches too, as the language reads it), at or after a time. A profile's events are those
 -- of the identifiers it holds (identity_map), each event once (SEMANTICS.md §9). Each profile comes with
--- its own names, so that one statement reads, for profiles marked by events of some streams, those
--- streams only (docs/adr/0021-computed-traits.md, "Only what moved").
--- params: $1 space, $2 profiles (jsonb array of {profile_id, names (array of stream names)}),
---         $3 since (timestamptz), $4 the same profile ids (text[]: they drive identity_map's index)
--- The event rows are joined on received_at too (event_identifiers keeps the event's), so that each lookup
--- reads the one monthly partition that holds it rather than probing every month's index.
+-- its own names and time, so that one statement reads, for profiles marked by events of some streams,
+-- those streams only, back to their longest window only (docs/adr/0021-computed-traits.md, "Only what
+-- moved").
+-- params: $1 space, $2 profiles (jsonb array of {profile_id, names (array of stream names), since (epoch
+--         ms)}), $3 the future clock tolerance (ms), $4 the same profile ids (text[]: they drive
+--         identity_map's index)
+-- An event is never received more than the tolerance before its time (SEMANTICS.md §8), so the monthly
+-- partitions received before a profile's since minus the tolerance hold nothing it reads: the join's
+-- bound on received_at skips them (run-time partition pruning), which makes a windowed read cost the
+-- window's months rather than every month kept. The event rows are joined on received_at too
+-- (event_identifiers keeps the event's), so that each lookup reads the one monthly partition that holds
+-- it rather than probing every month's index.
 -- returns: profile_id, type, event, properties (jsonb), timestamp (epoch ms), message_id
 WITH wanted AS (
-  SELECT w.profile_id, w.names FROM jsonb_to_recordset($2::jsonb) AS w(profile_id text, names text[])
+  SELECT w.profile_id, w.names, to_timestamp(w.since / 1000) AS since,
+         to_timestamp((w.since - $3::float8) / 1000) AS received_since
+  FROM jsonb_to_recordset($2::jsonb) AS w(profile_id text, names text[], since float8)
 ),
 found AS (
   SELECT DISTINCT m.profile_id, ei.message_id, ei.type, ei.received_at
   FROM wanted w
   JOIN identity_map m ON m.space = $1 AND m.profile_id = w.profile_id
-  JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= $3
+  JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= w.since
+   AND ei.received_at >= w.received_since
   WHERE m.profile_id = ANY($4::text[])
     AND ((ei.type = 'track' AND ei.name = ANY(w.names))
          OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))

@@ -2,6 +2,7 @@
 // checked with zod at this boundary (docs/adr/0021-computed-traits.md).
 import { z } from 'zod';
 import type { Database, SqlTx } from '../postgres/database.ts';
+import { LIMITS } from '../ingest/event.ts';
 import { stringifyJson } from '../json.ts';
 
 export const COMPUTED_QUERIES = [
@@ -617,18 +618,23 @@ export class ComputedRepository {
     level: TraitLevel,
     subjectIds: string[],
     match: { names: string[]; since: Date },
-    namesOf: Map<string, string[]> | null = null,
+    namesOf: Map<string, { names: string[]; since: Date }> | null = null,
   ): Promise<SubjectEvent[]> {
     // Stream names as the language gives them (§9): a track's name, `Page Viewed` (pages and tracks of
-    // that name), `Screen Viewed`. A profile may come with its own names (`namesOf`).
+    // that name), `Screen Viewed`. A profile may come with its own names and time (`namesOf`). The future
+    // clock tolerance bounds how far before an event's time it was received (§8), so that a windowed read
+    // skips the monthly partitions received before its reach.
     const params =
       level === 'USERS'
         ? [
             space,
             stringifyJson(
-              subjectIds.map((id) => ({ profile_id: id, names: namesOf?.get(id) ?? match.names })),
+              subjectIds.map((id) => {
+                const own = namesOf?.get(id) ?? match;
+                return { profile_id: id, names: own.names, since: own.since.getTime() };
+              }),
             ),
-            match.since,
+            LIMITS.futureToleranceMs,
             subjectIds,
           ]
         : [
@@ -638,6 +644,7 @@ export class ComputedRepository {
             match.names.includes('Page Viewed'),
             match.names.includes('Screen Viewed'),
             match.since,
+            LIMITS.futureToleranceMs,
           ];
     const query = level === 'USERS' ? 'computed/load-subject-events' : 'computed/load-account-events';
     const rows = 'run' in run ? await run.run(query, params) : await run.query(query, params);

@@ -1032,10 +1032,11 @@ export class ComputedTraitsService {
     const stored = await this.repo.loadValues(run, space, level, live, keys);
     const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
     // One read for every group: each profile's events of the streams its computations read.
-    const namesOf = new Map<string, string[]>();
+    // Each profile reads its group's streams, back to the longest window among them only.
+    const namesOf = new Map<string, StreamsRead>();
     for (const g of groups) {
-      const names = [...new Set(g.computations.flatMap(ownStreams).map((stream) => stream.event))];
-      for (const id of g.ids) namesOf.set(id, names);
+      const read = matchOf(g.computations.flatMap(ownStreams), now);
+      for (const id of g.ids) namesOf.set(id, read);
     }
     const computations = [...new Set(groups.flatMap((g) => g.computations))];
     const need = needsOf(level, computations, users);
@@ -1107,7 +1108,7 @@ export class ComputedTraitsService {
     ids: string[],
     need: InputNeeds,
     now: Date,
-    namesOf: Map<string, string[]> | null = null,
+    namesOf: Map<string, StreamsRead> | null = null,
   ): Promise<Map<string, SubjectInput>> {
     const events = await this.eventsOf(run, space, level, ids, need.streams, now, namesOf);
     const traits =
@@ -1142,7 +1143,7 @@ export class ComputedTraitsService {
     ids: string[],
     streams: EventStream[],
     now: Date,
-    namesOf: Map<string, string[]> | null,
+    namesOf: Map<string, StreamsRead> | null,
   ): Promise<Map<string, LanguageEvent[]>> {
     const out = new Map<string, LanguageEvent[]>();
     if (streams.length === 0) return out;
@@ -1381,7 +1382,10 @@ function unite(a: string[] | null, b: string[] | null): string[] | null {
   return a === null || b === null ? null : [...new Set([...a, ...b])].sort();
 }
 
-function matchOf(streams: EventStream[], now: Date) {
+/** Which events a read needs: the streams' names, at or after a time (the longest window's reach). */
+type StreamsRead = { names: string[]; since: Date };
+
+function matchOf(streams: EventStream[], now: Date): StreamsRead {
   const names = new Set<string>();
   let reach = 0;
   for (const stream of streams) {

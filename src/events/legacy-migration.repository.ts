@@ -6,6 +6,7 @@ import neo4j from 'neo4j-driver';
 import type { Tx } from '../graph/index.ts';
 import {
   EVENT_TYPES,
+  LIMITS,
   storable,
   storableEvent,
   type EventType,
@@ -200,9 +201,27 @@ function storableLegacy(e: LegacyEvent): { event: LegacyEvent; id: string } {
   };
 }
 
+/**
+ * §8 Future clocks, for an event the graph took before the rule existed: an event time more than the
+ * tolerance past receivedAt is set to receivedAt, with a TIMESTAMP_CLAMPED warning, as ingestion does now.
+ * The event store relies on it: an event's received_at is never more than the tolerance before its
+ * timestamp, so windowed reads skip older partitions (docs/adr/0021-computed-traits.md, "Windows and
+ * partitions").
+ */
+function clampedLegacy(e: LegacyEvent): LegacyEvent {
+  if (e.timestamp <= e.receivedAt + LIMITS.futureToleranceMs) return e;
+  const warnings = (e.warnings === null ? [] : parseJson(e.warnings)) as EventWarning[];
+  warnings.push({
+    code: 'TIMESTAMP_CLAMPED',
+    message: `the event time ${new Date(e.timestamp).toISOString()} is more than ${LIMITS.futureToleranceMs / 3_600_000} h after receivedAt; receivedAt was used when the event moved from the graph`,
+    path: ['timestamp'],
+  });
+  return { ...e, timestamp: e.receivedAt, warnings: stringifyJson(warnings) };
+}
+
 /** A legacy event as store-legacy-events reads it: the columns of store-events, JSON fields as text. */
 function eventRow(legacy: LegacyEvent): Record<string, unknown> {
-  const { event: e, id } = storableLegacy(legacy);
+  const { event: e, id } = storableLegacy(clampedLegacy(legacy));
   return {
     id,
     type: e.type,
