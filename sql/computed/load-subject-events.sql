@@ -6,8 +6,7 @@
 -- those streams only, back to their longest window only (docs/adr/0021-computed-traits.md, "Only what
 -- moved").
 -- params: $1 space, $2 profiles (jsonb array of {profile_id, names (array of stream names), since (epoch
---         ms)}), $3 the future clock tolerance (ms), $4 the same profile ids (text[]: they drive
---         identity_map's index)
+--         ms)}), $3 the future clock tolerance (ms)
 -- An event is never received more than the tolerance before its time (SEMANTICS.md §8), so the monthly
 -- partitions received before a profile's since minus the tolerance hold nothing it reads: the join's
 -- bound on received_at skips them (run-time partition pruning), which makes a windowed read cost the
@@ -21,15 +20,24 @@ WITH wanted AS (
   FROM jsonb_to_recordset($2::jsonb) AS w(profile_id text, names text[], since float8)
 ),
 found AS (
-  SELECT DISTINCT m.profile_id, ei.message_id, ei.type, ei.received_at
+  SELECT DISTINCT w.profile_id, ei.message_id, ei.type, ei.received_at
   FROM wanted w
-  JOIN identity_map m ON m.space = $1 AND m.profile_id = w.profile_id
-  JOIN event_identifiers ei ON ei.space = m.space AND ei.key = m.key AND ei."timestamp" >= w.since
-   AND ei.received_at >= w.received_since
-  WHERE m.profile_id = ANY($4::text[])
-    AND ((ei.type = 'track' AND ei.name = ANY(w.names))
-         OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))
-         OR (ei.type = 'screen' AND 'Screen Viewed' = ANY(w.names)))
+  -- Lookups per profile, then per identifier in the partitions its bounds leave (OFFSET 0 keeps each a
+  -- lookup: joined flat, the planner may rather scan a whole space's identifiers, or the streams' rows of
+  -- every month, when its statistics are thin).
+  CROSS JOIN LATERAL (
+    SELECT m.key FROM identity_map m WHERE m.space = $1 AND m.profile_id = w.profile_id OFFSET 0
+  ) m
+  CROSS JOIN LATERAL (
+    SELECT ei.message_id, ei.type, ei.received_at
+    FROM event_identifiers ei
+    WHERE ei.space = $1 AND ei.key = m.key AND ei."timestamp" >= w.since
+      AND ei.received_at >= w.received_since
+      AND ((ei.type = 'track' AND ei.name = ANY(w.names))
+           OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))
+           OR (ei.type = 'screen' AND 'Screen Viewed' = ANY(w.names)))
+    OFFSET 0
+  ) ei
 )
 SELECT f.profile_id, f.type, t.event_text AS event, t.properties,
        round(extract(epoch FROM t."timestamp") * 1000)::float8 AS "timestamp", f.message_id

@@ -635,7 +635,6 @@ export class ComputedRepository {
               }),
             ),
             LIMITS.futureToleranceMs,
-            subjectIds,
           ]
         : [
             space,

@@ -406,4 +406,53 @@ describe('events migrate (issue 12 §8)', () => {
       (await rows('SELECT key FROM identity_map WHERE space = $1 ORDER BY key', [s.space])).map((r) => r.key),
     ).toEqual(['anonymous_id:w1', 'user_id:v1']);
   });
+  it("applies §8's future clock rule to an event the graph took before it existed", async () => {
+    const s = await newStack(t);
+    await s.send('identify', { messageId: 'f-0', userId: 'f1' });
+    const received = new Date(Date.now() - 60_000);
+    const ahead = (ms: number) => new Date(received.getTime() + ms);
+    const legacy = (messageId: string, timestamp: Date) =>
+      legacyParams(
+        {
+          type: 'track',
+          messageId,
+          userId: 'f1',
+          event: 'Order Completed',
+          properties: {},
+          context: {},
+          integrations: {},
+          timestamp,
+          receivedAt: received,
+          warnings: [],
+        },
+        ['user_id:f1'],
+        [],
+        '',
+      );
+    await t.driver.executeQuery(LEGACY_WRITE_EVENTS, {
+      space: s.space,
+      // One a day ahead of its receipt (an old version kept it), one within the hour's tolerance.
+      events: [legacy('f-1', ahead(86_400_000)), legacy('f-2', ahead(30 * 60_000))],
+    });
+
+    const result = await new LegacyEventMigration(t.graph, t.db).run({ space: s.space });
+    expect(result).toMatchObject({ moved: 2, stored: 2, finished: true });
+    const byId = new Map((await s.events.loadEvents(s.space, ['f-1', 'f-2'])).map((e) => [e.messageId, e]));
+    expect(byId.get('f-1')?.timestamp.getTime()).toBe(received.getTime());
+    expect(byId.get('f-1')?.warnings.map((w) => `${w.code} ${w.path.join('.')}`)).toEqual([
+      'TIMESTAMP_CLAMPED timestamp',
+    ]);
+    expect(byId.get('f-2')?.timestamp.getTime()).toBe(ahead(30 * 60_000).getTime());
+    expect(byId.get('f-2')?.warnings).toEqual([]);
+    // event_identifiers keeps the clamped time too, which windowed reads rely on.
+    const times = await rows(
+      `SELECT message_id, round(extract(epoch FROM "timestamp") * 1000)::float8 AS t FROM event_identifiers
+       WHERE space = $1 AND message_id = ANY($2) ORDER BY message_id`,
+      [s.space, ['f-1', 'f-2']],
+    );
+    expect(times.map((r) => [r.message_id, r.t])).toEqual([
+      ['f-1', received.getTime()],
+      ['f-2', ahead(30 * 60_000).getTime()],
+    ]);
+  });
 });
