@@ -218,7 +218,8 @@ export function evaluateSubject(
       });
     const audienceSubject: AudienceSubject = {
       events: subject.events,
-      traits: { ...traits },
+      // Read, not kept: evaluateAudience and audienceNextChange return before `traits` takes this value.
+      traits,
       members: members ?? [],
     };
     const member = evaluateAudience(c.definition, audienceSubject, now);
