@@ -383,4 +383,56 @@ describe('computed traits', () => {
     expect(await stored(s, profileA)).toEqual(await oracle(s, profileA));
     expect((await stored(s, profileA)).revenue).toBe(160);
   });
+  it('an audience reads what it refers to as stored only while that is current, so no membership flickers', async () => {
+    // A worker whose sweep has not come yet: values whose window passed are still stored as they were.
+    const unswept = new ComputedTraitsService(
+      own.db,
+      { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: Number.MAX_SAFE_INTEGER },
+      clock,
+    );
+    now = new Date('2026-04-10T00:00:00Z');
+    const s = await newStack(t, { clock });
+    const a = await s.send('track', order('ct-stale', 'stale-o1', '2026-04-09T12:00:00Z', 50, 'sku-1'));
+    const profile = a.ok ? (a.profileId ?? '') : '';
+    expect(
+      await computed.create(s.space, {
+        key: 'orders_1d',
+        definition: "event('Order Completed').within(1 days).count()",
+        level: 'USERS',
+        description: null,
+      }),
+    ).toMatchObject({ ok: true });
+    // Moved by pages; orders_1d, which it refers to, is not: it is read as stored.
+    expect(
+      await computed.createAudience(s.space, {
+        key: 'hot',
+        definition: "trait('orders_1d') >= 1 AND event('Page Viewed').count() >= 1",
+        level: 'USERS',
+        includeAnonymous: false,
+        description: null,
+      }),
+    ).toMatchObject({ ok: true });
+    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await computed.catchUp();
+    expect(await stored(s, profile)).toMatchObject({ orders_1d: 1 });
+
+    // A day and a half later the order has left the window, but no sweep has recomputed orders_1d. A page
+    // moves hot: the stored 1 is past its instant, so the profile is evaluated in full and hot stays out.
+    now = new Date('2026-04-11T12:00:00Z');
+    await s.send('page', { userId: 'ct-stale', messageId: 'stale-p1', timestamp: '2026-04-11T11:00:00Z' });
+    await unswept.catchUp();
+    expect(await stored(s, profile)).toMatchObject({ orders_1d: 0 });
+    expect((await computed.memberships(s.space, [profile])).get(profile)).toEqual([]);
+    expect((await computed.audienceChanges(s.space, 'hot', { first: 10, before: null })).changes).toEqual([]);
+
+    // An order now: hot is moved with orders_1d and enters, once.
+    await s.send('track', order('ct-stale', 'stale-o2', '2026-04-11T11:30:00Z', 20, 'sku-2'));
+    await unswept.catchUp();
+    expect((await computed.memberships(s.space, [profile])).get(profile)?.map((m) => m.key)).toEqual(['hot']);
+    expect(
+      (await computed.audienceChanges(s.space, 'hot', { first: 10, before: null })).changes,
+    ).toHaveLength(1);
+    await unswept.stop();
+  });
 });
