@@ -7,10 +7,11 @@
 -- moved").
 -- params: $1 space, $2 profiles (jsonb array of {profile_id, names (array of stream names), since (epoch
 --         ms)}), $3 the future clock tolerance (ms)
--- An event is never received more than the tolerance before its time (SEMANTICS.md §8), so the monthly
--- partitions received before a profile's since minus the tolerance hold nothing it reads: the join's
--- bound on received_at skips them (run-time partition pruning), which makes a windowed read cost the
--- window's months rather than every month kept. The event rows are joined on received_at too
+-- identifier_months says in which months each identifier has events of each stream, so each lookup reads
+-- one month's partition (run-time partition pruning), and only the months that hold some. An event is
+-- never received more than the tolerance before its time (SEMANTICS.md §8), so the months received
+-- before a profile's since minus the tolerance hold nothing it reads either, and a windowed read costs
+-- the window's months at most. The event rows are joined on received_at too
 -- (event_identifiers keeps the event's), so that each lookup reads the one monthly partition that holds
 -- it rather than probing every month's index.
 -- returns: profile_id, type, event, properties (jsonb), timestamp (epoch ms), message_id
@@ -22,20 +23,31 @@ WITH wanted AS (
 found AS (
   SELECT DISTINCT w.profile_id, ei.message_id, ei.type, ei.received_at
   FROM wanted w
-  -- Lookups per profile, then per identifier in the partitions its bounds leave (OFFSET 0 keeps each a
-  -- lookup: joined flat, the planner may rather scan a whole space's identifiers, or the streams' rows of
-  -- every month, when its statistics are thin).
+  -- Lookups one by one (OFFSET 0 keeps each a lookup: joined flat, a planner with thin statistics may
+  -- rather scan a whole space's identifiers, or the streams' rows of every month): the profile's
+  -- identifiers, the months each has events of the wanted streams in (none: nothing more to read), and
+  -- each of those months' partition of event_identifiers.
   CROSS JOIN LATERAL (
     SELECT m.key FROM identity_map m WHERE m.space = $1 AND m.profile_id = w.profile_id OFFSET 0
   ) m
   CROSS JOIN LATERAL (
+    SELECT im.type, im.name, im.month FROM identifier_months im
+    WHERE im.space = $1 AND im.key = m.key
+      AND im.month >= date_trunc('month', w.received_since, 'UTC')
+      AND ((im.type = 'track' AND im.name = ANY(w.names))
+           OR (im.type = 'page' AND 'Page Viewed' = ANY(w.names))
+           OR (im.type = 'screen' AND 'Screen Viewed' = ANY(w.names)))
+    OFFSET 0
+  ) im
+  CROSS JOIN LATERAL (
     SELECT ei.message_id, ei.type, ei.received_at
     FROM event_identifiers ei
     WHERE ei.space = $1 AND ei.key = m.key AND ei."timestamp" >= w.since
+      -- The month's end in UTC, whatever the session's time zone (a month added in another zone moves it).
+      AND ei.received_at >= im.month
+      AND ei.received_at < ((im.month AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC'
       AND ei.received_at >= w.received_since
-      AND ((ei.type = 'track' AND ei.name = ANY(w.names))
-           OR (ei.type = 'page' AND 'Page Viewed' = ANY(w.names))
-           OR (ei.type = 'screen' AND 'Screen Viewed' = ANY(w.names)))
+      AND ei.type = im.type AND (im.type <> 'track' OR ei.name = im.name)
     OFFSET 0
   ) ei
 )

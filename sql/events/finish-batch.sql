@@ -24,6 +24,17 @@ linked AS (
                                           name text, received_at float8)
   WHERE EXISTS (SELECT 1 FROM done)
 ),
+months AS (
+  -- The months each identifier has events of each stream in (0017-identifier-months.sql), in one order
+  -- everywhere, so that writers adding the same new month wait for each other rather than deadlock.
+  INSERT INTO identifier_months (space, key, type, name, month)
+  SELECT DISTINCT $2, r.key, r.type, CASE WHEN r.type = 'track' THEN coalesce(r.name, '') ELSE '' END,
+         date_trunc('month', to_timestamp(r.received_at / 1000), 'UTC')
+  FROM jsonb_to_recordset($3::jsonb) AS r(key text, type text, name text, received_at float8)
+  WHERE r.type IN ('track', 'page', 'screen') AND EXISTS (SELECT 1 FROM done)
+  ORDER BY 2, 3, 4, 5
+  ON CONFLICT DO NOTHING
+),
 violated AS (
   INSERT INTO event_violations (space, message_id, "timestamp", violations, received_at)
   SELECT $2, v.message_id, to_timestamp(v."timestamp" / 1000), v.violations, to_timestamp(v.received_at / 1000)

@@ -12,6 +12,16 @@ WITH linked AS (
                                           name text, received_at float8)
   RETURNING 1
 ),
+months AS (
+  -- As finish-batch's: the months each identifier has events of each stream in, in the same order.
+  INSERT INTO identifier_months (space, key, type, name, month)
+  SELECT DISTINCT $1, r.key, r.type, CASE WHEN r.type = 'track' THEN coalesce(r.name, '') ELSE '' END,
+         date_trunc('month', to_timestamp(r.received_at / 1000), 'UTC')
+  FROM jsonb_to_recordset($2::jsonb) AS r(key text, type text, name text, received_at float8)
+  WHERE r.type IN ('track', 'page', 'screen')
+  ORDER BY 2, 3, 4, 5
+  ON CONFLICT DO NOTHING
+),
 logged AS (
   INSERT INTO changes (space, kind, payload)
   SELECT $1, c.kind, c.payload

@@ -98,6 +98,16 @@ linked AS (
   SELECT $1, k.key, f."timestamp", f.id, f.type, f.link_name, f.received
   FROM fresh f CROSS JOIN LATERAL unnest(f.keys) AS k(key)
 ),
+months AS (
+  -- As finish-batch's: the months each identifier has events of each stream in, in the same order.
+  INSERT INTO identifier_months (space, key, type, name, month)
+  SELECT DISTINCT $1, k.key, f.type, CASE WHEN f.type = 'track' THEN coalesce(f.link_name, '') ELSE '' END,
+         date_trunc('month', f.received, 'UTC')
+  FROM fresh f CROSS JOIN LATERAL unnest(f.keys) AS k(key)
+  WHERE f.type IN ('track', 'page', 'screen')
+  ORDER BY 2, 3, 4, 5
+  ON CONFLICT DO NOTHING
+),
 violated AS (
   INSERT INTO event_violations (space, message_id, "timestamp", violations, received_at)
   SELECT $1, id, "timestamp", violations, received

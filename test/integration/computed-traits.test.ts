@@ -7,11 +7,11 @@ import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/comp
 import type { Database } from '../../src/postgres/database.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { oracleValues, parseAll } from '../support/oracle.ts';
-import { openPrivateDatabase } from '../support/postgres.ts';
+import { countRows, openDatabaseAt, openPrivateDatabase } from '../support/postgres.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 
 let t: TestGraph;
-let own: { db: Database; drop: () => Promise<void> };
+let own: { db: Database; url: string; drop: () => Promise<void> };
 let now = new Date('2026-03-01T00:00:00Z');
 const clock = () => new Date(now.getTime());
 let computed: ComputedTraitsService;
@@ -434,5 +434,64 @@ describe('computed traits', () => {
       (await computed.audienceChanges(s.space, 'hot', { first: 10, before: null })).changes,
     ).toHaveLength(1);
     await unswept.stop();
+  });
+  it("reads a profile's events month by month, through each identifier's months, in any session time zone", async () => {
+    const s = await newStack(t, { clock });
+    const user = 'ct-months';
+    const anon = 'ct-months-anon';
+    // Received on the last hour of January, the first of March and the last minute of March (UTC).
+    now = new Date('2026-01-31T23:00:00Z');
+    await s.send('track', { ...order(user, 'mo-1', '2026-01-31T22:00:00Z', 10, 'a'), anonymousId: anon });
+    now = new Date('2026-03-01T00:30:00Z');
+    await s.send('track', order(user, 'mo-2', '2026-03-01T00:10:00Z', 20, 'b'));
+    now = new Date('2026-03-31T23:59:00Z');
+    const last = await s.send('track', {
+      anonymousId: anon,
+      event: 'Order Completed',
+      properties: { total: 30, sku: 'c' },
+      messageId: 'mo-3',
+      timestamp: '2026-03-31T23:58:00Z',
+    });
+    const profile = last.ok ? (last.profileId ?? '') : '';
+    now = new Date('2026-04-01T00:30:00Z');
+    const month = (key: string, at: string) =>
+      countRows(
+        own.db,
+        `SELECT count(*)::int AS n FROM identifier_months WHERE space = $1 AND key = $2 AND type = 'track'
+           AND name = 'Order Completed' AND month = $3`,
+        [s.space, key, at],
+      );
+    for (const key of [`user_id:${user}`, `anonymous_id:${anon}`])
+      for (const at of ['2026-01-01T00:00:00Z', '2026-03-01T00:00:00Z']) expect(await month(key, at)).toBe(1);
+    expect(await month(`user_id:${user}`, '2026-02-01T00:00:00Z')).toBe(0);
+
+    // A worker whose sessions run in Los Angeles' time zone: a month's end must still be UTC's.
+    const url = new URL(own.url);
+    url.searchParams.set('options', '-c TimeZone=America/Los_Angeles');
+    const la = await openDatabaseAt(url.toString());
+    const worker = new ComputedTraitsService(la, { ...DEFAULT_COMPUTED_SETTINGS, expirySweepMs: 0 }, clock);
+    try {
+      for (const [key, definition] of Object.entries({
+        months_revenue: "event('Order Completed').sum(property('total'))",
+        months_orders_60d: "event('Order Completed').within(60 days).count()",
+      }))
+        expect(
+          await worker.create(s.space, { key, definition, level: 'USERS', description: null }),
+        ).toMatchObject({
+          ok: true,
+        });
+      for (let i = 0; i < 100 && (await worker.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      await worker.catchUp();
+      expect(await stored(s, profile)).toMatchObject({ months_revenue: 60, months_orders_60d: 3 });
+      // A new order marks the profile: the recomputation reads the three months' events again.
+      now = new Date('2026-04-01T01:00:00Z');
+      await s.send('track', order(user, 'mo-4', '2026-04-01T00:50:00Z', 40, 'd'));
+      await worker.catchUp();
+      expect(await stored(s, profile)).toMatchObject({ months_revenue: 100, months_orders_60d: 4 });
+    } finally {
+      await worker.stop();
+      await la.close();
+    }
   });
 });
