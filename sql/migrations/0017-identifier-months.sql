@@ -6,8 +6,9 @@
 -- the UTC month start of received_at, as the event tables' partitions are bounded. Written with the
 -- event_identifiers rows, in the same statement (finish-batch, store-fast-effects, store-legacy-events);
 -- rows whose events were removed since (retention, deletion) stay and only cost a lookup that finds
--- nothing. This migration fills it from the stored events; processes of an older version must not ingest
--- while it runs.
+-- nothing; a person's deletion removes its identifiers' rows (sql/privacy/delete-person.sql). This
+-- migration fills it from the stored events: stop every process of an older version before it runs, since
+-- one ingesting afterwards writes event_identifiers rows without their months, which reads never find.
 CREATE TABLE identifier_months (
   space text        NOT NULL,
   key   text COLLATE "C" NOT NULL,

@@ -1,6 +1,6 @@
 -- delete-person: removes from the event store everything of a person (docs/adr/0027): the events any of
 -- the keys carried (each table of the Segment shapes), their identifier rows and violations, their
--- deduplication claims, the identity map and merges of the profiles, their computed values, value changes
+-- deduplication claims, the months its identifiers had events in, the identity map and merges of the profiles, their computed values, value changes
 -- (audience histories), pending recomputations, audience projection, account memberships, destination
 -- deliveries and the values SQL traits last sent for its ids. All statements see the snapshot taken before
 -- any delete, so the message ids are the events'.
@@ -38,6 +38,11 @@ d_map AS (
   DELETE FROM identity_map
   WHERE space = $1 AND (key = ANY($2::text[]) OR profile_id = ANY($3::text[]))
   RETURNING key
+),
+d_months AS (
+  -- The months the person's identifiers had events in (0017-identifier-months.sql) go with them.
+  DELETE FROM identifier_months
+  WHERE space = $1 AND (key = ANY($2::text[]) OR key IN (SELECT key FROM d_map))
 ),
 d_merges AS (
   DELETE FROM profile_merges

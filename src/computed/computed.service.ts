@@ -1027,15 +1027,13 @@ export class ComputedTraitsService {
       }
     }
     const users = orderOf(all.filter((t) => t.level === 'USERS'));
-    const moved = movedGroups(ordered, live, subjects, only);
-    // The stored values of what is evaluated, and of what it refers to and reads as stored: the others are
-    // neither read, compared nor written.
-    const keys = [...new Set(moved.flatMap((g) => [...g.computations, ...g.stored].map((c) => c.key)))];
+    const groups = movedGroups(ordered, live, subjects, only);
+    // The stored values of what is evaluated only: the others are neither compared nor written.
+    const keys = [...new Set(groups.flatMap((g) => g.computations.map((c) => c.key)))];
     const stored = await this.repo.loadValues(run, space, level, live, keys);
     const storedOf = new Map(stored.map((v) => [`${v.subjectId}\u0000${v.traitKey}`, v]));
-    const groups = withStoredUsable(moved, ordered, storedOf, now);
     // Each profile reads its group's streams, back to the longest window among them only; custom traits
-    // are read for the profiles whose evaluated audiences refer to one.
+    // (from the graph) are read for the profiles whose audiences refer to a key no computation has.
     const namesOf = new Map<string, StreamsRead>();
     const traitsFor = new Set<string>();
     const computed = new Set(ordered.map((c) => c.key));
@@ -1051,17 +1049,16 @@ export class ComputedTraitsService {
     const need = { ...needsOf(level, computations, users), traits: traitsFor.size > 0 };
     const ids = groups.flatMap((g) => g.ids);
     const inputs = await this.subjectInputs(run, space, level, ids, need, now, namesOf, traitsFor);
-    for (const g of groups) this.compare(write, g, inputs, storedOf, cause, now, users, only);
+    for (const g of groups)
+      this.compare(write, g.computations, g.ids, inputs, storedOf, cause, now, users, only);
     return write;
   }
 
-  /**
-   * Evaluates a group's computations for its subjects, the computations it reads as stored given as
-   * traits, and adds to `write` every value to store and every change.
-   */
+  /** Evaluates `computations` for `ids` and adds to `write` every value to store and every change. */
   private compare(
     write: ValueWrite,
-    group: SubjectGroup,
+    computations: ParsedTrait[],
+    ids: string[],
     inputs: Map<string, SubjectInput>,
     storedOf: Map<string, StoredValue>,
     cause: Map<string, { cause: Cause; messageId: string | null }>,
@@ -1069,17 +1066,9 @@ export class ComputedTraitsService {
     users: ParsedTrait[],
     only: ParsedTrait | null,
   ): void {
-    const computations = group.computations;
-    for (const id of group.ids) {
+    for (const id of ids) {
       const why = cause.get(id) ?? { cause: 'event' as const, messageId: null };
-      let input = inputs.get(id) ?? NO_INPUT;
-      if (group.stored.length > 0) {
-        // A stored value wins over a custom trait of its key, as an evaluated one does.
-        const traits = { ...input.traits };
-        for (const c of group.stored)
-          traits[c.key] = storedOf.get(`${id}\u0000${c.key}`)?.value ?? emptyOf(c);
-        input = { ...input, traits };
-      }
+      const input = inputs.get(id) ?? NO_INPUT;
       const evaluated = evaluateSubject(computations, input, now, users);
       for (const t of computations) {
         if (only !== null && t.key !== only.key) continue;
@@ -1309,46 +1298,32 @@ function streamOf(item: Record<string, unknown>): string | null {
 }
 
 /**
- * Subjects recomputed alike: the computations evaluated for them (in evaluation order), and the ones these
- * refer to that are read as stored instead (ADR 0021, "Only what moved").
- */
-interface SubjectGroup {
-  ids: string[];
-  computations: ParsedTrait[];
-  stored: ParsedTrait[];
-}
-
-/**
  * The subjects to recompute grouped by the computations to evaluate for them (ADR 0021, "Only what
- * moved"). A subject marked by events of some streams gets the computations reading those streams and the
- * audiences that refer to any of them (by key, as a trait, however deep); what those refer to is read as
- * stored when LIVE (nothing it reads has moved), else evaluated with them. Every other subject (merge,
- * identifier, window, trait, membership, backfill) gets all `ordered`. Each group keeps `ordered`'s
- * evaluation order.
+ * moved"). A subject marked by events of some streams gets the computations reading those streams, the
+ * audiences that refer to any of them (by key, as a trait, however deep), and what those refer to, which
+ * their evaluation reads; every other subject (merge, identifier, window, trait, membership, backfill)
+ * gets all `ordered`. Each group keeps `ordered`'s evaluation order.
  */
 function movedGroups(
   ordered: ParsedTrait[],
   live: string[],
   subjects: (DirtySubject & { liveId: string })[],
   only: ParsedTrait | null,
-): SubjectGroup[] {
-  if (only !== null) return [{ ids: live, computations: ordered, stored: [] }];
+): { ids: string[]; computations: ParsedTrait[] }[] {
+  if (only !== null) return [{ ids: live, computations: ordered }];
   const streamsOf = new Map<string, string[] | null>();
   for (const s of subjects)
     streamsOf.set(
       s.liveId,
       streamsOf.has(s.liveId) ? unite(streamsOf.get(s.liveId) ?? null, s.streams) : s.streams,
     );
-  const groups = new Map<string, SubjectGroup>();
+  const groups = new Map<string, { ids: string[]; computations: ParsedTrait[] }>();
   for (const id of live) {
     const streams = streamsOf.get(id) ?? null;
     const key = streams === null ? '' : streams.map((name) => `\u0000${name}`).join('');
     let group = groups.get(key);
     if (group === undefined) {
-      group = {
-        ids: [],
-        ...(streams === null ? { computations: ordered, stored: [] } : movedBy(ordered, streams)),
-      };
+      group = { ids: [], computations: streams === null ? ordered : movedBy(ordered, streams) };
       groups.set(key, group);
     }
     group.ids.push(id);
@@ -1356,63 +1331,19 @@ function movedGroups(
   return [...groups.values()].filter((g) => g.computations.length > 0);
 }
 
-/**
- * The computations of `ordered` that events of `streams` may move, and what they refer to (however deep):
- * evaluated with them unless LIVE, read as stored when LIVE (its inputs did not move).
- */
-function movedBy(ordered: ParsedTrait[], streams: string[]): Omit<SubjectGroup, 'ids'> {
+/** The computations of `ordered` that events of `streams` may move, with what they refer to. */
+function movedBy(ordered: ParsedTrait[], streams: string[]): ParsedTrait[] {
   const moved = new Set(
     ordered.filter((c) => ownStreams(c).some((stream) => streams.includes(stream.event))).map((c) => c.key),
   );
   // An audience referring to a moved computation may move too; in evaluation order, each comes after
   // what it refers to, so one pass finds them all.
   for (const c of ordered) if (ownTraits(c).some((key) => moved.has(key))) moved.add(c.key);
-  // What the moved ones refer to, and what that refers to.
+  // What the moved ones refer to is evaluated with them (from the same events, so it is unchanged).
   const needed = new Set(moved);
   for (const c of [...ordered].reverse())
     if (needed.has(c.key)) for (const key of ownTraits(c)) needed.add(key);
-  const evaluated = (c: ParsedTrait) => moved.has(c.key) || c.status !== 'LIVE';
-  return {
-    computations: ordered.filter((c) => needed.has(c.key) && evaluated(c)),
-    stored: ordered.filter((c) => needed.has(c.key) && !evaluated(c)),
-  };
-}
-
-/**
- * The groups with their stored reads checked per subject: a stored value whose instant has passed (a
- * window or date the sweep has not reached yet) is not current, so that subject is evaluated in full.
- */
-function withStoredUsable(
-  groups: SubjectGroup[],
-  ordered: ParsedTrait[],
-  storedOf: Map<string, StoredValue>,
-  now: Date,
-): SubjectGroup[] {
-  const full: string[] = [];
-  const out: SubjectGroup[] = [];
-  for (const g of groups) {
-    if (g.stored.length === 0) {
-      out.push(g);
-      continue;
-    }
-    const current = (id: string) =>
-      g.stored.every((c) => {
-        const at = storedOf.get(`${id}\u0000${c.key}`)?.expiresAt ?? null;
-        return at === null || at.getTime() > now.getTime();
-      });
-    const ids = g.ids.filter((id) => current(id) || (full.push(id), false));
-    if (ids.length > 0) out.push({ ...g, ids });
-  }
-  if (full.length === 0) return out;
-  const all = out.find((g) => g.stored.length === 0 && g.computations === ordered);
-  if (all !== undefined) all.ids.push(...full);
-  else out.push({ ids: full, computations: ordered, stored: [] });
-  return out;
-}
-
-/** Whether evaluating `computations` reads a custom trait: an audience refers to a key no computation has. */
-function readsCustomTraits(computations: ParsedTrait[], computed: Set<string>): boolean {
-  return computations.some((c) => ownTraits(c).some((key) => !computed.has(key)));
+  return ordered.filter((c) => needed.has(c.key));
 }
 
 /**
@@ -1455,6 +1386,14 @@ function previewPlan(
     members: orderOf([...members.values()]),
     custom: [...custom].sort(),
   };
+}
+
+/**
+ * Whether evaluating `computations` reads a custom trait: an audience refers to a key no computation of
+ * the level has (a computation's value wins over a custom trait of its key, and is evaluated with it).
+ */
+function readsCustomTraits(computations: ParsedTrait[], computed: Set<string>): boolean {
+  return computations.some((c) => ownTraits(c).some((key) => !computed.has(key)));
 }
 
 /** Two marks' streams together: null (every computation) wins. */

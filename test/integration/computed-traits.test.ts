@@ -383,7 +383,7 @@ describe('computed traits', () => {
     expect(await stored(s, profileA)).toEqual(await oracle(s, profileA));
     expect((await stored(s, profileA)).revenue).toBe(160);
   });
-  it('an audience reads what it refers to as stored only while that is current, so no membership flickers', async () => {
+  it('an audience evaluates what it refers to from current events, so a value past its instant never makes it flicker', async () => {
     // A worker whose sweep has not come yet: values whose window passed are still stored as they were.
     const unswept = new ComputedTraitsService(
       own.db,
@@ -402,7 +402,7 @@ describe('computed traits', () => {
         description: null,
       }),
     ).toMatchObject({ ok: true });
-    // Moved by pages; orders_1d, which it refers to, is not: it is read as stored.
+    // Moved by pages; orders_1d, which it refers to, is not, but is evaluated with it from the events.
     expect(
       await computed.createAudience(s.space, {
         key: 'hot',
@@ -418,7 +418,7 @@ describe('computed traits', () => {
     expect(await stored(s, profile)).toMatchObject({ orders_1d: 1 });
 
     // A day and a half later the order has left the window, but no sweep has recomputed orders_1d. A page
-    // moves hot: the stored 1 is past its instant, so the profile is evaluated in full and hot stays out.
+    // moves hot: orders_1d is evaluated again (the stored 1 is past its instant), and hot stays out.
     now = new Date('2026-04-11T12:00:00Z');
     await s.send('page', { userId: 'ct-stale', messageId: 'stale-p1', timestamp: '2026-04-11T11:00:00Z' });
     await unswept.catchUp();

@@ -420,6 +420,13 @@ describe('deletion', () => {
       expect(
         await sql(`SELECT 1 FROM ${table} WHERE space = $1 AND message_id = ANY($2)`, [space, mids]),
       ).toEqual([]);
+    // The months their identifiers had events in go too: no identifier of the person stays.
+    expect(
+      await sql(`SELECT 1 FROM identifier_months WHERE space = $1 AND key = ANY($2)`, [
+        space,
+        ['user_id:d-user', 'anonymous_id:d-anon', 'email:dee@example.com'],
+      ]),
+    ).toEqual([]);
     for (const table of ['tracks', 'identifies'])
       expect(await sql(`SELECT 1 FROM ${table} WHERE space = $1 AND id = ANY($2)`, [space, mids])).toEqual(
         [],
@@ -519,7 +526,13 @@ describe('deletion racing ingestion of the same person', () => {
     );
     expect(all, JSON.stringify({ all, at: done })).toEqual({ data: { profiles: { nodes: [] } } });
     expect((await profileApi(space, 'user_id:r-user/events')).status).toBe(404);
-    for (const table of ['message_ids', 'event_identifiers', 'identity_map', 'computed_values'])
+    for (const table of [
+      'message_ids',
+      'event_identifiers',
+      'identifier_months',
+      'identity_map',
+      'computed_values',
+    ])
       expect(await sql(`SELECT 1 FROM ${table} WHERE space = $1`, [space])).toEqual([]);
     for (const table of ['tracks', 'identifies'])
       expect(await sql(`SELECT 1 FROM ${table} WHERE space = $1`, [space])).toEqual([]);
