@@ -5,13 +5,13 @@
 -- than per profile, so that PostgreSQL may hash the space's identity_map once instead of probing every
 -- monthly partition's index once per identifier.
 -- params: $1 space, $2 track names (text[], as sent), $3 pages (boolean), $4 screens (boolean),
---         $5 since (timestamptz)
+--         $5 since (epoch ms: times before 1970 too)
 -- returns: profile_id, type, event, properties (jsonb), timestamp (epoch ms), message_id
 WITH found AS (
   SELECT DISTINCT m.profile_id, ei.message_id, ei.type, ei.received_at
   FROM event_identifiers ei
   JOIN identity_map m ON m.space = ei.space AND m.key = ei.key
-  WHERE ei.space = $1 AND ei."timestamp" >= $5
+  WHERE ei.space = $1 AND ei."timestamp" >= to_timestamp($5::float8 / 1000)
     AND ((ei.type = 'track' AND ei.name = ANY($2::text[]))
          OR (ei.type = 'page' AND $3) OR (ei.type = 'screen' AND $4))
 )

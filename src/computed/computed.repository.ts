@@ -642,7 +642,7 @@ export class ComputedRepository {
             match.names,
             match.names.includes('Page Viewed'),
             match.names.includes('Screen Viewed'),
-            match.since,
+            match.since.getTime(),
             LIMITS.futureToleranceMs,
           ];
     const query = level === 'USERS' ? 'computed/load-subject-events' : 'computed/load-account-events';
@@ -667,7 +667,7 @@ export class ComputedRepository {
       match.names,
       match.names.includes('Page Viewed'),
       match.names.includes('Screen Viewed'),
-      match.since,
+      match.since.getTime(),
     ]);
     return rows.map(subjectEvent);
   }

@@ -4,6 +4,7 @@
 // Recomputation runs the query language's reducers (src/language) over the profile's matching events, so
 // a value is exact by construction for every kind, under merges and windows; the work is bounded by the
 // profiles touched and their matching history, never a rescan of the space.
+import { MIN_TIME } from '../ingest/event.ts';
 import {
   durationMs,
   parseAudience,
@@ -1413,7 +1414,8 @@ function matchOf(streams: EventStream[], now: Date): StreamsRead {
     const window = stream.window;
     reach = window === null ? Infinity : Math.max(reach, durationMs(window));
   }
-  const since = reach === Infinity ? new Date(0) : new Date(now.getTime() - reach);
+  // Without a window, from the earliest event time §8 lets an event have (year 0000), not 1970.
+  const since = reach === Infinity ? new Date(MIN_TIME) : new Date(now.getTime() - reach);
   return { names: [...names], since };
 }
 

@@ -266,7 +266,7 @@ function readTimestamp(
 }
 
 /** 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z: the instants a 4-digit year can write. */
-const MIN_TIME = -62_167_219_200_000;
+export const MIN_TIME = -62_167_219_200_000;
 const MAX_TIME = 253_402_300_799_999;
 
 /**

@@ -494,4 +494,30 @@ describe('computed traits', () => {
       await la.close();
     }
   });
+  it('counts events from before 1970 in a trait without a window, as the oracle does', async () => {
+    now = new Date('2026-05-01T00:00:00Z');
+    const s = await newStack(t, { clock });
+    const first = await s.send('track', order('ct-1969', 'old-o1', '1969-07-20T20:17:00Z', 69, 'eagle'));
+    await s.send('track', order('ct-1969', 'old-o2', '2026-04-30T00:00:00Z', 1, 'now'));
+    const profile = first.ok ? (first.profileId ?? '') : '';
+    expect(
+      await computed.create(s.space, {
+        key: 'lifetime_total',
+        definition: "event('Order Completed').sum(property('total'))",
+        level: 'USERS',
+        description: null,
+      }),
+    ).toMatchObject({ ok: true });
+    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    await computed.catchUp();
+    expect(await stored(s, profile)).toMatchObject({ lifetime_total: 70 });
+    const preview = await computed.previewAudience(s.space, {
+      definition: "event('Order Completed').where(property('total') = 69).count() >= 1",
+      level: 'USERS',
+      includeAnonymous: true,
+      sample: 10,
+    });
+    expect(preview).toMatchObject({ ok: true, size: 1 });
+  });
 });
