@@ -1012,9 +1012,12 @@ export class ComputedTraitsService {
       cause.set(s.liveId, { cause: s.cause, messageId: s.messageId });
     }
     let live = [...cause.keys()];
-    // A backfill writes its own computation only: a computed trait needs nothing else, an audience the
-    // computations of its level that it may refer to.
-    const ordered = only?.kind === 'computed_trait' ? [only] : orderOf(all.filter((t) => t.level === level));
+    // A backfill writes its own computation and the audiences that refer to it (however deep): a new or
+    // changed definition moves them too, on every subject. A computed trait nothing refers to needs
+    // nothing else; otherwise every computation of the level is evaluated, as they may refer to others.
+    const levelAll = orderOf(all.filter((t) => t.level === level));
+    const writes = only === null ? null : withDependents(only.key, levelAll);
+    const ordered = only?.kind === 'computed_trait' && writes?.size === 1 ? [only] : levelAll;
     if (ordered.length === 0 || live.length === 0) return write;
     // Merged-away ids are locked too, so that removing their values waits for any recomputation of them
     // (a backfill's page, or a live id a merge retired since it was taken).
@@ -1051,11 +1054,14 @@ export class ComputedTraitsService {
     const ids = groups.flatMap((g) => g.ids);
     const inputs = await this.subjectInputs(run, space, level, ids, need, now, namesOf, traitsFor);
     for (const g of groups)
-      this.compare(write, g.computations, g.ids, inputs, storedOf, cause, now, users, only);
+      this.compare(write, g.computations, g.ids, inputs, storedOf, cause, now, users, writes);
     return write;
   }
 
-  /** Evaluates `computations` for `ids` and adds to `write` every value to store and every change. */
+  /**
+   * Evaluates `computations` for `ids` and adds to `write` every value to store and every change; of
+   * `writes` only when given (a backfill's computation and what refers to it).
+   */
   private compare(
     write: ValueWrite,
     computations: ParsedTrait[],
@@ -1065,14 +1071,14 @@ export class ComputedTraitsService {
     cause: Map<string, { cause: Cause; messageId: string | null }>,
     now: Date,
     users: ParsedTrait[],
-    only: ParsedTrait | null,
+    writes: Set<string> | null,
   ): void {
     for (const id of ids) {
       const why = cause.get(id) ?? { cause: 'event' as const, messageId: null };
       const input = inputs.get(id) ?? NO_INPUT;
       const evaluated = evaluateSubject(computations, input, now, users);
       for (const t of computations) {
-        if (only !== null && t.key !== only.key) continue;
+        if (writes !== null && !writes.has(t.key)) continue;
         const value = evaluated.values.get(t.key) ?? emptyOf(t);
         const empty = emptyOf(t);
         const old = storedOf.get(`${id}\u0000${t.key}`);
@@ -1395,6 +1401,13 @@ function previewPlan(
  */
 function readsCustomTraits(computations: ParsedTrait[], computed: Set<string>): boolean {
   return computations.some((c) => ownTraits(c).some((key) => !computed.has(key)));
+}
+
+/** `key` and the computations of `ordered` (in evaluation order) that refer to it, however deep. */
+function withDependents(key: string, ordered: ParsedTrait[]): Set<string> {
+  const out = new Set([key]);
+  for (const c of ordered) if (ownTraits(c).some((k) => out.has(k))) out.add(c.key);
+  return out;
 }
 
 /** Two marks' streams together: null (every computation) wins. */

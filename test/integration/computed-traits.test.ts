@@ -520,4 +520,59 @@ describe('computed traits', () => {
     });
     expect(preview).toMatchObject({ ok: true, size: 1 });
   });
+  it('a changed or new definition moves the audiences that refer to it on every profile', async () => {
+    now = new Date('2026-06-01T00:00:00Z');
+    const s = await newStack(t, { clock });
+    const sent = await s.send('track', order('ct-deps', 'deps-o1', '2026-05-30T00:00:00Z', 15, 'a'));
+    const profile = sent.ok ? (sent.profileId ?? '') : '';
+    const audience = (key: string, definition: string) =>
+      computed.createAudience(s.space, {
+        key,
+        definition,
+        level: 'USERS',
+        includeAnonymous: true,
+        description: null,
+      });
+    const live = async () => {
+      for (let i = 0; i < 200 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 200 && (await computed.audiences(s.space)).some((c) => c.status !== 'LIVE'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      await computed.catchUp();
+    };
+    const member = async () =>
+      ((await computed.memberships(s.space, [profile])).get(profile) ?? []).map((m) => m.key).sort();
+    expect(await audience('deps_buyers', "event('Order Completed').count() >= 1")).toMatchObject({
+      ok: true,
+    });
+    expect(await audience('deps_loyal', "trait('deps_buyers') = true")).toMatchObject({ ok: true });
+    // deps_total is no computation yet: a custom trait, which this profile does not have.
+    expect(await audience('deps_big', "trait('deps_total') >= 10")).toMatchObject({ ok: true });
+    await live();
+    expect(await member()).toEqual(['deps_buyers', 'deps_loyal']);
+
+    // Two orders now: the profile leaves deps_buyers, and deps_loyal with it, though nothing touched it.
+    expect(
+      await computed.updateAudience(s.space, {
+        key: 'deps_buyers',
+        definition: "event('Order Completed').count() >= 2",
+        includeAnonymous: null,
+        description: null,
+      }),
+    ).toMatchObject({ ok: true });
+    await live();
+    expect(await member()).toEqual([]);
+
+    // A computed trait of the key deps_big reads: its backfill moves deps_big too.
+    expect(
+      await computed.create(s.space, {
+        key: 'deps_total',
+        definition: "event('Order Completed').sum(property('total'))",
+        level: 'USERS',
+        description: null,
+      }),
+    ).toMatchObject({ ok: true });
+    await live();
+    expect(await member()).toEqual(['deps_big']);
+  });
 });
