@@ -8,6 +8,7 @@ import type { Database } from '../../src/postgres/database.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
 import { oracleValues, parseAll } from '../support/oracle.ts';
 import { countRows, openDatabaseAt, openPrivateDatabase } from '../support/postgres.ts';
+import { settleComputed } from '../support/computed.ts';
 import { newStack, type Stack } from '../support/stack.ts';
 
 let t: TestGraph;
@@ -56,6 +57,18 @@ async function define(stack: Stack): Promise<void> {
 /** The oracle: each trait computed from scratch over the profile's events as the read API returns them. */
 function oracle(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
   return oracleValues(stack, profileId, parseAll(DEFINITIONS), clock());
+}
+
+/** Creates a user-level computed trait through `service` (the file's worker unless given) and expects it taken. */
+async function createTrait(
+  space: string,
+  key: string,
+  definition: string,
+  service: ComputedTraitsService = computed,
+): Promise<void> {
+  expect(await service.create(space, { key, definition, level: 'USERS', description: null })).toMatchObject({
+    ok: true,
+  });
 }
 
 async function stored(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
@@ -348,9 +361,7 @@ describe('computed traits', () => {
     const a = await s.send('track', order('ct-only', 'only-o1', '2026-02-20T00:00:00Z', 120, 'sku-1'));
     const profileA = a.ok ? (a.profileId ?? '') : '';
     await define(s);
-    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    await computed.catchUp();
+    await settleComputed(computed, s.space);
     const before = await computed.values(s.space, [profileA]);
 
     // An identify with what the profile holds already, and a track that no trait reads: nothing to do.
@@ -394,14 +405,7 @@ describe('computed traits', () => {
     const s = await newStack(t, { clock });
     const a = await s.send('track', order('ct-stale', 'stale-o1', '2026-04-09T12:00:00Z', 50, 'sku-1'));
     const profile = a.ok ? (a.profileId ?? '') : '';
-    expect(
-      await computed.create(s.space, {
-        key: 'orders_1d',
-        definition: "event('Order Completed').within(1 days).count()",
-        level: 'USERS',
-        description: null,
-      }),
-    ).toMatchObject({ ok: true });
+    await createTrait(s.space, 'orders_1d', "event('Order Completed').within(1 days).count()");
     // Moved by pages; orders_1d, which it refers to, is not, but is evaluated with it from the events.
     expect(
       await computed.createAudience(s.space, {
@@ -412,9 +416,7 @@ describe('computed traits', () => {
         description: null,
       }),
     ).toMatchObject({ ok: true });
-    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    await computed.catchUp();
+    await settleComputed(computed, s.space);
     expect(await stored(s, profile)).toMatchObject({ orders_1d: 1 });
 
     // A day and a half later the order has left the window, but no sweep has recomputed orders_1d. A page
@@ -500,17 +502,8 @@ describe('computed traits', () => {
     const first = await s.send('track', order('ct-1969', 'old-o1', '1969-07-20T20:17:00Z', 69, 'eagle'));
     await s.send('track', order('ct-1969', 'old-o2', '2026-04-30T00:00:00Z', 1, 'now'));
     const profile = first.ok ? (first.profileId ?? '') : '';
-    expect(
-      await computed.create(s.space, {
-        key: 'lifetime_total',
-        definition: "event('Order Completed').sum(property('total'))",
-        level: 'USERS',
-        description: null,
-      }),
-    ).toMatchObject({ ok: true });
-    for (let i = 0; i < 100 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
-      await new Promise((r) => setTimeout(r, 50));
-    await computed.catchUp();
+    await createTrait(s.space, 'lifetime_total', "event('Order Completed').sum(property('total'))");
+    await settleComputed(computed, s.space);
     expect(await stored(s, profile)).toMatchObject({ lifetime_total: 70 });
     const preview = await computed.previewAudience(s.space, {
       definition: "event('Order Completed').where(property('total') = 69).count() >= 1",
@@ -533,13 +526,7 @@ describe('computed traits', () => {
         includeAnonymous: true,
         description: null,
       });
-    const live = async () => {
-      for (let i = 0; i < 200 && (await computed.list(s.space)).some((c) => c.status !== 'LIVE'); i++)
-        await new Promise((r) => setTimeout(r, 50));
-      for (let i = 0; i < 200 && (await computed.audiences(s.space)).some((c) => c.status !== 'LIVE'); i++)
-        await new Promise((r) => setTimeout(r, 50));
-      await computed.catchUp();
-    };
+    const live = () => settleComputed(computed, s.space);
     const member = async () =>
       ((await computed.memberships(s.space, [profile])).get(profile) ?? []).map((m) => m.key).sort();
     expect(await audience('deps_buyers', "event('Order Completed').count() >= 1")).toMatchObject({
@@ -564,14 +551,7 @@ describe('computed traits', () => {
     expect(await member()).toEqual([]);
 
     // A computed trait of the key deps_big reads: its backfill moves deps_big too.
-    expect(
-      await computed.create(s.space, {
-        key: 'deps_total',
-        definition: "event('Order Completed').sum(property('total'))",
-        level: 'USERS',
-        description: null,
-      }),
-    ).toMatchObject({ ok: true });
+    await createTrait(s.space, 'deps_total', "event('Order Completed').sum(property('total'))");
     await live();
     expect(await member()).toEqual(['deps_big']);
   });
