@@ -1269,7 +1269,25 @@ export class ComputedTraitsService {
         null,
       );
     }
+    await this.accountsAfter(space, key);
     await this.repo.setStatus(this.db, space, key, 'LIVE', 1, null);
+  }
+
+  /**
+   * After a user-level computation's backfill: the account audiences whose ANY / ALL refer to it (or to a
+   * user-level audience that does, however deep) evaluate their members by the new definition, so they
+   * are computed again over every account (COMPUTING, then LIVE). Done before the user-level computation
+   * turns LIVE, so that a crash in between leaves it COMPUTING and its resumed backfill does this again.
+   */
+  private async accountsAfter(space: string, key: string): Promise<void> {
+    const all = (await this.traitsBySpace()).get(space) ?? [];
+    if (all.find((t) => t.key === key)?.level !== 'USERS') return;
+    const moved = withDependents(key, orderOf(all.filter((t) => t.level === 'USERS')));
+    for (const a of all)
+      if (a.level === 'ACCOUNTS' && memberTraits(a).some((k) => moved.has(k))) {
+        await this.repo.setStatus(this.db, space, a.key, 'COMPUTING', 0, null);
+        this.startBackfill(space, a.key);
+      }
   }
 }
 

@@ -555,4 +555,52 @@ describe('computed traits', () => {
     await live();
     expect(await member()).toEqual(['deps_big']);
   });
+  it('a changed or new user-level definition moves the account audiences whose ANY / ALL refer to it', async () => {
+    now = new Date('2026-06-01T00:00:00Z');
+    const s = await newStack(t, { clock });
+    await s.send('track', order('ct-acct-deps', 'acct-deps-o1', '2026-05-30T00:00:00Z', 15, 'a'));
+    await s.send('group', {
+      userId: 'ct-acct-deps',
+      groupId: 'deps-acme',
+      messageId: 'acct-deps-g1',
+      timestamp: '2026-05-30T00:01:00Z',
+    });
+    const audience = (key: string, definition: string, level: 'USERS' | 'ACCOUNTS') =>
+      computed.createAudience(s.space, { key, definition, level, includeAnonymous: true, description: null });
+    const live = () => settleComputed(computed, s.space);
+    const accountIn = async () =>
+      ((await computed.memberships(s.space, ['deps-acme'], 'ACCOUNTS')).get('deps-acme') ?? [])
+        .map((m) => m.key)
+        .sort();
+    expect(await audience('acct_buyers', "event('Order Completed').count() >= 1", 'USERS')).toMatchObject({
+      ok: true,
+    });
+    // An account audience over a user-level audience, and one over a key that is no computation yet.
+    expect(await audience('acct_has_buyer', "ANY(trait('acct_buyers') = true)", 'ACCOUNTS')).toMatchObject({
+      ok: true,
+    });
+    expect(await audience('acct_has_big', "ANY(trait('acct_total') >= 10)", 'ACCOUNTS')).toMatchObject({
+      ok: true,
+    });
+    await live();
+    expect(await accountIn()).toEqual(['acct_has_buyer']);
+
+    // Two orders now: the member leaves acct_buyers, so the account leaves acct_has_buyer, though no event
+    // touched the account or its member.
+    expect(
+      await computed.updateAudience(s.space, {
+        key: 'acct_buyers',
+        definition: "event('Order Completed').count() >= 2",
+        includeAnonymous: null,
+        description: null,
+      }),
+    ).toMatchObject({ ok: true });
+    await live();
+    expect(await accountIn()).toEqual([]);
+
+    // A user-level computed trait of the key acct_has_big reads: the account enters.
+    await createTrait(s.space, 'acct_total', "event('Order Completed').sum(property('total'))");
+    await live();
+    expect(await accountIn()).toEqual(['acct_has_big']);
+  });
 });
