@@ -766,8 +766,8 @@ export class ComputedTraitsService {
    * pending updates to drain.
    */
   async drain(): Promise<{ marked: number; recomputed: number }> {
-    // The live traits once per pass (every 200 ms in every process), not once per statement; a trait
-    // created meanwhile is picked up by the next pass, and its backfill covers what this one skips.
+    // Marking and recomputing each read the live computations after the rows they work on (a trait
+    // created since this pass began is known to them); this read only finds unfinished backfills.
     const traits = await this.traitsBySpace();
     // A backfill that a stopped or crashed process left unfinished starts again here (from the start:
     // recomputing a profile twice changes nothing). Every process resumes it; they share the work.
@@ -777,7 +777,7 @@ export class ComputedTraitsService {
           this.startBackfill(space, t.key);
     let marked = 0;
     for (;;) {
-      const n = await this.markFromChanges(traits, 1000);
+      const n = await this.markFromChanges(1000);
       marked += n.read;
       if (n.read < 1000) break;
     }
@@ -788,7 +788,7 @@ export class ComputedTraitsService {
     }
     let recomputed = 0;
     for (;;) {
-      const n = await this.recomputeMarked(traits, this.settings.chunk);
+      const n = await this.recomputeMarked(this.settings.chunk);
       recomputed += n;
       if (n < this.settings.chunk) break;
     }
@@ -841,38 +841,40 @@ export class ComputedTraitsService {
     return this.repo.markExpired(this.db, this.clock());
   }
 
-  /** Reads up to `limit` change-log rows after the cursor and marks the profiles they touched. */
-  private async markFromChanges(
-    traits: Map<string, ParsedTrait[]>,
-    limit: number,
-  ): Promise<{ read: number }> {
-    // Spaces without a live trait of a level are passed over for it: a trait created later computes its
-    // history itself.
-    const users = new Set<string>();
-    const accounts = new Set<string>();
-    // Spaces where a custom trait change moves something: audiences read traits (§10); an account
-    // audience's ANY / ALL reads its members' traits, and any account audience the account's own.
-    const userTraits = new Set<string>();
-    const memberTraits = new Set<string>();
-    const accountTraits = new Set<string>();
-    // The streams the user-level computations of each space read: an event marks its profile for its
-    // stream only, and not at all when nothing reads it (ADR 0021, "Only what moved").
-    const readStreams = new Map<string, Set<string>>();
-    for (const [space, list] of traits) {
-      const own = list.filter((t) => t.level === 'USERS');
-      if (own.length > 0) readStreams.set(space, new Set(own.flatMap(ownStreams).map((s) => s.event)));
-    }
-    for (const [space, list] of traits) {
-      if (list.some((t) => t.level === 'USERS')) users.add(space);
-      if (list.some((t) => t.level === 'ACCOUNTS')) accounts.add(space);
-      if (list.some((t) => t.level === 'USERS' && t.kind === 'audience')) userTraits.add(space);
-      if (list.some((t) => t.level === 'ACCOUNTS' && readsMembers(t))) memberTraits.add(space);
-      if (list.some((t) => t.level === 'ACCOUNTS' && t.kind === 'audience')) accountTraits.add(space);
-    }
+  /**
+   * Reads up to `limit` change-log rows after the cursor and marks the profiles they touched, by the live
+   * computations read after the rows: a computation committed before an event it must see is then known,
+   * even one created since the drain began (its backfill may have passed the profile before the event).
+   */
+  private async markFromChanges(limit: number): Promise<{ read: number }> {
     return this.db.transaction(async (tx) => {
       const cursor = await this.repo.lockCursor(tx, CONSUMER);
       const rows = await this.repo.readChanges(tx, cursor, limit);
       if (rows.length === 0) return { read: 0 };
+      const traits = await this.traitsBySpace();
+      // Spaces without a live trait of a level are passed over for it: a trait created later computes its
+      // history itself.
+      const users = new Set<string>();
+      const accounts = new Set<string>();
+      // Spaces where a custom trait change moves something: audiences read traits (§10); an account
+      // audience's ANY / ALL reads its members' traits, and any account audience the account's own.
+      const userTraits = new Set<string>();
+      const memberTraits = new Set<string>();
+      const accountTraits = new Set<string>();
+      // The streams the user-level computations of each space read: an event marks its profile for its
+      // stream only, and not at all when nothing reads it (ADR 0021, "Only what moved").
+      const readStreams = new Map<string, Set<string>>();
+      for (const [space, list] of traits) {
+        const own = list.filter((t) => t.level === 'USERS');
+        if (own.length > 0) readStreams.set(space, new Set(own.flatMap(ownStreams).map((s) => s.event)));
+      }
+      for (const [space, list] of traits) {
+        if (list.some((t) => t.level === 'USERS')) users.add(space);
+        if (list.some((t) => t.level === 'ACCOUNTS')) accounts.add(space);
+        if (list.some((t) => t.level === 'USERS' && t.kind === 'audience')) userTraits.add(space);
+        if (list.some((t) => t.level === 'ACCOUNTS' && readsMembers(t))) memberTraits.add(space);
+        if (list.some((t) => t.level === 'ACCOUNTS' && t.kind === 'audience')) accountTraits.add(space);
+      }
       const dirty: DirtySubject[] = [];
       // Profiles whose accounts are due: an account's events are its members' (§9).
       const members: { space: string; profileId: string; cause: Cause; messageId: string | null }[] = [];
@@ -975,10 +977,15 @@ export class ComputedTraitsService {
     });
   }
 
-  /** Recomputes up to `limit` marked profiles in one transaction; returns how many it took. */
-  private async recomputeMarked(traitsBySpace: Map<string, ParsedTrait[]>, limit: number): Promise<number> {
+  /**
+   * Recomputes up to `limit` marked profiles in one transaction; returns how many it took. The live
+   * computations are read after the marks are taken, so that every computation the marker knew is known.
+   */
+  private async recomputeMarked(limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
       const taken = await this.repo.takeDirty(tx, limit);
+      if (taken.length === 0) return 0;
+      const traitsBySpace = await this.traitsBySpace();
       for (const subjects of groupBySpaceAndLevel(taken)) {
         const { space, level } = subjects[0] as (typeof taken)[number];
         // Every level's computations: an account's ANY / ALL evaluate its members with the users' ones.

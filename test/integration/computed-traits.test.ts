@@ -2,7 +2,7 @@
 // from the change log equal the oracle's (src/language's computeTrait over the profile's events), through
 // merges and windows; definitions are refused as data; keys are never reused. The worker runs in a
 // database of this file's own, so no other file's service recomputes with another clock.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ComputedTraitsService, DEFAULT_COMPUTED_SETTINGS } from '../../src/computed/index.ts';
 import type { Database } from '../../src/postgres/database.ts';
 import { openTestGraph, type TestGraph } from '../support/graph.ts';
@@ -554,6 +554,45 @@ describe('computed traits', () => {
     await createTrait(s.space, 'deps_total', "event('Order Completed').sum(property('total'))");
     await live();
     expect(await member()).toEqual(['deps_big']);
+  });
+  it('a trait created during a pass counts an event committed after its backfill passed the profile', async () => {
+    now = new Date('2026-06-01T00:00:00Z');
+    const s = await newStack(t, { clock });
+    const sent = await s.send('track', order('ct-race', 'race-o1', '2026-05-30T00:00:00Z', 10, 'a'));
+    const profile = sent.ok ? (sent.profileId ?? '') : '';
+    await computed.catchUp();
+    // A pass whose first read of the live computations comes before the trait exists, and which goes on
+    // only once the trait is LIVE and a new order is committed: the interleaving is held, not hoped for.
+    const seam = computed as unknown as { traitsBySpace: () => Promise<unknown> };
+    const real = seam.traitsBySpace.bind(computed);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let held = false;
+    seam.traitsBySpace = async () => {
+      const live = await real();
+      if (!held) {
+        held = true;
+        await gate;
+      }
+      return live;
+    };
+    try {
+      const pass = computed.drain();
+      await vi.waitFor(() => expect(held).toBe(true));
+      await createTrait(s.space, 'race_revenue', "event('Order Completed').sum(property('total'))");
+      await vi.waitFor(async () => expect(await computed.list(s.space)).toMatchObject([{ status: 'LIVE' }]), {
+        timeout: 10_000,
+      });
+      expect(await stored(s, profile)).toEqual({ race_revenue: 10 });
+      await s.send('track', order('ct-race', 'race-o2', '2026-05-31T00:00:00Z', 5, 'b'));
+      release();
+      await pass;
+    } finally {
+      release();
+      seam.traitsBySpace = real;
+    }
+    await settleComputed(computed, s.space);
+    expect(await stored(s, profile)).toEqual({ race_revenue: 15 });
   });
   it('a changed or new user-level definition moves the account audiences whose ANY / ALL refer to it', async () => {
     now = new Date('2026-06-01T00:00:00Z');
