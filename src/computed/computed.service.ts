@@ -371,10 +371,21 @@ export class ComputedTraitsService {
     return { ok: true, audience };
   }
 
-  /** Deletes an audience: its memberships go, its key stays taken. False when there is no such audience. */
+  /**
+   * Deletes an audience: its memberships go, its key stays taken. False when there is no such audience.
+   * The audiences that refer to it (`trait('<key>')`, or an account audience's ANY / ALL) now read the key
+   * as a custom trait, so they are computed again over every subject (COMPUTING, then LIVE): set so before
+   * the deletion, so that a crash in between leaves them to be resumed, and started after it.
+   */
   async deleteAudience(space: string, key: string): Promise<boolean> {
-    if ((await this.audience(space, key)) === null) return false;
+    const deleted = await this.audience(space, key);
+    if (deleted === null) return false;
+    const referrers = ((await this.traitsBySpace()).get(space) ?? []).filter(
+      (t) => t.key !== key && refersTo(t, key, deleted.level),
+    );
+    for (const r of referrers) await this.repo.setStatus(this.db, space, r.key, 'COMPUTING', 0, null);
     await this.repo.delete(this.db, space, key, 'audience');
+    for (const r of referrers) this.startBackfill(space, r.key);
     return true;
   }
 
@@ -1433,6 +1444,12 @@ function withDependents(key: string, ordered: ParsedTrait[]): Set<string> {
   const out = new Set([key]);
   for (const c of ordered) if (ownTraits(c).some((k) => out.has(k))) out.add(c.key);
   return out;
+}
+
+/** Whether `c` reads the `key` of a `level`: its own level's by `trait('<key>')`, users' by ANY / ALL. */
+function refersTo(c: ParsedTrait, key: string, level: TraitLevel): boolean {
+  if (c.level === level) return ownTraits(c).includes(key);
+  return level === 'USERS' && memberTraits(c).includes(key);
 }
 
 /** Two marks' streams together: null (every computation) wins. */

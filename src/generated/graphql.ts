@@ -1122,7 +1122,9 @@ export type Mutation = {
    */
   createWebhookDestination: CreateDestinationResult;
   /**
-   * Deletes an audience: its memberships go (no exits are recorded), its key stays taken. Needs the `admin`
+   * Deletes an audience: its memberships go (no exits are recorded), its key stays taken. The audiences that
+   * refer to it (`trait('<key>')`, or an account audience's `ANY` / `ALL`) read its key as a custom trait from
+   * then on, and are computed again (`COMPUTING`, then `LIVE`; docs/adr/0022-audiences.md). Needs the `admin`
    * scope. An unknown key is `NOT_FOUND` with path `["key"]`.
    */
   deleteAudience: DeleteAudienceResult;

@@ -554,6 +554,14 @@ describe('computed traits', () => {
     await createTrait(s.space, 'deps_total', "event('Order Completed').sum(property('total'))");
     await live();
     expect(await member()).toEqual(['deps_big']);
+
+    // Deleting an audience others refer to: they read its key as a custom trait now, which no one has.
+    expect(await audience('deps_big_too', "trait('deps_big') = true")).toMatchObject({ ok: true });
+    await live();
+    expect(await member()).toEqual(['deps_big', 'deps_big_too']);
+    expect(await computed.deleteAudience(s.space, 'deps_big')).toBe(true);
+    await live();
+    expect(await member()).toEqual([]);
   });
   it('a trait created during a pass counts an event committed after its backfill passed the profile', async () => {
     now = new Date('2026-06-01T00:00:00Z');
@@ -639,6 +647,19 @@ describe('computed traits', () => {
 
     // A user-level computed trait of the key acct_has_big reads: the account enters.
     await createTrait(s.space, 'acct_total', "event('Order Completed').sum(property('total'))");
+    await live();
+    expect(await accountIn()).toEqual(['acct_has_big']);
+
+    // Deleting a user-level audience an account audience's ANY reads: the account leaves it.
+    expect(await audience('acct_spender', "trait('acct_total') >= 10", 'USERS')).toMatchObject({ ok: true });
+    expect(await audience('acct_has_spender', "ANY(trait('acct_spender') = true)", 'ACCOUNTS')).toMatchObject(
+      {
+        ok: true,
+      },
+    );
+    await live();
+    expect(await accountIn()).toEqual(['acct_has_big', 'acct_has_spender']);
+    expect(await computed.deleteAudience(s.space, 'acct_spender')).toBe(true);
     await live();
     expect(await accountIn()).toEqual(['acct_has_big']);
   });
