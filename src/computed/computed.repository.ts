@@ -292,7 +292,7 @@ function toTrait(raw: unknown): StoredTrait {
 
 export class ComputedRepository {
   async create(
-    db: Database,
+    db: SqlTx | Database,
     space: string,
     t: {
       key: string;
@@ -303,7 +303,7 @@ export class ComputedRepository {
       includeAnonymous: boolean;
     },
   ): Promise<boolean> {
-    const rows = await db.query('computed/create-trait', [
+    const rows = await runQuery(db, 'computed/create-trait', [
       space,
       t.key,
       t.level,
@@ -331,30 +331,30 @@ export class ComputedRepository {
   }
 
   async setStatus(
-    db: Database,
+    db: SqlTx | Database,
     space: string,
     key: string,
     status: TraitStatus,
     progress: number,
     failure: string | null,
   ): Promise<boolean> {
-    return (await db.query('computed/set-status', [space, key, status, progress, failure])).length === 1;
+    return (await runQuery(db, 'computed/set-status', [space, key, status, progress, failure])).length === 1;
   }
 
   /** Marks the trait (or audience) deleted; returns the values it held, by subject. */
   async delete(
-    db: Database,
+    db: SqlTx | Database,
     space: string,
     key: string,
     kind: ComputationKind = 'computed_trait',
   ): Promise<{ subjectId: string; value: unknown }[]> {
-    const rows = await db.query('computed/delete-trait', [space, key, kind]);
+    const rows = await runQuery(db, 'computed/delete-trait', [space, key, kind]);
     return rows.map((r) => ({ subjectId: String(r.subject_id), value: r.value }));
   }
 
   /** Marks a trait deleted, keeping its values; its level, or null when there is nothing to delete. */
-  async markDeleted(db: Database, space: string, key: string): Promise<TraitLevel | null> {
-    const [row] = await db.query('computed/mark-trait-deleted', [space, key, 'computed_trait']);
+  async markDeleted(db: SqlTx | Database, space: string, key: string): Promise<TraitLevel | null> {
+    const [row] = await runQuery(db, 'computed/mark-trait-deleted', [space, key, 'computed_trait']);
     return row === undefined ? null : z.enum(['USERS', 'ACCOUNTS']).parse(row.level);
   }
 
@@ -374,12 +374,12 @@ export class ComputedRepository {
 
   /** An audience's new definition; false when there is no such audience. */
   async updateDefinition(
-    db: Database,
+    db: SqlTx | Database,
     space: string,
     key: string,
     u: { definition: string; includeAnonymous: boolean; description: string | null },
   ): Promise<boolean> {
-    const rows = await db.query('computed/update-definition', [
+    const rows = await runQuery(db, 'computed/update-definition', [
       space,
       key,
       u.definition,

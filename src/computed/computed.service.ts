@@ -270,14 +270,16 @@ export class ComputedTraitsService {
         message: `a space has at most ${this.settings.maxTraitsPerSpace} computed traits (COMPUTED_TRAITS_PER_SPACE)`,
       };
     const text = toText(parsed.definition);
-    const created = await this.repo.create(this.db, space, {
-      key: input.key,
-      kind: 'computed_trait',
-      level: input.level,
-      definition: text,
-      description: input.description,
-      includeAnonymous: false,
-    });
+    const created = await this.changeDefinition(space, input.key, input.level, 'moved', (tx) =>
+      this.repo.create(tx, space, {
+        key: input.key,
+        kind: 'computed_trait',
+        level: input.level,
+        definition: text,
+        description: input.description,
+        includeAnonymous: false,
+      }),
+    );
     if (!created)
       return {
         ok: false,
@@ -315,14 +317,16 @@ export class ComputedTraitsService {
         code: 'TOO_MANY_AUDIENCES',
         message: `a space has at most ${this.settings.maxAudiencesPerSpace} audiences (AUDIENCES_PER_SPACE)`,
       };
-    const created = await this.repo.create(this.db, space, {
-      key: input.key,
-      kind: 'audience',
-      level: checked.level,
-      definition: checked.text,
-      description: input.description,
-      includeAnonymous: input.includeAnonymous,
-    });
+    const created = await this.changeDefinition(space, input.key, checked.level, 'moved', (tx) =>
+      this.repo.create(tx, space, {
+        key: input.key,
+        kind: 'audience',
+        level: checked.level,
+        definition: checked.text,
+        description: input.description,
+        includeAnonymous: input.includeAnonymous,
+      }),
+    );
     if (!created)
       return {
         ok: false,
@@ -353,12 +357,14 @@ export class ComputedTraitsService {
       };
     const checked = await this.checkAudience(space, input.key, input.definition, existing.level);
     if (!checked.ok) return checked;
-    const updated = await this.repo.updateDefinition(this.db, space, input.key, {
-      definition: checked.text,
-      // Null keeps the current setting.
-      includeAnonymous: input.includeAnonymous ?? existing.includeAnonymous,
-      description: input.description,
-    });
+    const updated = await this.changeDefinition(space, input.key, existing.level, 'moved', (tx) =>
+      this.repo.updateDefinition(tx, space, input.key, {
+        definition: checked.text,
+        // Null keeps the current setting.
+        includeAnonymous: input.includeAnonymous ?? existing.includeAnonymous,
+        description: input.description,
+      }),
+    );
     if (!updated)
       return {
         ok: false,
@@ -373,19 +379,16 @@ export class ComputedTraitsService {
 
   /**
    * Deletes an audience: its memberships go, its key stays taken. False when there is no such audience.
-   * The audiences that refer to it (`trait('<key>')`, or an account audience's ANY / ALL) now read the key
-   * as a custom trait, so they are computed again over every subject (COMPUTING, then LIVE): set so before
-   * the deletion, so that a crash in between leaves them to be resumed, and started after it.
+   * The audiences that refer to it (`trait('<key>')`, or an account audience's ANY / ALL) read its key as
+   * a custom trait from then on, so they are computed again over every subject (COMPUTING, then LIVE).
    */
   async deleteAudience(space: string, key: string): Promise<boolean> {
     const deleted = await this.audience(space, key);
     if (deleted === null) return false;
-    const referrers = ((await this.traitsBySpace()).get(space) ?? []).filter(
-      (t) => t.key !== key && refersTo(t, key, deleted.level),
-    );
-    for (const r of referrers) await this.repo.setStatus(this.db, space, r.key, 'COMPUTING', 0, null);
-    await this.repo.delete(this.db, space, key, 'audience');
-    for (const r of referrers) this.startBackfill(space, r.key);
+    await this.changeDefinition(space, key, deleted.level, 'gone', async (tx) => {
+      await this.repo.delete(tx, space, key, 'audience');
+      return true;
+    });
     return true;
   }
 
@@ -681,7 +684,17 @@ export class ComputedTraitsService {
    */
   async deleteKeepingValues(space: string, key: string): Promise<{ keptOnProfiles: number } | null> {
     if (this.keepAsTraits === null) throw new Error('ComputedTraitsService was built without keepAsTraits');
-    const level = await this.repo.markDeleted(this.db, space, key);
+    // The audiences that refer to it read the kept custom trait from then on, which is absent where the
+    // value was empty: set COMPUTING with the mark, computed again once the values have left. A second
+    // request that finishes a deletion sets them again.
+    let referrers: string[] = [];
+    const level = await this.db.transaction(async (tx) => {
+      const marked = await this.repo.markDeleted(tx, space, key);
+      if (marked === null) return null;
+      referrers = await this.referrers(space, key, marked, 'gone');
+      for (const r of referrers) await this.repo.setStatus(tx, space, r, 'COMPUTING', 0, null);
+      return marked;
+    });
     if (level === null) return null;
     const values = await this.repo.traitValues(this.db, space, key);
     const keptOnProfiles = await this.keepAsTraits(
@@ -691,6 +704,7 @@ export class ComputedTraitsService {
       { at: this.clock(), messageId: `computed-trait-deleted:${key}` },
     );
     await this.repo.purgeValues(this.db, space, key);
+    for (const r of referrers) this.startBackfill(space, r);
     return { keptOnProfiles };
   }
 
@@ -996,8 +1010,16 @@ export class ComputedTraitsService {
     return this.db.transaction(async (tx) => {
       const taken = await this.repo.takeDirty(tx, limit);
       if (taken.length === 0) return 0;
+      const groups = groupBySpaceAndLevel(taken);
+      // The subjects are locked before the definitions are read: a backfill that a definition's change or
+      // deletion started after this read waits for this transaction, then writes the subjects anew.
+      for (const subjects of groups) {
+        const { space, level } = subjects[0] as (typeof taken)[number];
+        const ids = [...new Set(subjects.flatMap((d) => [d.subjectId, d.liveId]))];
+        await this.repo.lockSubjects(tx, space, level, ids);
+      }
       const traitsBySpace = await this.traitsBySpace();
-      for (const subjects of groupBySpaceAndLevel(taken)) {
+      for (const subjects of groups) {
         const { space, level } = subjects[0] as (typeof taken)[number];
         // Every level's computations: an account's ANY / ALL evaluate its members with the users' ones.
         const write = await this.recompute(tx, space, level, traitsBySpace.get(space) ?? [], subjects);
@@ -1219,6 +1241,54 @@ export class ComputedTraitsService {
     return out;
   }
 
+  /**
+   * The audiences to compute again when the definition of `key` (of `level`) changes: the account
+   * audiences whose ANY / ALL read it or a user-level audience that refers to it, however deep; and when
+   * it is `gone` (deleted), also the audiences of its level that refer to it (a changed one's own backfill
+   * writes those, with what refers to them). Read from the live definitions.
+   */
+  private async referrers(
+    space: string,
+    key: string,
+    level: TraitLevel,
+    change: 'moved' | 'gone',
+  ): Promise<string[]> {
+    const all = (await this.traitsBySpace()).get(space) ?? [];
+    const out = new Set<string>();
+    if (change === 'gone')
+      for (const t of all)
+        if (t.key !== key && t.level === level && ownTraits(t).includes(key)) out.add(t.key);
+    if (level === 'USERS') {
+      const moved = withDependents(key, orderOf(all.filter((t) => t.level === 'USERS' && t.key !== key)));
+      for (const t of all)
+        if (t.level === 'ACCOUNTS' && memberTraits(t).some((k) => moved.has(k))) out.add(t.key);
+    }
+    out.delete(key);
+    return [...out].sort();
+  }
+
+  /**
+   * Writes a definition's creation, change or deletion (`write`, true when it took effect) and, in the same
+   * transaction, sets the audiences that must be computed again because of it COMPUTING (`referrers`);
+   * their backfills start once it has committed, and a crash after it leaves them to be resumed.
+   */
+  private async changeDefinition(
+    space: string,
+    key: string,
+    level: TraitLevel,
+    change: 'moved' | 'gone',
+    write: (tx: SqlTx) => Promise<boolean>,
+  ): Promise<boolean> {
+    const referrers = await this.referrers(space, key, level, change);
+    const written = await this.db.transaction(async (tx) => {
+      if (!(await write(tx))) return false;
+      for (const r of referrers) await this.repo.setStatus(tx, space, r, 'COMPUTING', 0, null);
+      return true;
+    });
+    if (written) for (const r of referrers) this.startBackfill(space, r);
+    return written;
+  }
+
   private startBackfill(space: string, key: string): void {
     const id = `${space}\u0000${key}`;
     if (this.backfills.has(id)) {
@@ -1232,7 +1302,11 @@ export class ComputedTraitsService {
           .setStatus(this.db, space, key, 'FAILED', 0, error instanceof Error ? error.message : String(error))
           .catch(() => undefined);
       })
-      .finally(() => this.backfills.delete(id));
+      .finally(() => {
+        this.backfills.delete(id);
+        // A restart asked for as the job ended: a new pass, from the start.
+        if (this.restarts.delete(id) && !this.stopped) this.startBackfill(space, key);
+      });
     this.backfills.set(id, job);
   }
 
@@ -1242,13 +1316,14 @@ export class ComputedTraitsService {
    * trait.
    */
   private async backfill(space: string, key: string): Promise<void> {
+    const id = `${space}\u0000${key}`;
     const page = this.settings.chunk;
     let after = '';
     let done = 0;
     let total = 0;
     for (;;) {
       if (this.stopped) return;
-      if (this.restarts.delete(`${space}\u0000${key}`)) {
+      if (this.restarts.delete(id)) {
         // The definition changed (updateAudience): compute it again from the start.
         after = '';
         done = 0;
@@ -1261,13 +1336,21 @@ export class ComputedTraitsService {
       const found = await this.repo.subjectsPage(this.db, space, level, after, page);
       const ids = found.ids;
       if (found.total !== null) total = found.total;
-      if (ids.length === 0) break;
+      if (ids.length === 0) {
+        // Done, unless a restart was asked for meanwhile: its COMPUTING is not to be overwritten by a LIVE
+        // over values of the old definition. Asked for while LIVE was written, COMPUTING is set again.
+        if (this.restarts.has(id)) continue;
+        await this.repo.setStatus(this.db, space, key, 'LIVE', 1, null);
+        if (!this.restarts.has(id)) return;
+        await this.repo.setStatus(this.db, space, key, 'COMPUTING', 0, null);
+        continue;
+      }
       await this.db.transaction(async (tx) => {
-        const subjects = ids.map((id) => ({
+        const subjects = ids.map((subjectId) => ({
           space,
           level,
-          subjectId: id,
-          liveId: id,
+          subjectId,
+          liveId: subjectId,
           cause: 'backfill' as const,
           messageId: null,
           streams: null,
@@ -1287,25 +1370,6 @@ export class ComputedTraitsService {
         null,
       );
     }
-    await this.accountsAfter(space, key);
-    await this.repo.setStatus(this.db, space, key, 'LIVE', 1, null);
-  }
-
-  /**
-   * After a user-level computation's backfill: the account audiences whose ANY / ALL refer to it (or to a
-   * user-level audience that does, however deep) evaluate their members by the new definition, so they
-   * are computed again over every account (COMPUTING, then LIVE). Done before the user-level computation
-   * turns LIVE, so that a crash in between leaves it COMPUTING and its resumed backfill does this again.
-   */
-  private async accountsAfter(space: string, key: string): Promise<void> {
-    const all = (await this.traitsBySpace()).get(space) ?? [];
-    if (all.find((t) => t.key === key)?.level !== 'USERS') return;
-    const moved = withDependents(key, orderOf(all.filter((t) => t.level === 'USERS')));
-    for (const a of all)
-      if (a.level === 'ACCOUNTS' && memberTraits(a).some((k) => moved.has(k))) {
-        await this.repo.setStatus(this.db, space, a.key, 'COMPUTING', 0, null);
-        this.startBackfill(space, a.key);
-      }
   }
 }
 
@@ -1444,12 +1508,6 @@ function withDependents(key: string, ordered: ParsedTrait[]): Set<string> {
   const out = new Set([key]);
   for (const c of ordered) if (ownTraits(c).some((k) => out.has(k))) out.add(c.key);
   return out;
-}
-
-/** Whether `c` reads the `key` of a `level`: its own level's by `trait('<key>')`, users' by ANY / ALL. */
-function refersTo(c: ParsedTrait, key: string, level: TraitLevel): boolean {
-  if (c.level === level) return ownTraits(c).includes(key);
-  return level === 'USERS' && memberTraits(c).includes(key);
 }
 
 /** Two marks' streams together: null (every computation) wins. */

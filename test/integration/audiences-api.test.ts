@@ -416,6 +416,36 @@ describe('audiences over GraphQL', () => {
     const reuse = await gql(CREATE, { input: { key: 'circle_a', definition: "trait('x') = 1" } });
     expect(reuse.data?.createAudience).toMatchObject({ errors: [{ code: 'KEY_TAKEN' }] });
   });
+
+  it('deleting a computed trait an audience refers to computes the audience again over the kept traits', async () => {
+    await call('identify', { userId: 'dora', messageId: `${run}-dora-id`, traits: { plan: 'free' } });
+    const trait = await gql(
+      `mutation { createComputedTrait(input: { key: "dora_orders", definition: "event('Order Completed').count()" }) { ok } }`,
+    );
+    expect(trait.data).toEqual({ createComputedTrait: { ok: true } });
+    const created = await gql(CREATE, {
+      input: { key: 'no_orders', definition: "trait('dora_orders') = 0", includeAnonymous: true },
+    });
+    expect(created.data?.createAudience).toMatchObject({ ok: true, errors: [] });
+    const doraIn = async () => {
+      const res = await gql(`{ profile(by: { type: "user_id", value: "dora" }) { audiences { key } } }`);
+      const keys = (res.data?.profile as { audiences: { key: string }[] }).audiences.map((a) => a.key);
+      return { status: (await audience('no_orders'))?.status, member: keys.includes('no_orders') };
+    };
+    // Dora has no orders: the count is 0, and she is a member.
+    expect(await poll(doraIn, (d) => d.status === 'LIVE' && d.member)).toEqual({
+      status: 'LIVE',
+      member: true,
+    });
+    // Deleted, the trait keeps its stored values as custom traits; Dora's empty one (0) is none to keep, so
+    // the audience now reads no `dora_orders` for her, and she leaves though nothing touched her.
+    const deleted = await gql(`mutation { deleteComputedTrait(key: "dora_orders") { deleted } }`);
+    expect(deleted.data).toEqual({ deleteComputedTrait: { deleted: true } });
+    expect(await poll(doraIn, (d) => d.status === 'LIVE' && !d.member)).toEqual({
+      status: 'LIVE',
+      member: false,
+    });
+  });
 });
 
 describe('the audienceChanges subscription over graphql-ws', () => {

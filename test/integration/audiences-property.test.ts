@@ -1,7 +1,7 @@
 // The oracle property of audiences (SEMANTICS.md §10, docs/adr/0022-audiences.md): after random events in
 // random order, identifies with traits (a plan, a trial's end date), group calls with account traits,
-// merges, resent duplicates, clock advances, worker restarts, an audience defined midway and a definition
-// changed midway, once pending updates drain every profile's and account's membership (and computed value)
+// merges, resent duplicates, clock advances, worker restarts, an audience defined midway, definitions
+// changed midway and an audience others refer to changed or deleted midway, once pending updates drain every profile's and account's membership (and computed value)
 // equals evaluating every definition from scratch over what the read API and the graph hold, as of the
 // same clock. Seeded and bounded; the worker runs in this file's own database.
 import fc from 'fast-check';
@@ -75,8 +75,9 @@ const PREVIEWS: Omit<Definition, 'kind'>[] = [
   { level: 'ACCOUNTS', text: "ANY(trait('buyer') = true) AND NOT trait('tier') = 'silver'" },
   { level: 'ACCOUNTS', text: "trait('busy_account') = true OR ALL(trait('plan') = 'pro')" },
 ];
-/** The changed definition of `recent_big` (updateAudience midway). */
+/** The changed definitions (updateAudience midway): `recent_big`, and `pro`, which others refer to. */
 const UPDATED = "event('Order Completed').within(2 days).sum(property('total')) >= 50";
+const PRO_UPDATED = "trait('plan') = 'free'";
 
 function computation(key: string, d: Definition, text = d.text): Computation {
   if (d.kind === 'computed_trait') {
@@ -105,7 +106,9 @@ type Command =
   | { kind: 'drain' }
   | { kind: 'restart' }
   | { kind: 'define-later' }
-  | { kind: 'update' };
+  | { kind: 'update' }
+  | { kind: 'update-pro' }
+  | { kind: 'delete-pro' };
 
 const person = fc.integer({ min: 1, max: 3 });
 const who: fc.Arbitrary<Who> = fc.oneof(
@@ -150,6 +153,8 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'define-later' as const }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'update' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'update-pro' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'delete-pro' as const }) },
 );
 
 let t: TestGraph;
@@ -211,10 +216,10 @@ async function settle(s: Stack): Promise<void> {
   throw new Error('audiences did not settle');
 }
 
-function ordered(defined: Set<string>, updated: boolean, level: TraitLevel): Computation[] {
+function ordered(defined: Set<string>, texts: Map<string, string>, level: TraitLevel): Computation[] {
   const list = Object.entries(DEFINITIONS)
     .filter(([key, d]) => defined.has(key) && d.level === level)
-    .map(([key, d]) => computation(key, d, key === 'recent_big' && updated ? UPDATED : d.text));
+    .map(([key, d]) => computation(key, d, texts.get(key) ?? d.text));
   const order = evaluationOrder(list);
   if ('cycle' in order) throw new Error(`cycle ${order.cycle.join(' ')}`);
   return order.order;
@@ -230,7 +235,8 @@ describe('audiences: maintained memberships equal the oracle', () => {
         const s = await newStack(t, { clock });
         const defined = new Set([...Object.keys(DEFINITIONS)].filter((k) => !LATER.has(k)));
         await define(s, (k) => defined.has(k));
-        let updated = false;
+        // Definitions changed midway, by key.
+        const texts = new Map<string, string>();
         const sent: { type: 'track' | 'identify' | 'group'; input: Record<string, unknown> }[] = [];
         const accounts = new Set<string>();
         for (const [i, c] of commands.entries()) {
@@ -295,15 +301,25 @@ describe('audiences: maintained memberships equal the oracle', () => {
               }
               continue;
             case 'update':
-              if (!updated) {
-                updated = true;
+            case 'update-pro': {
+              const [key, definition] = c.kind === 'update' ? ['recent_big', UPDATED] : ['pro', PRO_UPDATED];
+              if (defined.has(key) && !texts.has(key)) {
+                texts.set(key, definition);
                 const result = await computed.updateAudience(s.space, {
-                  key: 'recent_big',
-                  definition: UPDATED,
+                  key,
+                  definition,
                   includeAnonymous: true,
                   description: null,
                 });
                 expect(result.ok).toBe(true);
+              }
+              continue;
+            }
+            case 'delete-pro':
+              // pro_buyer and any_pro (ANY) read `pro` as a custom trait from then on, which no one has.
+              if (defined.has('pro')) {
+                defined.delete('pro');
+                expect(await computed.deleteAudience(s.space, 'pro')).toBe(true);
               }
               continue;
           }
@@ -312,7 +328,7 @@ describe('audiences: maintained memberships equal the oracle', () => {
         }
         await settle(s);
 
-        const users = ordered(defined, updated, 'USERS');
+        const users = ordered(defined, texts, 'USERS');
         const { rows } = await own.db.pool.query<{ profile_id: string }>(
           'SELECT DISTINCT profile_id FROM identity_map WHERE space = $1 ORDER BY 1',
           [s.space],
@@ -332,7 +348,7 @@ describe('audiences: maintained memberships equal the oracle', () => {
           expect(kept, `profile ${id} of ${s.space}`).toEqual(Object.fromEntries(expected.values));
         }
 
-        const accountLevel = ordered(defined, updated, 'ACCOUNTS');
+        const accountLevel = ordered(defined, texts, 'ACCOUNTS');
         const groups = [...accounts].sort();
         const accountMembers = await computed.memberships(s.space, groups, 'ACCOUNTS');
         for (const g of groups) {
