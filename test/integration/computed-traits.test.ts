@@ -71,6 +71,10 @@ async function createTrait(
   });
 }
 
+/** A new definition for an audience, keeping its include anonymous and description. */
+const redefine = (space: string, key: string, definition: string) =>
+  computed.updateAudience(space, { key, definition, includeAnonymous: null, description: null });
+
 async function stored(stack: Stack, profileId: string): Promise<Record<string, unknown>> {
   const values = (await computed.values(stack.space, [profileId])).get(profileId) ?? [];
   return Object.fromEntries(values.map((v) => [v.key, v.value]));
@@ -539,14 +543,9 @@ describe('computed traits', () => {
     expect(await member()).toEqual(['deps_buyers', 'deps_loyal']);
 
     // Two orders now: the profile leaves deps_buyers, and deps_loyal with it, though nothing touched it.
-    expect(
-      await computed.updateAudience(s.space, {
-        key: 'deps_buyers',
-        definition: "event('Order Completed').count() >= 2",
-        includeAnonymous: null,
-        description: null,
-      }),
-    ).toMatchObject({ ok: true });
+    expect(await redefine(s.space, 'deps_buyers', "event('Order Completed').count() >= 2")).toMatchObject({
+      ok: true,
+    });
     await live();
     expect(await member()).toEqual([]);
 
@@ -634,14 +633,9 @@ describe('computed traits', () => {
 
     // Two orders now: the member leaves acct_buyers, so the account leaves acct_has_buyer, though no event
     // touched the account or its member.
-    expect(
-      await computed.updateAudience(s.space, {
-        key: 'acct_buyers',
-        definition: "event('Order Completed').count() >= 2",
-        includeAnonymous: null,
-        description: null,
-      }),
-    ).toMatchObject({ ok: true });
+    expect(await redefine(s.space, 'acct_buyers', "event('Order Completed').count() >= 2")).toMatchObject({
+      ok: true,
+    });
     await live();
     expect(await accountIn()).toEqual([]);
 
