@@ -367,8 +367,8 @@ export class ComputedRepository {
     return rows.map((r) => ({ subjectId: String(r.subject_id), value: r.value }));
   }
 
-  async purgeValues(db: Database, space: string, key: string): Promise<number> {
-    const [row] = await db.query('computed/purge-trait-values', [space, key]);
+  async purgeValues(db: SqlTx | Database, space: string, key: string): Promise<number> {
+    const [row] = await runQuery(db, 'computed/purge-trait-values', [space, key]);
     return z.object({ purged: z.number() }).parse(row).purged;
   }
 

@@ -684,17 +684,7 @@ export class ComputedTraitsService {
    */
   async deleteKeepingValues(space: string, key: string): Promise<{ keptOnProfiles: number } | null> {
     if (this.keepAsTraits === null) throw new Error('ComputedTraitsService was built without keepAsTraits');
-    // The audiences that refer to it read the kept custom trait from then on, which is absent where the
-    // value was empty: set COMPUTING with the mark, computed again once the values have left. A second
-    // request that finishes a deletion sets them again.
-    let referrers: string[] = [];
-    const level = await this.db.transaction(async (tx) => {
-      const marked = await this.repo.markDeleted(tx, space, key);
-      if (marked === null) return null;
-      referrers = await this.referrers(space, key, marked, 'gone');
-      for (const r of referrers) await this.repo.setStatus(tx, space, r, 'COMPUTING', 0, null);
-      return marked;
-    });
+    const level = await this.repo.markDeleted(this.db, space, key);
     if (level === null) return null;
     const values = await this.repo.traitValues(this.db, space, key);
     const keptOnProfiles = await this.keepAsTraits(
@@ -703,7 +693,15 @@ export class ComputedTraitsService {
       values.map((v) => ({ subjectId: v.subjectId, traits: { [key]: v.value } })),
       { at: this.clock(), messageId: `computed-trait-deleted:${key}` },
     );
-    await this.repo.purgeValues(this.db, space, key);
+    // The audiences that refer to it read the kept custom trait from then on, which is absent where the
+    // value was empty: set COMPUTING as the values leave, once the kept traits are written (a worker that
+    // resumed them earlier would read neither), and computed again. A second request that finishes a
+    // deletion sets them again.
+    const referrers = await this.referrers(space, key, level, 'gone');
+    await this.db.transaction(async (tx) => {
+      await this.repo.purgeValues(tx, space, key);
+      for (const r of referrers) await this.repo.setStatus(tx, space, r, 'COMPUTING', 0, null);
+    });
     for (const r of referrers) this.startBackfill(space, r);
     return { keptOnProfiles };
   }
