@@ -23,7 +23,14 @@ export const DESTINATION_QUERIES = [
   'destinations/delivery-counts',
   'destinations/replay-deliveries',
   'destinations/outbox-stats',
+  'destinations/analyze-deliveries',
 ] as const;
+
+/**
+ * An initial sync queuing at least this many deliveries refreshes the outbox's statistics in its own
+ * transaction (ADR 0023, "Statistics after an initial sync").
+ */
+export const ANALYZE_AFTER_QUEUED = 1_000;
 
 export type DeliveryStatus = 'PENDING' | 'DELIVERED' | 'FAILED';
 
@@ -159,13 +166,22 @@ export class DestinationsRepository {
       d.secret,
       stringifyJson(d.keys),
     ]);
-    return z.object({ queued: z.number() }).parse(row).queued;
+    return this.analyzedAfter(tx, z.object({ queued: z.number() }).parse(row).queued);
   }
 
   async addKeys(tx: SqlTx, id: string, keys: DestinationKey[]): Promise<number> {
     if (keys.length === 0) return 0;
     const [row] = await tx.run('destinations/add-keys', [id, stringifyJson(keys)]);
-    return z.object({ queued: z.number() }).parse(row).queued;
+    return this.analyzedAfter(tx, z.object({ queued: z.number() }).parse(row).queued);
+  }
+
+  /**
+   * After an initial sync of `queued` deliveries: a large one refreshes the outbox's statistics before its
+   * transaction commits, so that the sender's first rounds are not planned for an empty table.
+   */
+  private async analyzedAfter(tx: SqlTx, queued: number): Promise<number> {
+    if (queued >= ANALYZE_AFTER_QUEUED) await tx.run('destinations/analyze-deliveries');
+    return queued;
   }
 
   async removeKeys(tx: SqlTx, id: string, keys: string[]): Promise<void> {

@@ -9,7 +9,12 @@ export {
   type UpdateDestinationResult,
   type DeliveryObserver,
 } from './destinations.service.ts';
-export { DESTINATION_QUERIES, type DeliveryStatus, type DeliveryView } from './destinations.repository.ts';
+export {
+  ANALYZE_AFTER_QUEUED,
+  DESTINATION_QUERIES,
+  type DeliveryStatus,
+  type DeliveryView,
+} from './destinations.repository.ts';
 export {
   callOf,
   retryDelayMs,

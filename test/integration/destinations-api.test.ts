@@ -9,6 +9,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DestinationsService,
+  ANALYZE_AFTER_QUEUED,
   DEFAULT_DESTINATION_SETTINGS,
   decryptSecret,
 } from '../../src/destinations/index.ts';
@@ -669,5 +670,74 @@ describe('webhook destinations', () => {
       ).toBeGreaterThan(0);
     expect(sample('stitchgraph_destination_outbox_pending')).toBeGreaterThanOrEqual(0);
     expect(sample('stitchgraph_destination_outbox_lag_seconds')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('refreshes the outbox statistics in the transaction of a large initial sync, then sends it all', async () => {
+    // ADR 0023, "Statistics after an initial sync": planned against statistics that still saw the outbox as
+    // empty, the sender's rounds anti-joined and sorted every pending row (W8 stalled on it).
+    const writeKey = (await service.services.spaces.createKey(space, 'write')).secret;
+    const people = ANALYZE_AFTER_QUEUED + 50;
+    for (let from = 0; from < people; from += 100) {
+      const batch = Array.from({ length: Math.min(100, people - from) }, (_, i) => ({
+        type: 'identify',
+        userId: `bulk-${from + i}`,
+        messageId: `${run}-bulk-${from + i}`,
+        traits: { cohort: 'bulk' },
+      }));
+      const res = await fetch(`${service.url}/v1/batch`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}`,
+        },
+        body: JSON.stringify({ batch }),
+      });
+      expect(res.status).toBe(200);
+    }
+    const created = await gql(
+      `mutation { createAudience(input: { key: "bulk", definition: "trait('cohort') = 'bulk'" }) { ok } }`,
+    );
+    expect(created.data).toEqual({ createAudience: { ok: true } });
+    await poll(
+      () => audienceSize('bulk'),
+      (a) => a?.status === 'LIVE' && a.size === people,
+      60_000,
+    );
+    const analyzedAt = async () =>
+      (
+        await db.pool.query<{ at: Date | null }>(
+          `SELECT last_analyze AS at FROM pg_stat_user_tables WHERE relname = 'destination_deliveries'`,
+        )
+      ).rows[0]?.at ?? null;
+    const before = await analyzedAt();
+    const receiver = await startReceiver();
+    receivers.push(receiver);
+    const res = await gql(CREATE, {
+      input: { name: 'Bulk', url: receiver.url, audiences: ['bulk'], modes: ['IDENTIFY'] },
+    });
+    const answer = res.data?.createWebhookDestination as {
+      ok: boolean;
+      initialSyncQueued: number;
+      signingSecret: string;
+    };
+    expect(answer, JSON.stringify(res)).toMatchObject({ ok: true, initialSyncQueued: people });
+    receiver.setSecret(answer.signingSecret);
+    const after = await analyzedAt();
+    expect(after).not.toBeNull();
+    expect(after!.getTime()).toBeGreaterThan(before?.getTime() ?? 0);
+    const [stats] = (
+      await db.pool.query<{ reltuples: number }>(
+        `SELECT reltuples FROM pg_class WHERE relname = 'destination_deliveries'`,
+      )
+    ).rows;
+    expect(stats!.reltuples).toBeGreaterThanOrEqual(people);
+    const sent = await poll(
+      async () => receiver.accepted().filter((c) => String(c.body.userId).startsWith('bulk-')),
+      (c) => new Set(c.map((call) => call.body.userId)).size === people,
+      60_000,
+    );
+    expect(new Set(sent.map((c) => JSON.stringify(c.body.traits)))).toEqual(
+      new Set([JSON.stringify({ bulk: true })]),
+    );
   });
 });
