@@ -30,7 +30,13 @@ export interface Results {
   workloads: Workloads;
   /** The stores' size: `history` after seeding, `end` after the workloads (run.ts). */
   storage?: Record<string, Record<string, unknown> | undefined>;
-  process: { apiPeakRssMiB: number; neo4jHeapUsedMiB?: number; pageCacheMiB?: number; [k: string]: unknown };
+  process: {
+    apiPeakRssMiB: number;
+    neo4jHeapUsedMiB?: number;
+    pageCacheMiB?: number;
+    postgresSharedBuffers?: string;
+    [k: string]: unknown;
+  };
   wallSeconds: number;
   notes: string[];
 }
@@ -273,6 +279,8 @@ export function table(results: Results): string {
     lines.push(['process', 'Neo4j heap used (peak sample)', `${format(p.neo4jHeapUsedMiB)} MiB`, '', '']);
   if (p.pageCacheMiB !== undefined)
     lines.push(['process', 'Neo4j page cache', `${format(p.pageCacheMiB)} MiB`, '', '']);
+  if (p.postgresSharedBuffers !== undefined)
+    lines.push(['process', 'PostgreSQL shared_buffers', p.postgresSharedBuffers, '', '']);
   const widths = lines[0]?.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length))) ?? [];
   return lines
     .map((l) =>

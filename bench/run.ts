@@ -19,6 +19,7 @@ import {
   graphStoreBytes,
   neo4jFacts,
   neo4jHeapUsedMiB,
+  postgresSharedBuffers,
   postgresVersion,
   processPeakRssMiB,
   startStack,
@@ -103,7 +104,12 @@ async function main(): Promise<void> {
     'History is seeded with raw writes, not through the API: the identity graph with UNWIND (bench/cypher/seed/), the events as PostgreSQL rows through the service’s own sql/events/store-events and store-fast-effects.',
     'Request bodies and baseline parameters are built before each timed phase; the load generator only sends them.',
   ];
-  const stack = await startStack({ heap: settings.heap, pageCache: settings.pageCache, log });
+  const stack = await startStack({
+    heap: settings.heap,
+    pageCache: settings.pageCache,
+    sharedBuffers: settings.sharedBuffers,
+    log,
+  });
   running.stack = stack;
   let heapPeak = 0;
   const sampler = setInterval(() => {
@@ -116,12 +122,14 @@ async function main(): Promise<void> {
   let seed: Record<string, unknown> = {};
   let facts = { version: 'unknown', pageCache: null as string | null };
   let pgVersion = 'unknown';
+  let pgSharedBuffers = 'unknown';
   let neo4jPeakRss: number | null = null;
   let storeMiB: number | null = null;
   const storage: NonNullable<Results['storage']> = {};
   try {
     facts = await neo4jFacts(stack.driver);
     pgVersion = await postgresVersion(stack.postgres.pool);
+    pgSharedBuffers = await postgresSharedBuffers(stack.postgres.pool);
     const keys = await stack.api.createSpace('bench');
     const users = new Population('c', settings.profiles);
     const emptyGraph = await graphStoreBytes(stack.home);
@@ -224,6 +232,7 @@ async function main(): Promise<void> {
       ...(heapPeak > 0 ? { neo4jHeapUsedMiB: round(heapPeak) } : {}),
       ...(facts.pageCache !== null ? { pageCacheMiB: mebibytes(facts.pageCache) } : {}),
       neo4jHeapMaxMiB: mebibytes(settings.heap),
+      postgresSharedBuffers: pgSharedBuffers,
       ...(neo4jPeakRss === null ? {} : { neo4jPeakRssMiB: round(neo4jPeakRss) }),
       ...(storeMiB === null ? {} : { neo4jStoreMiB: round(storeMiB) }),
     },

@@ -40,6 +40,12 @@ export interface ModeSettings {
   /** Heap and page cache of the benchmark's Neo4j. */
   heap: string;
   pageCache: string;
+  /**
+   * The benchmark's PostgreSQL's shared_buffers, sized as Neo4j's page cache is: the full run's event store
+   * (3-4 GB) is read from shared buffers rather than copied in from the operating system's cache page by
+   * page (docs/adr/0011-benchmarks.md).
+   */
+  sharedBuffers: string;
 }
 
 /** Sized for a 2-core machine with 24 GiB: quick stays well under its 8-minute deadline. */
@@ -61,6 +67,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     warmupMs: 20_000,
     heap: '4g',
     pageCache: '2g',
+    sharedBuffers: '1GB',
   },
   full: {
     profiles: 100_000,
@@ -79,6 +86,7 @@ export const MODES: Record<Mode, ModeSettings> = {
     warmupMs: 240_000,
     heap: '4g',
     pageCache: '6g',
+    sharedBuffers: '4GB',
   },
 };
 

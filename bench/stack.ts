@@ -213,6 +213,8 @@ export interface StackSample {
 export interface StackOptions {
   heap: string;
   pageCache: string;
+  /** shared_buffers of the benchmark's PostgreSQL. */
+  sharedBuffers: string;
   log: (msg: string) => void;
 }
 
@@ -277,6 +279,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           dir: pgDir,
           port,
           persistent: false,
+          sharedBuffers: options.sharedBuffers,
           log: (msg) => options.log(`[postgres] ${msg}`),
         }),
       ),
@@ -407,6 +410,14 @@ export async function graphStoreBytes(home: string): Promise<number> {
 }
 
 /** The server's version (`SHOW server_version`). */
+/** The server's shared_buffers as it reports it (`4GB`), or `unknown`. */
+export async function postgresSharedBuffers(pool: pg.Pool): Promise<string> {
+  return pool
+    .query<{ shared_buffers: string }>('SHOW shared_buffers')
+    .then((r) => r.rows[0]?.shared_buffers ?? 'unknown')
+    .catch(() => 'unknown');
+}
+
 export async function postgresVersion(pool: pg.Pool): Promise<string> {
   return pool
     .query<{ server_version: string }>('SHOW server_version')

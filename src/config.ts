@@ -4,6 +4,7 @@ import { isIP } from 'node:net';
 import { DEFAULT_UNAVAILABLE_TIMEOUT_MS } from './graph/driver.ts';
 import { DEFAULT_WRITERS } from './ingest/write-queue.ts';
 import { SecretBox } from './sync/secrets.ts';
+import { SHARED_BUFFERS } from '../tools/postgres/launcher.ts';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -45,6 +46,8 @@ export interface LocalPostgresConfig {
   /** Folder of the local server's data and generated credentials (git-ignored). */
   dir: string;
   port: number;
+  /** Its `shared_buffers` (PostgreSQL's units, e.g. `128MB`; docs/adr/0018-event-store.md "Shared buffers"). */
+  sharedBuffers: string;
 }
 
 /** GraphQL protection (docs/adr/0006-graphql-protection.md). */
@@ -204,6 +207,11 @@ export const VARIABLES: readonly VariableSpec[] = [
     name: 'LOCAL_POSTGRES_PORT',
     description: 'port of the local PostgreSQL (loopback only)',
     default: '5433',
+  },
+  {
+    name: 'LOCAL_POSTGRES_SHARED_BUFFERS',
+    description: "shared_buffers of the local PostgreSQL, in PostgreSQL's units (512MB, 4GB)",
+    default: '128MB',
   },
   // Unset means on, except with NODE_ENV=production: a default that depends on another variable.
   { name: 'GRAPHQL_INTROSPECTION', description: 'true or false; unset: on, off in production' },
@@ -378,6 +386,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     return raw;
   };
 
+  const sharedBuffers = (name: string): string => {
+    const raw = get(name) ?? '';
+    if (!SHARED_BUFFERS.test(raw))
+      problems.push(`${name} must be a whole number of kB, MB, GB or TB such as 512MB, got "${raw}"`);
+    return raw;
+  };
+
   const publicUrl = get('TRACKING_PUBLIC_URL');
   if (publicUrl !== undefined && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(publicUrl)) {
     problems.push(
@@ -444,6 +459,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     localPostgres: {
       dir: get('LOCAL_POSTGRES_DIR') ?? '.postgres',
       port: port('LOCAL_POSTGRES_PORT'),
+      sharedBuffers: sharedBuffers('LOCAL_POSTGRES_SHARED_BUFFERS'),
     },
     graphql: {
       introspection: flag('GRAPHQL_INTROSPECTION', nodeEnv !== 'production'),

@@ -318,6 +318,7 @@ export async function openDatabase(
       dir: config.localPostgres.dir,
       port: config.localPostgres.port,
       persistent: true,
+      sharedBuffers: config.localPostgres.sharedBuffers,
       log: (msg) => logger.info(msg, { component: 'postgres' }),
     });
     cleanups.push({ name: 'postgres', run: () => local.stop() });

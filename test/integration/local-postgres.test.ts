@@ -35,7 +35,7 @@ describe('startLocalPostgres', () => {
   let server: LocalPostgres | undefined;
 
   const start = async (): Promise<LocalPostgres> => {
-    server = await startLocalPostgres({ dir, port, persistent: true });
+    server = await startLocalPostgres({ dir, port, persistent: true, sharedBuffers: '32MB' });
     return server;
   };
 
@@ -55,13 +55,20 @@ describe('startLocalPostgres', () => {
     expect(first.port).toBe(port);
     expect(first.user).toBe('postgres');
 
-    const [row] = await query<{ one: number; addr: string; listen: string; sockets: string }>(
+    const [row] = await query<{
+      one: number;
+      addr: string;
+      listen: string;
+      sockets: string;
+      buffers: string;
+    }>(
       first.url,
       `SELECT 1 AS one, host(inet_server_addr()) AS addr,
               current_setting('listen_addresses') AS listen,
-              current_setting('unix_socket_directories') AS sockets`,
+              current_setting('unix_socket_directories') AS sockets,
+              current_setting('shared_buffers') AS buffers`,
     );
-    expect(row).toEqual({ one: 1, addr: '127.0.0.1', listen: '127.0.0.1', sockets: '' });
+    expect(row).toEqual({ one: 1, addr: '127.0.0.1', listen: '127.0.0.1', sockets: '', buffers: '32MB' });
 
     const credentials = JSON.parse(await readFile(join(dir, 'credentials.json'), 'utf8')) as unknown;
     expect(credentials).toEqual({ user: 'postgres', password: first.password });
@@ -82,6 +89,19 @@ describe('startLocalPostgres', () => {
     try {
       await expect(startLocalPostgres({ dir: other, port, persistent: false })).rejects.toThrow(
         new RegExp(`Port ${port} .*in use.*LOCAL_POSTGRES_PORT`),
+      );
+    } finally {
+      await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a shared_buffers PostgreSQL would not read, naming LOCAL_POSTGRES_SHARED_BUFFERS', async () => {
+    const other = await tempDir();
+    try {
+      await expect(
+        startLocalPostgres({ dir: other, port: await freePort(), persistent: false, sharedBuffers: '4g' }),
+      ).rejects.toThrow(
+        /shared_buffers must be a whole number of kB, MB, GB or TB .*"4g".*LOCAL_POSTGRES_SHARED_BUFFERS/,
       );
     } finally {
       await rm(other, { recursive: true, force: true });

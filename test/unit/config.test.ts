@@ -43,6 +43,15 @@ describe('loadConfig', () => {
     );
   });
 
+  it("takes the local PostgreSQL's shared_buffers in PostgreSQL's units, and refuses others", () => {
+    expect(loadConfig({}).localPostgres.sharedBuffers).toBe('128MB');
+    expect(loadConfig({ LOCAL_POSTGRES_SHARED_BUFFERS: '4GB' }).localPostgres.sharedBuffers).toBe('4GB');
+    for (const bad of ['4g', '512', '0MB', '1.5GB', '4 GB'])
+      expect(() => loadConfig({ LOCAL_POSTGRES_SHARED_BUFFERS: bad }), bad).toThrow(
+        /LOCAL_POSTGRES_SHARED_BUFFERS must be a whole number of kB, MB, GB or TB/,
+      );
+  });
+
   it('reports every problem at once', () => {
     let error: unknown;
     try {

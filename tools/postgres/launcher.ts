@@ -52,6 +52,12 @@ export interface StartPostgresOptions {
   port: number;
   /** Keep the data when stopped (`npm start`); false deletes `<dir>/data` on stop (tests). */
   persistent: boolean;
+  /**
+   * PostgreSQL's `shared_buffers`, in its units (`128MB`, `4GB`); unset keeps PostgreSQL's own default
+   * (128MB). A history larger than it is read through the operating system's cache, each page copied in and
+   * its checksum verified again (docs/adr/0018-event-store.md, "Shared buffers").
+   */
+  sharedBuffers?: string;
   log?: (msg: string) => void;
 }
 
@@ -68,6 +74,9 @@ const USER = 'postgres';
 const DATABASE = 'postgres';
 const HOST = '127.0.0.1';
 const PORT_VARIABLE = 'LOCAL_POSTGRES_PORT';
+const SHARED_BUFFERS_VARIABLE = 'LOCAL_POSTGRES_SHARED_BUFFERS';
+/** `shared_buffers` in PostgreSQL's memory units (PostgreSQL itself refuses less than 128kB). */
+export const SHARED_BUFFERS = /^[1-9][0-9]{0,8}(kB|MB|GB|TB)$/;
 /** How long the server may take from spawn to "ready to accept connections". */
 const START_TIMEOUT_MS = 60_000;
 /** How long a fast shutdown may take before an immediate shutdown (SIGQUIT) follows. */
@@ -130,6 +139,12 @@ export async function startLocalPostgres(opts: StartPostgresOptions): Promise<Lo
   if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65_535) {
     throw new Error(`PostgreSQL port must be between 1 and 65535, got ${opts.port} (${PORT_VARIABLE}).`);
   }
+  if (opts.sharedBuffers !== undefined && !SHARED_BUFFERS.test(opts.sharedBuffers)) {
+    throw new Error(
+      `PostgreSQL shared_buffers must be a whole number of kB, MB, GB or TB (e.g. 512MB), got ` +
+        `${JSON.stringify(opts.sharedBuffers)} (${SHARED_BUFFERS_VARIABLE}).`,
+    );
+  }
   await mkdir(p.dir, { recursive: true });
   await ensureLibrarySymlinks();
   await removeStalePidFile(p, log);
@@ -151,7 +166,10 @@ export async function startLocalPostgres(opts: StartPostgresOptions): Promise<Lo
     // We delete the data ourselves, also after a server that died on its own (see stop()).
     persistent: true,
     initdbFlags: [...INITDB_FLAGS],
-    postgresFlags: [...SERVER_FLAGS],
+    postgresFlags: [
+      ...SERVER_FLAGS,
+      ...(opts.sharedBuffers === undefined ? [] : ['-c', `shared_buffers=${opts.sharedBuffers}`]),
+    ],
     createPostgresUser: account !== undefined,
     onLog: (message) => output.add(message),
     onError: (error) => output.add(error instanceof Error ? error.message : String(error)),
