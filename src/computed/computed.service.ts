@@ -549,11 +549,11 @@ export class ComputedTraitsService {
       // Profiles: each input for the whole space in one read, the reads at once (PostgreSQL's and Neo4j's
       // run side by side), then every profile evaluated in memory.
       const streams = plan.evaluated.flatMap(ownStreams);
-      const [ids, events, customOf, identified, stored] = await Promise.all([
+      const [ids, eventsOf, customOf, identified, stored] = await Promise.all([
         this.repo.spaceProfiles(this.db, space),
         streams.length > 0
           ? this.repo.spaceEvents(this.db, space, matchOf(streams, now), plan.evaluated.some(readsProperties))
-          : Promise.resolve([]),
+          : Promise.resolve(new Map<string, LanguageEvent[]>()),
         // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
         plan.custom.length > 0 && this.customTraits !== null
           ? this.customTraits(space, level, { having: plan.custom })
@@ -565,12 +565,6 @@ export class ComputedTraitsService {
           ? this.repo.spaceTraitValues(this.db, space, level, storedKeys).then(byId)
           : Promise.resolve(new Map<string, Record<string, unknown>>()),
       ]);
-      const eventsOf = new Map<string, LanguageEvent[]>();
-      for (const e of events) {
-        const list = eventsOf.get(e.profileId) ?? [];
-        list.push(languageEvent(e));
-        eventsOf.set(e.profileId, list);
-      }
       for (const id of ids) {
         const known = identified.get(id);
         count(id, {
