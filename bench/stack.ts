@@ -409,7 +409,6 @@ export async function graphStoreBytes(home: string): Promise<number> {
   return (await folderMiB(join(home, 'data', 'databases', BENCH_DATABASE))) * 1024 * 1024;
 }
 
-/** The server's version (`SHOW server_version`). */
 /** The server's shared_buffers as it reports it (`4GB`), or `unknown`. */
 export async function postgresSharedBuffers(pool: pg.Pool): Promise<string> {
   return pool
@@ -418,6 +417,7 @@ export async function postgresSharedBuffers(pool: pg.Pool): Promise<string> {
     .catch(() => 'unknown');
 }
 
+/** The server's version (`SHOW server_version`). */
 export async function postgresVersion(pool: pg.Pool): Promise<string> {
   return pool
     .query<{ server_version: string }>('SHOW server_version')

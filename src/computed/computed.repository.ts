@@ -102,17 +102,6 @@ export interface DirtySubject {
   streams: string[] | null;
 }
 
-/** An event as recomputation reads it: the columns the query language looks at (§9). */
-export interface SubjectEvent {
-  /** The subject it counts for: a profile id, or a group id for account-level traits. */
-  profileId: string;
-  type: 'track' | 'page' | 'screen';
-  event: string | null;
-  properties: Record<string, unknown>;
-  timestamp: Date;
-  messageId: string;
-}
-
 export interface StoredValue {
   subjectId: string;
   traitKey: string;
@@ -623,7 +612,7 @@ export class ComputedRepository {
     subjectIds: string[],
     match: { names: string[]; since: Date },
     namesOf: Map<string, { names: string[]; since: Date }> | null = null,
-  ): Promise<SubjectEvent[]> {
+  ): Promise<Map<string, LanguageEvent[]>> {
     // Stream names as the language gives them (§9): a track's name, `Page Viewed` (pages and tracks of
     // that name), `Screen Viewed`. A profile may come with its own names and time (`namesOf`). The future
     // clock tolerance bounds how far before an event's time it was received (§8), so that a windowed read
@@ -651,15 +640,13 @@ export class ComputedRepository {
           ];
     const query = level === 'USERS' ? 'computed/load-subject-events' : 'computed/load-account-events';
     const rows = 'run' in run ? await run.run(query, params) : await run.query(query, params);
-    return rows.map(subjectEvent);
+    return eventsBySubject(rows);
   }
 
   /**
    * Every event of the space's profiles that `match` names, at or after its time, grouped by the live
    * profile holding it: one statement over the whole space (a preview's, docs/adr/0022 "Preview"); with
-   * their properties, or only names and times (properties empty). Mapped straight to the language's events,
-   * one object each and one shared empty properties object, since a preview holds every matching event of
-   * the space at once (about 200k on the benchmark's 100k profiles).
+   * their properties, or only names and times (properties empty).
    */
   async spaceEvents(
     db: Database,
@@ -675,21 +662,7 @@ export class ComputedRepository {
       match.names.includes('Screen Viewed'),
       match.since.getTime(),
     ]);
-    const byProfile = new Map<string, LanguageEvent[]>();
-    for (const raw of rows) {
-      const r = eventRow.parse(raw);
-      const event: LanguageEvent = {
-        type: r.type,
-        event: r.event ?? undefined,
-        properties: r.properties ?? NO_PROPERTIES,
-        timestamp: new Date(r.timestamp),
-        messageId: r.message_id,
-      };
-      const list = byProfile.get(r.profile_id);
-      if (list === undefined) byProfile.set(r.profile_id, [event]);
-      else list.push(event);
-    }
-    return byProfile;
+    return eventsBySubject(rows);
   }
 
   /** Every live profile of the space holding an identifier, by id. */
@@ -826,16 +799,29 @@ function listsBy(rows: Record<string, unknown>[], key: string, value: string): M
   return out;
 }
 
-function subjectEvent(raw: unknown): SubjectEvent {
-  const r = eventRow.parse(raw);
-  return {
-    profileId: r.profile_id,
-    type: r.type,
-    event: r.event,
-    properties: r.properties ?? {},
-    timestamp: new Date(r.timestamp),
-    messageId: r.message_id,
-  };
+/**
+ * Event rows (load-subject-events, load-account-events, space-events, space-event-times) as the language's
+ * events, grouped by the subject they count for (a profile id, or a group id for account-level traits):
+ * one object per event and one shared empty properties object, since a recomputation's chunk or a
+ * preview's whole space is held at once (about 200k events for a preview over the benchmark's 100k
+ * profiles).
+ */
+function eventsBySubject(rows: unknown[]): Map<string, LanguageEvent[]> {
+  const bySubject = new Map<string, LanguageEvent[]>();
+  for (const raw of rows) {
+    const r = eventRow.parse(raw);
+    const event: LanguageEvent = {
+      type: r.type,
+      event: r.event ?? undefined,
+      properties: r.properties ?? NO_PROPERTIES,
+      timestamp: new Date(r.timestamp),
+      messageId: r.message_id,
+    };
+    const list = bySubject.get(r.profile_id);
+    if (list === undefined) bySubject.set(r.profile_id, [event]);
+    else list.push(event);
+  }
+  return bySubject;
 }
 
 function storedValue(raw: unknown): StoredValue {

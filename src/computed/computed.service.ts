@@ -43,7 +43,6 @@ import {
   type DirtySubject,
   type StoredTrait,
   type StoredValue,
-  type SubjectEvent,
   type TraitLevel,
   type ValueChange,
   type ValueWrite,
@@ -203,16 +202,6 @@ export function emptyValue(reducer: Reducer): unknown {
 
 function sameValue(a: unknown, b: unknown): boolean {
   return stringifyJson(a ?? null) === stringifyJson(b ?? null);
-}
-
-function languageEvent(e: SubjectEvent): LanguageEvent {
-  return {
-    type: e.type,
-    event: e.event ?? undefined,
-    properties: e.properties,
-    timestamp: e.timestamp,
-    messageId: e.messageId,
-  };
 }
 
 export class ComputedTraitsService {
@@ -1195,14 +1184,8 @@ export class ComputedTraitsService {
     now: Date,
     namesOf: Map<string, StreamsRead> | null,
   ): Promise<Map<string, LanguageEvent[]>> {
-    const out = new Map<string, LanguageEvent[]>();
-    if (streams.length === 0) return out;
-    for (const e of await this.repo.loadEvents(run, space, level, ids, matchOf(streams, now), namesOf)) {
-      const list = out.get(e.profileId) ?? [];
-      list.push(languageEvent(e));
-      out.set(e.profileId, list);
-    }
-    return out;
+    if (streams.length === 0) return new Map();
+    return this.repo.loadEvents(run, space, level, ids, matchOf(streams, now), namesOf);
   }
 
   /**
