@@ -890,7 +890,13 @@ export class ComputedTraitsService {
         if (!forUsers && !forAccounts) continue;
         const items = Array.isArray(row.payload) ? (row.payload as Record<string, unknown>[]) : [];
         for (const item of items) {
-          const mark = (id: unknown, cause: Cause, messageId: unknown = null, stream?: string | null) => {
+          const mark = (
+            id: unknown,
+            cause: Cause,
+            messageId: unknown = null,
+            stream?: string | null,
+            accountCause: Cause = cause,
+          ) => {
             if (typeof id !== 'string') return;
             const why = { cause, messageId: typeof messageId === 'string' ? messageId : null };
             const read = readStreams.get(row.space);
@@ -899,9 +905,18 @@ export class ComputedTraitsService {
             const streams = read === undefined || stream === undefined || stream === null ? null : [stream];
             if (forUsers && (streams === null || read?.has(stream as string) === true))
               dirty.push({ space: row.space, level: 'USERS', subjectId: id, ...why, streams });
-            if (forAccounts) members.push({ space: row.space, profileId: id, ...why });
+            if (forAccounts) members.push({ space: row.space, profileId: id, ...why, cause: accountCause });
           };
-          if (row.kind === 'events') mark(item.profileId, 'event', item.messageId, streamOf(item));
+          // A group call states a membership: its profile's accounts are marked for that, whichever pass
+          // of the log reads the call's `memberships` entry (a pass may end between the two).
+          if (row.kind === 'events')
+            mark(
+              item.profileId,
+              'event',
+              item.messageId,
+              streamOf(item),
+              item.type === 'group' ? 'membership' : 'event',
+            );
           else if (row.kind === 'identifiers') mark(item.profileId, 'identifier');
           else if (row.kind === 'merges') {
             mark(item.survivorId, 'merge', item.messageId);
@@ -1361,17 +1376,23 @@ function countConditions(filter: EventFilter | null): number {
   return filter.items.reduce((n, item) => n + countConditions(item), 0);
 }
 
-/** Which events any of the streams may match, and how far back the longest window reaches. */
+/**
+ * Whether an earlier mark by an event (or a group call's membership) stays, rather than a later one by
+ * identifiers joining.
+ */
+function eventKept<T extends { cause: Cause }>(before: T | undefined, next: T): before is T {
+  return (
+    before !== undefined &&
+    (before.cause === 'event' || before.cause === 'membership') &&
+    next.cause === 'identifier'
+  );
+}
+
 /**
  * The stream a change log's event entry belongs to, by the names the language gives (§9): a track's name,
  * `Page Viewed`, `Screen Viewed`; '' for calls no computed trait reads (identify, group, alias); null
  * when the entry does not say (a track logged before entries carried the name).
  */
-/** Whether an earlier mark by an event stays, rather than a later one by identifiers joining. */
-function eventKept<T extends { cause: Cause }>(before: T | undefined, next: T): before is T {
-  return before !== undefined && before.cause === 'event' && next.cause === 'identifier';
-}
-
 function streamOf(item: Record<string, unknown>): string | null {
   if (item.type === 'track') return typeof item.event === 'string' ? item.event : null;
   if (item.type === 'page') return 'Page Viewed';
@@ -1493,6 +1514,7 @@ function unite(a: string[] | null, b: string[] | null): string[] | null {
 /** Which events a read needs: the streams' names, at or after a time (the longest window's reach). */
 type StreamsRead = { names: string[]; since: Date };
 
+/** Which events any of the streams may match, and how far back the longest window reaches. */
 function matchOf(streams: EventStream[], now: Date): StreamsRead {
   const names = new Set<string>();
   let reach = 0;
