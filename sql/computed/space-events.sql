@@ -6,6 +6,7 @@
 -- monthly partition's index once per identifier.
 -- params: $1 space, $2 track names (text[], as sent), $3 pages (boolean), $4 screens (boolean),
 --         $5 since (epoch ms: times before 1970 too)
+-- Ordered by profile, so that a reader holds one profile's events at a time (eachProfileEvents).
 -- returns: profile_id, type, event, properties (jsonb), timestamp (epoch ms), message_id
 WITH found AS (
   SELECT DISTINCT m.profile_id, ei.message_id, ei.type, ei.received_at
@@ -29,3 +30,4 @@ SELECT f.profile_id, f.type, NULL, s.properties,
        round(extract(epoch FROM s."timestamp") * 1000)::float8, f.message_id
 FROM found f JOIN screens s ON s.space = $1 AND s.id = f.message_id AND s.received_at = f.received_at
 WHERE f.type = 'screen'
+ORDER BY profile_id

@@ -629,25 +629,52 @@ export class ComputedRepository {
   }
 
   /**
-   * Every event of the space's profiles that `match` names, at or after its time, grouped by the live
-   * profile holding it: one statement over the whole space (a preview's, docs/adr/0022 "Preview"); with
-   * their properties, or only names and times (properties empty).
+   * Every event of the space's profiles that `match` names, at or after its time, a profile at a time: one
+   * statement over the whole space (a preview's, docs/adr/0022 "Preview"), with the events' properties or
+   * only their names and times (properties empty). The rows come ordered by profile and are handed over as
+   * they arrive, each profile's events once its last has come, so that only one profile's are held.
+   * `begin` is called when the read starts, and again when it starts over after a dropped connection.
    */
-  async spaceEvents(
+  async eachProfileEvents(
     db: Database,
     space: string,
     match: { names: string[]; since: Date },
     withProperties: boolean,
-  ): Promise<Map<string, LanguageEvent[]>> {
+    begin: () => ProfileEvents,
+  ): Promise<void> {
     // Without properties, event_identifiers alone answers (names and times): no event table is read.
-    const rows = await db.query(withProperties ? 'computed/space-events' : 'computed/space-event-times', [
-      space,
-      match.names,
-      match.names.includes('Page Viewed'),
-      match.names.includes('Screen Viewed'),
-      match.since.getTime(),
-    ]);
-    return eventsBySubject(rows);
+    const held: { take: ProfileEvents | null; id: string | null; events: LanguageEvent[] } = {
+      take: null,
+      id: null,
+      events: [],
+    };
+    await db.each(
+      withProperties ? 'computed/space-events' : 'computed/space-event-times',
+      [
+        space,
+        match.names,
+        match.names.includes('Page Viewed'),
+        match.names.includes('Screen Viewed'),
+        match.since.getTime(),
+      ],
+      () => {
+        const take = begin();
+        held.take = take;
+        held.id = null;
+        held.events = [];
+        return (raw) => {
+          const event = languageEvent(raw);
+          const id = raw.profile_id as string;
+          if (id !== held.id) {
+            if (held.id !== null) take(held.id, held.events);
+            held.id = id;
+            held.events = [];
+          }
+          held.events.push(event);
+        };
+      },
+    );
+    if (held.take !== null && held.id !== null) held.take(held.id, held.events);
   }
 
   /** Every live profile of the space holding an identifier, by id. */
@@ -784,13 +811,15 @@ function listsBy(rows: Record<string, unknown>[], key: string, value: string): M
   return out;
 }
 
+/** Takes one profile's events (eachProfileEvents). */
+type ProfileEvents = (profileId: string, events: LanguageEvent[]) => void;
+
 /**
- * Event rows (load-subject-events, load-account-events, space-events, space-event-times) as the language's
- * events, grouped by the subject they count for (a profile id, or a group id for account-level traits):
- * one object per event and one shared empty properties object, since a recomputation's chunk or a
- * preview's whole space is held at once (about 200k events for a preview over the benchmark's 100k
- * profiles).
+ * Event rows (load-subject-events, load-account-events) as the language's events, grouped by the subject
+ * they count for (a profile id, or a group id for account-level traits): one object per event and one
+ * shared empty properties object, since a recomputation's chunk is held at once.
  */
+
 function eventsBySubject(rows: unknown[]): Map<string, LanguageEvent[]> {
   const bySubject = new Map<string, LanguageEvent[]>();
   for (const raw of rows) {
@@ -807,7 +836,7 @@ function eventsBySubject(rows: unknown[]): Map<string, LanguageEvent[]> {
 /**
  * One event row (profile_id, type, event, properties, timestamp, message_id) as the language's event,
  * checked field by field: a plain function rather than a zod schema, which copied every row and its
- * properties (a preview holds about 200k rows at once: about 0.1 s of its 2 s, and their garbage).
+ * properties (a preview reads about 200k rows: about 0.1 s of its 2 s, and their garbage).
  */
 function languageEvent(r: Record<string, unknown>): LanguageEvent {
   const { type, event, properties, timestamp } = r;

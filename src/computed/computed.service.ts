@@ -535,14 +535,12 @@ export class ComputedTraitsService {
     };
 
     if (level === 'USERS') {
-      // Profiles: each input for the whole space in one read, the reads at once (PostgreSQL's and Neo4j's
-      // run side by side), then every profile evaluated in memory.
+      // Profiles: each input but events for the whole space in one read, the reads at once (PostgreSQL's
+      // and Neo4j's run side by side); the events stream in a profile at a time beside them, and each
+      // profile is evaluated as its events end, so only one profile's are held.
       const streams = plan.evaluated.flatMap(ownStreams);
-      const [ids, eventsOf, customOf, identified, stored] = await Promise.all([
+      const held = Promise.all([
         this.repo.spaceProfiles(this.db, space),
-        streams.length > 0
-          ? this.repo.spaceEvents(this.db, space, matchOf(streams, now), plan.evaluated.some(readsProperties))
-          : Promise.resolve(new Map<string, LanguageEvent[]>()),
         // Custom traits only when the draft (or what it evaluates with it) names a trait no computation has.
         plan.custom.length > 0 && this.customTraits !== null
           ? this.customTraits(space, level, { having: plan.custom })
@@ -553,17 +551,73 @@ export class ComputedTraitsService {
         storedKeys.length > 0
           ? this.repo.spaceTraitValues(this.db, space, level, storedKeys).then(byId)
           : Promise.resolve(new Map<string, Record<string, unknown>>()),
-      ]);
-      for (const id of ids) {
-        const known = identified.get(id);
-        count(id, {
-          events: eventsOf.get(id) ?? [],
-          traits: { ...customOf.get(id), ...storedEmpty, ...stored.get(id) },
+      ]).then(([ids, customOf, identified, stored]) => {
+        // Each profile's place in id order: the sample is the first members by id.
+        const rank = new Map<string, number>();
+        for (let i = 0; i < ids.length; i++) rank.set(ids[i] as string, i);
+        return { rank, ids, customOf, identified, stored };
+      });
+      type Held = Awaited<typeof held>;
+      let inputs: Held | null = null;
+      void held.then(
+        (h) => (inputs = h),
+        () => undefined,
+      );
+      // Members by their place in id order; which profiles are evaluated (by place), and those whose
+      // events came before the other inputs did (rarely: the events' read is the longest).
+      let members: number[] = [];
+      let done: Uint8Array | null = null;
+      let early: [string, LanguageEvent[]][] = [];
+      const evaluate = (h: Held, at: number, events: LanguageEvent[]) => {
+        done ??= new Uint8Array(h.ids.length);
+        if (done[at] === 1) return;
+        done[at] = 1;
+        const id = h.ids[at] as string;
+        const known = h.identified.get(id);
+        const custom = h.customOf.get(id);
+        const stored = h.stored.get(id);
+        const subject: SubjectInput = {
+          events,
+          traits:
+            custom === undefined && stored === undefined
+              ? storedEmpty
+              : { ...custom, ...storedEmpty, ...stored },
           identifiers: known === undefined ? [] : [known],
           members: [],
-        });
-      }
-      return { ok: true, size, sample };
+        };
+        if (evaluateSubject(plan.evaluated, subject, now, plan.members).values.get(key) === true)
+          members.push(at);
+      };
+      // A profile that holds its first identifier since the ids were read is left out, as it always was.
+      const evaluateById = (h: Held, id: string, events: LanguageEvent[]) => {
+        const at = h.rank.get(id);
+        if (at !== undefined) evaluate(h, at, events);
+      };
+      if (streams.length > 0)
+        await this.repo.eachProfileEvents(
+          this.db,
+          space,
+          matchOf(streams, now),
+          plan.evaluated.some(readsProperties),
+          () => {
+            // A read that starts over (a dropped connection) evaluates every profile again.
+            members = [];
+            done = null;
+            early = [];
+            return (id, events) => {
+              if (inputs === null) early.push([id, events]);
+              else evaluateById(inputs, id, events);
+            };
+          },
+        );
+      const h = await held;
+      for (const [id, events] of early) evaluateById(h, id, events);
+      for (let at = 0; at < h.ids.length; at++) evaluate(h, at, []);
+      members.sort((a, b) => a - b);
+      const sample = members
+        .slice(0, input.sample)
+        .map((at) => ({ level, subjectId: h.ids[at] as string, since: now }));
+      return { ok: true, size: members.length, sample };
     }
 
     // Accounts: a page at a time, each page's events, traits and members read together.

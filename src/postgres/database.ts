@@ -142,6 +142,56 @@ export class Database {
   }
 
   /**
+   * One named read whose rows are handed over one by one as they arrive and none is kept, so a read of a
+   * whole space costs memory for what the consumer keeps only (a preview, docs/adr/0022 "Preview"). No row
+   * limit is sent (a cursor's would stop PostgreSQL from planning the read in parallel). `begin` is called
+   * at the start of each attempt, since a retry after a dropped connection reads every row again, and gives
+   * what takes each row; a consumer that throws ends the read with its error, not retried.
+   */
+  each(name: string, params: unknown[], begin: () => (row: SqlRow) => void): Promise<void> {
+    const text = this.queries.get(name);
+    return this.retrying(async () => {
+      this.options.onQuery?.(name);
+      const started = performance.now();
+      const take = begin();
+      const connection = await client(this.pool.connect());
+      let broken = false;
+      let refused: { error: unknown } | null = null;
+      const dropped = () => {
+        broken = true;
+        this.unreachable();
+      };
+      connection.on('error', dropped);
+      try {
+        await client(
+          new Promise<void>((resolve, reject) => {
+            const query = new pg.Query<SqlRow>(text, params);
+            query.on('row', (row: SqlRow) => {
+              if (refused !== null) return;
+              try {
+                take(row);
+              } catch (error) {
+                refused = { error };
+              }
+            });
+            query.on('error', reject);
+            query.on('end', () => resolve());
+            connection.query(query);
+          }),
+        );
+      } catch (error) {
+        broken ||= isUnreachable(error);
+        throw error;
+      } finally {
+        connection.removeListener('error', dropped);
+        connection.release(broken);
+      }
+      this.queryTimes.record(name, performance.now() - started);
+      if (refused !== null) throw (refused as { error: unknown }).error;
+    });
+  }
+
+  /**
    * Runs `work` in one transaction (READ COMMITTED), committing when it resolves and rolling back when it
    * throws. The whole function runs again after a lost conflict or a dropped connection, so it must be
    * safe to repeat: ours are, through the claims they make first (message_ids, pending_batches).
