@@ -902,9 +902,11 @@ export class ComputedTraitsService {
   }
 
   /**
-   * Reads up to `limit` change-log rows after the cursor and marks the profiles they touched, by the live
-   * computations read after the rows: a computation committed before an event it must see is then known,
-   * even one created since the drain began (its backfill may have passed the profile before the event).
+   * Reads `limit` change-log rows after the cursor, and the rest of the last one's commit, and marks the
+   * profiles they touched, by the live computations read after the rows: a computation committed before an
+   * event it must see is then known, even one created since the drain began (its backfill may have passed
+   * the profile before the event). A commit's entries are read together, so a group call's account is
+   * marked for its `memberships` entry in the pass that reads its `events` entry (read-changes.sql).
    */
   private async markFromChanges(limit: number): Promise<{ read: number }> {
     return this.db.transaction(async (tx) => {
@@ -944,13 +946,7 @@ export class ComputedTraitsService {
         if (!forUsers && !forAccounts) continue;
         const items = Array.isArray(row.payload) ? (row.payload as Record<string, unknown>[]) : [];
         for (const item of items) {
-          const mark = (
-            id: unknown,
-            cause: Cause,
-            messageId: unknown = null,
-            stream?: string | null,
-            accountCause: Cause = cause,
-          ) => {
+          const mark = (id: unknown, cause: Cause, messageId: unknown = null, stream?: string | null) => {
             if (typeof id !== 'string') return;
             const why = { cause, messageId: typeof messageId === 'string' ? messageId : null };
             const read = readStreams.get(row.space);
@@ -959,18 +955,9 @@ export class ComputedTraitsService {
             const streams = read === undefined || stream === undefined || stream === null ? null : [stream];
             if (forUsers && (streams === null || read?.has(stream as string) === true))
               dirty.push({ space: row.space, level: 'USERS', subjectId: id, ...why, streams });
-            if (forAccounts) members.push({ space: row.space, profileId: id, ...why, cause: accountCause });
+            if (forAccounts) members.push({ space: row.space, profileId: id, ...why });
           };
-          // A group call states a membership: its profile's accounts are marked for that, whichever pass
-          // of the log reads the call's `memberships` entry (a pass may end between the two).
-          if (row.kind === 'events')
-            mark(
-              item.profileId,
-              'event',
-              item.messageId,
-              streamOf(item),
-              item.type === 'group' ? 'membership' : 'event',
-            );
+          if (row.kind === 'events') mark(item.profileId, 'event', item.messageId, streamOf(item));
           else if (row.kind === 'identifiers') mark(item.profileId, 'identifier');
           else if (row.kind === 'merges') {
             mark(item.survivorId, 'merge', item.messageId);
@@ -1430,16 +1417,9 @@ function countConditions(filter: EventFilter | null): number {
   return filter.items.reduce((n, item) => n + countConditions(item), 0);
 }
 
-/**
- * Whether an earlier mark by an event (or a group call's membership) stays, rather than a later one by
- * identifiers joining.
- */
+/** Whether an earlier mark by an event stays, rather than a later one by identifiers joining. */
 function eventKept<T extends { cause: Cause }>(before: T | undefined, next: T): before is T {
-  return (
-    before !== undefined &&
-    (before.cause === 'event' || before.cause === 'membership') &&
-    next.cause === 'identifier'
-  );
+  return before !== undefined && before.cause === 'event' && next.cause === 'identifier';
 }
 
 /**
