@@ -128,7 +128,7 @@ export function fastPathShare(before: StackSample, after: StackSample) {
  * Where the API's statements spent their time in a phase: per store, the queries that took most, as
  * statements per event and µs of statement time (sent to last row) per event stored.
  */
-export function statementTime(before: StackSample, after: StackSample, top = 8) {
+export function statementTime(before: StackSample, after: StackSample, top = 40) {
   const events = after.apiSample.commit.events - before.apiSample.commit.events;
   const out: Record<string, Record<string, { perEvent: number; usPerEvent: number }>> = {};
   for (const store of ['neo4j', 'postgres'] as const) {
