@@ -185,7 +185,11 @@ export async function runW8(ctx: RunContext, options: { warmUp: boolean; w7?: W7
     if (audiencesBefore.length > 0)
       throw new Error(`W8: the main space already has audiences (${audiencesBefore.join(', ')})`);
 
-    let baseline: { eventsPerSec: number; from: 'W7' | 'W8'; phase?: ReturnType<typeof phaseSummary> };
+    let baseline: {
+      eventsPerSec: number;
+      from: 'W7' | 'W8';
+      phase?: ReturnType<typeof phaseSummary> & { statements: ReturnType<typeof statementTime> };
+    };
     let traitsLiveSeconds: number | null = null;
     if (options.w7 !== undefined) {
       if (traitKeys.some((k) => !existing.includes(k)) || existing.length !== traitKeys.length)
@@ -209,7 +213,11 @@ export async function runW8(ctx: RunContext, options: { warmUp: boolean; w7?: W7
         new IngestStream(ctx, 'w8a', SEED + 81),
       );
       await waitDrained(ctx, 'after W1 without definitions');
-      baseline = { eventsPerSec: perSecond(without.result), from: 'W8', phase: phaseSummary(without) };
+      baseline = {
+        eventsPerSec: perSecond(without.result),
+        from: 'W8',
+        phase: { ...phaseSummary(without), statements: statementTime(without.before, without.after) },
+      };
       ctx.log(`W8: defining W7's ${traitKeys.length} computed traits`);
       const t0 = performance.now();
       for (const [key, definition] of Object.entries(TRAITS))

@@ -195,7 +195,7 @@ export async function runW7(ctx: RunContext, warmUp: boolean) {
       freshnessMaxMs: freshness.maxMs,
       oracleMismatches: oracle.mismatches,
       backfill,
-      withoutTraits: phaseSummary(without),
+      withoutTraits: { ...phaseSummary(without), statements: statementTime(without.before, without.after) },
       withTraits: { ...phaseSummary(loaded), statements: statementTime(loaded.before, loaded.after) },
       // What the worker had left when the loaded phase ended (profiles marked, change-log rows unread).
       backlogAfterLoad,
@@ -218,6 +218,7 @@ export function phaseSummary(phase: Awaited<ReturnType<typeof w1ApiPhase>>) {
     apiCpuUsPerEvent: phase.cpu.usPerEvent.api,
     fastPathShare: fastPathShare(phase.before, phase.after).share,
     cpu: phase.cpu,
+    autovacuum: phase.autovacuum,
     ...(phase.result.exhausted ? { exhaustedPool: true } : {}),
   };
 }

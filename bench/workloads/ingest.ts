@@ -103,12 +103,63 @@ export function ackSummary(r: LoopResult) {
  */
 async function timedPhase(ctx: RunContext, loop: () => Promise<LoopResult>) {
   ctx.client.reopen();
+  const vacuum = watchAutovacuum(ctx);
   const before = await ctx.stack.sample();
   const t0 = performance.now();
   const result = await loop();
   const wallMs = performance.now() - t0;
   const after = await ctx.stack.sample();
-  return { result, before, after, cpu: phaseCpu(before, after, wallMs, result.totalUnits) };
+  const autovacuum = await vacuum.stop();
+  if (autovacuum.workerSeconds > 0)
+    ctx.log(
+      `autovacuum during the phase: ${autovacuum.workerSeconds} worker-s on ${autovacuum.tables.join(', ')}`,
+    );
+  return {
+    result,
+    before,
+    after,
+    cpu: phaseCpu(before, after, wallMs, result.totalUnits),
+    autovacuum,
+  };
+}
+
+/** How often watchAutovacuum looks. */
+const AUTOVACUUM_SAMPLE_MS = 1_000;
+
+/**
+ * PostgreSQL's autovacuum workers during a phase, looked at once a second: their CPU counts in the
+ * phase's PostgreSQL figure, and a backfill's writes may leave them work that the phase after it pays
+ * for. `workerSeconds`: workers seen × the sampling interval; `tables`: what they worked on.
+ */
+function watchAutovacuum(ctx: RunContext) {
+  let samples = 0;
+  let workers = 0;
+  const tables = new Set<string>();
+  let stopped = false;
+  const looking = (async () => {
+    while (!stopped) {
+      const { rows } = await ctx.stack.postgres.pool
+        .query<{ query: string }>(
+          `SELECT query FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'`,
+        )
+        .catch(() => ({ rows: [] as { query: string }[] }));
+      samples += 1;
+      workers += rows.length;
+      for (const r of rows) tables.add(r.query.replace(/^autovacuum:\s*/, ''));
+      await sleep(AUTOVACUUM_SAMPLE_MS);
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      await looking;
+      return {
+        samples,
+        workerSeconds: (workers * AUTOVACUUM_SAMPLE_MS) / 1000,
+        tables: [...tables].sort(),
+      };
+    },
+  };
 }
 
 /** Requests a closed-loop phase pre-builds: enough for `poolEventsPerSec` over its warm-up and window. */
