@@ -17,7 +17,6 @@ export const EVENT_QUERIES = [
   'events/list-pending-batch-ids',
   'events/lock-identity-map',
   'events/finish-batch',
-  'events/await-durable',
   'events/load-events-by-id',
   'events/load-event-pages',
   'events/load-account-events',
@@ -259,11 +258,6 @@ export class EventsRepository {
 
   async addPendingBatch(tx: SqlTx, batchId: string, space: string, messageIds: string[]): Promise<void> {
     await tx.run('events/add-pending-batch', [batchId, space, messageIds]);
-  }
-
-  /** Returns once every earlier commit is on disk (sql/events/await-durable.sql); `caller` names its row. */
-  async awaitDurable(db: Database, caller: string): Promise<void> {
-    await db.query('events/await-durable', [caller]);
   }
 
   /** Copies a batch's effect in, once; false when another finisher did it first. */

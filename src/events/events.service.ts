@@ -76,23 +76,9 @@ export class EventStore {
     return this.db.transaction((tx) => this.repo.storeFastEffects(tx, space, [], changes));
   }
 
-  /**
-   * Copies a batch's identity effect in, once; false when it was finished already. The commit does not
-   * wait for the disk (docs/adr/0029-asynchronous-commits.md): it holds the space's identity-map lock,
-   * which every other batch of the space waits for, and losing it in a server crash leaves the batch's
-   * pending row, from which recovery finishes it again (TwoStoreCommit.recover).
-   */
+  /** Copies a batch's identity effect in, once; false when it was finished already. */
   finish(batch: FinishedBatch): Promise<boolean> {
-    return this.db.transaction((tx) => this.repo.finishBatch(tx, batch), { synchronousCommit: false });
-  }
-
-  /**
-   * Returns once every commit made before the call is on disk, those that did not wait for it (finish)
-   * included: for work that acts outside PostgreSQL on what it read (sql/events/await-durable.sql).
-   * `caller` names the work (`sync`, `sweep`): each has its own row to write, so none waits for another.
-   */
-  async awaitDurable(caller: string): Promise<void> {
-    await this.repo.awaitDurable(this.db, caller);
+    return this.db.transaction((tx) => this.repo.finishBatch(tx, batch));
   }
 
   /** Pending batches of the space that hold any of the messageIds. */

@@ -134,12 +134,7 @@ export class TwoStoreCommit {
 
   /** Removes graph markers of batches the event store has finished, written before `before`. */
   async sweep(before: Date): Promise<number> {
-    const pending = await this.events.pendingIds();
-    // A finish commits without waiting for the disk (docs/adr/0029): the batches it no longer lists are
-    // made durable before their markers go, so that a server crash cannot bring back a pending row whose
-    // marker is gone (step 2 would then apply the batch again).
-    await this.events.awaitDurable('sweep');
-    return this.identity.sweepBatches(before, pending);
+    return this.identity.sweepBatches(before, await this.events.pendingIds());
   }
 
   private async recoverBatch(space: string, batchId: string, messageIds: string[]): Promise<void> {

@@ -195,15 +195,8 @@ export class Database {
    * Runs `work` in one transaction (READ COMMITTED), committing when it resolves and rolling back when it
    * throws. The whole function runs again after a lost conflict or a dropped connection, so it must be
    * safe to repeat: ours are, through the claims they make first (message_ids, pending_batches).
-   *
-   * `synchronousCommit: false` commits without waiting for the commit record to reach the disk
-   * (PostgreSQL's `synchronous_commit = off` for this transaction): the commit is visible at once and
-   * durable within a fraction of a second, and a server crash may lose it, never half of it. Only for work
-   * whose loss a later pass redoes from durable state, with nothing outside PostgreSQL acting on it alone
-   * (docs/adr/0029-asynchronous-commits.md); its locks are released without waiting for the disk either.
    */
-  transaction<T>(work: (tx: SqlTx) => Promise<T>, options: { synchronousCommit?: boolean } = {}): Promise<T> {
-    const begin = options.synchronousCommit === false ? 'BEGIN; SET LOCAL synchronous_commit = off' : 'BEGIN';
+  transaction<T>(work: (tx: SqlTx) => Promise<T>): Promise<T> {
     return this.retrying(async () => {
       const connection = await client(this.pool.connect());
       let broken = false;
@@ -216,7 +209,7 @@ export class Database {
       };
       connection.on('error', dropped);
       try {
-        await client(connection.query(begin));
+        await client(connection.query('BEGIN'));
         const result = await work({
           run: async (name, params = []) => {
             this.options.onQuery?.(name);

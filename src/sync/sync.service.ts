@@ -335,9 +335,6 @@ export class SyncService {
         await tx.run('reset');
       }
       const { rows, more } = await this.readWhole(t.space, after);
-      // A batch's finish commits without waiting for the disk (docs/adr/0029): what is read here is made
-      // durable before the warehouse holds it, so that a server crash cannot take back a change synced.
-      if (rows.length > 0) await this.events.awaitDurable('sync');
       const found = await this.events.storedEvents(t.space, referencedEvents(rows));
       const { written, forgotten } = await applyChanges(
         tx,
